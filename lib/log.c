@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "log.h"
+
+static __thread oyster_log_fn sink;
+static __thread void *sink_data;
+
+void log_set(oyster_log_fn fn, void *data)
+{
+	sink = fn;
+	sink_data = data;
+}
+
+void log_msg(int level, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!sink)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sink(level, msg, sink_data);
+}

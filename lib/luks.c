@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <blkid/blkid.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <libcryptsetup.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "luks.h"
+
+int luks_open(const char *spec, struct crypt_device **out)
+{
+	struct crypt_device *cd = NULL;
+	char *resolved = NULL;
+	const char *path = spec;
+	int r;
+
+	*out = NULL;
+	if (!strncmp(spec, "UUID=", 5)) {
+		resolved = blkid_evaluate_tag("UUID", spec + 5, NULL);
+		if (!resolved) {
+			log_err("No device with %s; check the UUID with blkid.", spec);
+			return -ENOENT;
+		}
+		path = resolved;
+	}
+	r = crypt_init(&cd, path);
+	if (r < 0) {
+		log_err("Cannot open %s: %s.", path, strerror(-r));
+		goto out;
+	}
+	r = crypt_load(cd, CRYPT_LUKS, NULL);
+	if (r < 0) {
+		log_err("%s is not a LUKS volume (or its header is damaged).", path);
+		goto out;
+	}
+	if (strcmp(crypt_get_type(cd), CRYPT_LUKS2)) {
+		log_err("%s is %s; oyster needs LUKS2 tokens (convert with: cryptsetup convert --type luks2 %s).",
+			path, crypt_get_type(cd), path);
+		r = -EINVAL;
+		goto out;
+	}
+	*out = cd;
+	cd = NULL;
+	r = 0;
+out:
+	crypt_free(cd);
+	free(resolved);
+	return r;
+}
+
+int luks_token_next(struct crypt_device *cd, int from, struct token *tok, int *parse_r)
+{
+	for (int id = from < 0 ? 0 : from; id < 32; id++) {
+		const char *type = NULL;
+		const char *json = NULL;
+		const char *why = NULL;
+		crypt_token_info info = crypt_token_status(cd, id, &type);
+
+		if (info != CRYPT_TOKEN_EXTERNAL && info != CRYPT_TOKEN_EXTERNAL_UNKNOWN)
+			continue;
+		if (!type || strcmp(type, OYSTER_TOKEN_TYPE))
+			continue;
+		memset(tok, 0, sizeof(*tok));
+		tok->keyslot = -1;
+		*parse_r = crypt_token_json_get(cd, id, &json);
+		if (*parse_r >= 0)
+			*parse_r = token_parse(json, tok, &why);
+		if (*parse_r < 0) {
+			log_debug("Token %d: %s", id, why ? why : "unreadable");
+			tok->keyslot = luks_token_keyslot(cd, id);
+		}
+		return id;
+	}
+	return -ENOENT;
+}
+
+int luks_token_keyslot(struct crypt_device *cd, int id)
+{
+	struct json_object *root, *slots, *slot;
+	const char *json = NULL;
+	int keyslot = -ENOENT;
+
+	if (crypt_token_json_get(cd, id, &json) < 0)
+		return -ENOENT;
+	root = json_tokener_parse(json);
+	if (root && json_object_object_get_ex(root, "keyslots", &slots) &&
+	    json_object_is_type(slots, json_type_array) && json_object_array_length(slots) >= 1) {
+		slot = json_object_array_get_idx(slots, 0);
+		if (json_object_is_type(slot, json_type_string)) {
+			char *end;
+			long v = strtol(json_object_get_string(slot), &end, 10);
+
+			if (!*end && v >= 0 && v < 32)
+				keyslot = (int)v;
+		}
+	}
+	json_object_put(root);
+	return keyslot;
+}
+
+int luks_token_write(struct crypt_device *cd, int id, const struct token *tok)
+{
+	char *json = NULL;
+	int r;
+
+	r = token_emit(tok, &json);
+	if (r < 0)
+		return r;
+	r = crypt_token_json_set(cd, id < 0 ? CRYPT_ANY_TOKEN : id, json);
+	free(json);
+	if (r < 0)
+		log_err("Cannot write the token to the LUKS2 header (%s)%s.", strerror(-r),
+			r == -ENOSPC || r == -EINVAL ? "; the header's metadata area may be full" : "");
+	return r;
+}
+
+int luks_token_remove(struct crypt_device *cd, int id)
+{
+	int r = crypt_token_json_set(cd, id, NULL);
+
+	if (r < 0)
+		log_err("Cannot remove token %d: %s.", id, strerror(-r));
+	return r;
+}
+
+int luks_keyslot_add(struct crypt_device *cd, const struct secret *old, const struct secret *new_pass)
+{
+	/* The secret has full entropy: stretching it buys nothing and costs boot time and memory. */
+	struct crypt_pbkdf_type pbkdf = {
+		.type = CRYPT_KDF_PBKDF2,
+		.hash = "sha512",
+		.iterations = 1000,
+		.flags = CRYPT_PBKDF_NO_BENCHMARK,
+	};
+	int r;
+
+	r = crypt_set_pbkdf_type(cd, &pbkdf);
+	if (r < 0)
+		return r;
+	r = crypt_keyslot_add_by_passphrase(cd, CRYPT_ANY_SLOT, (const char *)old->data, old->len,
+					    (const char *)new_pass->data, new_pass->len);
+	if (r == -EPERM)
+		log_err("No key available with this passphrase.");
+	else if (r < 0)
+		log_err("Cannot add a keyslot: %s.", strerror(-r));
+	return r;
+}
+
+int luks_keyslot_remove(struct crypt_device *cd, int keyslot)
+{
+	int r = crypt_keyslot_destroy(cd, keyslot);
+
+	if (r < 0)
+		log_err("Cannot remove keyslot %d: %s.", keyslot, strerror(-r));
+	return r;
+}
+
+int luks_keyslot_check(struct crypt_device *cd, int keyslot, const struct secret *pass)
+{
+	return crypt_activate_by_passphrase(cd, NULL, keyslot, (const char *)pass->data, pass->len,
+					    0);
+}
+
+int luks_keyslot_token_count(struct crypt_device *cd, int keyslot, int skip)
+{
+	int n = 0;
+
+	for (int id = 0; id < 32; id++) {
+		crypt_token_info info = crypt_token_status(cd, id, NULL);
+
+		if (id == skip || info == CRYPT_TOKEN_INVALID || info == CRYPT_TOKEN_INACTIVE)
+			continue;
+		if (crypt_token_is_assigned(cd, id, keyslot) == 0)
+			n++;
+	}
+	return n;
+}
+
+int luks_count_passphrase_keyslots(struct crypt_device *cd, int skip)
+{
+	int n = 0;
+
+	for (int slot = 0; slot < crypt_keyslot_max(CRYPT_LUKS2); slot++) {
+		crypt_keyslot_info ki = crypt_keyslot_status(cd, slot);
+
+		if (slot == skip || (ki != CRYPT_SLOT_ACTIVE && ki != CRYPT_SLOT_ACTIVE_LAST))
+			continue;
+		if (luks_keyslot_token_count(cd, slot, -1) == 0)
+			n++;
+	}
+	return n;
+}

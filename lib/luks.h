@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef OYSTER_LUKS_H
+#define OYSTER_LUKS_H
+
+#include <stdbool.h>
+
+#include "secret.h"
+#include "token.h"
+
+struct crypt_device;
+
+/* DEVICE is a block device, an image file or UUID=...; it must hold LUKS2. */
+int luks_open(const char *spec, struct crypt_device **cd);
+
+/*
+ * The next oyster-tpm2 token with id >= from: returns its id and parses it
+ * into tok, with *parse_r the parse result (a malformed token is still
+ * returned, so that it can be listed and wiped). -ENOENT when none is left.
+ */
+int luks_token_next(struct crypt_device *cd, int from, struct token *tok, int *parse_r);
+/* The first keyslot a token of any shape is assigned to, read loosely. */
+int luks_token_keyslot(struct crypt_device *cd, int id);
+/* Writes tok (assigned to tok->keyslot) in one header write; id, or id to replace (-1 for any). */
+int luks_token_write(struct crypt_device *cd, int id, const struct token *tok);
+int luks_token_remove(struct crypt_device *cd, int id);
+
+/* Adds a keyslot for passphrase new (PBKDF2-SHA512, 1000 iterations), proven by old. */
+int luks_keyslot_add(struct crypt_device *cd, const struct secret *old, const struct secret *new_pass);
+int luks_keyslot_remove(struct crypt_device *cd, int keyslot);
+/* The keyslot that passphrase opens, or a negative errno (-EPERM: wrong passphrase). */
+int luks_keyslot_check(struct crypt_device *cd, int keyslot, const struct secret *pass);
+/* Number of active keyslots bound to no token, not counting skip (-1 for none). */
+int luks_count_passphrase_keyslots(struct crypt_device *cd, int skip);
+/* Number of tokens (any type) assigned to keyslot, not counting token skip. */
+int luks_keyslot_token_count(struct crypt_device *cd, int keyslot, int skip);
+
+#endif

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef OYSTER_POLICY_H
+#define OYSTER_POLICY_H
+
+#include <stdint.h>
+
+#include "pcr.h"
+
+/* Policies are always SHA-256 (the sealed object's nameAlg), whatever the PCR bank. */
+#define OYSTER_POLICY_SIZE 32
+#define OYSTER_MAX_STATES 8
+
+/*
+ * Offline policy digests, computed as the TPM would (TPM 2.0 Part 3,
+ * PolicyPCR and PolicyOR), so that values other than today's can be sealed.
+ */
+int policy_pcr(const uint8_t old[OYSTER_POLICY_SIZE], uint16_t bank, uint32_t mask,
+	       const struct pcr_state *state, uint8_t out[OYSTER_POLICY_SIZE]);
+int policy_or(const uint8_t old[OYSTER_POLICY_SIZE], const uint8_t (*branches)[OYSTER_POLICY_SIZE],
+	      unsigned n, uint8_t out[OYSTER_POLICY_SIZE]);
+
+/*
+ * The object's authPolicy for n approved states: PolicyPCR alone for one
+ * state, PolicyOR over each state's PolicyPCR for 2..8. branches gets each
+ * state's PolicyPCR digest (the PolicyOR list the unseal session replays).
+ */
+int policy_for_states(uint16_t bank, uint32_t mask, const struct pcr_state *states, unsigned n,
+		      uint8_t (*branches)[OYSTER_POLICY_SIZE], uint8_t out[OYSTER_POLICY_SIZE]);
+
+#endif

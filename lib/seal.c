@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <string.h>
+#include <tss2/tss2_mu.h>
+
+#include "log.h"
+#include "tpm-private.h"
+
+static const TPMT_SYM_DEF session_symmetric = {
+	.algorithm = TPM2_ALG_AES,
+	.keyBits.aes = 128,
+	.mode.aes = TPM2_ALG_CFB,
+};
+
+/*
+ * Salted with the SRK: the session key is known only to us and the TPM, so
+ * parameter encryption hides the secret from anyone on the bus.
+ */
+static int session_start(struct tpm *t, const struct srk *srk, TPM2_SE type, ESYS_TR *session)
+{
+	TSS2_RC rc;
+
+	rc = Esys_StartAuthSession(t->esys, srk->tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				   ESYS_TR_NONE, NULL, type, &session_symmetric, TPM2_ALG_SHA256,
+				   session);
+	if (rc != TSS2_RC_SUCCESS) {
+		*session = ESYS_TR_NONE;
+		return tpm_rc_errno(rc, "StartAuthSession");
+	}
+	return 0;
+}
+
+/*
+ * The last command clears continueSession, so the TPM flushes the session
+ * itself on success (one round trip less); only a failure leaves it behind.
+ */
+static void session_end(struct tpm *t, ESYS_TR *session, bool command_succeeded)
+{
+	if (*session == ESYS_TR_NONE)
+		return;
+	if (command_succeeded)
+		Esys_TR_Close(t->esys, session);
+	else
+		Esys_FlushContext(t->esys, *session);
+	*session = ESYS_TR_NONE;
+}
+
+static int srk_matches(const struct srk *srk, const struct token *tok)
+{
+	if (srk->name.size != tok->srk_name_len ||
+	    memcmp(srk->name.name, tok->srk_name, tok->srk_name_len) != 0) {
+		log_err("This volume was enrolled with another TPM (its storage key differs); unlock with the passphrase and enroll again.");
+		return -EKEYREJECTED;
+	}
+	return 0;
+}
+
+int tpm_srk_check(struct tpm *t, const struct token *tok)
+{
+	struct srk srk;
+	int r;
+
+	r = srk_get(t, tok->srk_handle, false, &srk);
+	if (r < 0)
+		return r;
+	r = srk_matches(&srk, tok);
+	srk_put(t, &srk);
+	return r;
+}
+
+int tpm_seal(struct tpm *t, const struct secret *secret, struct token *tok)
+{
+	TPM2B_SENSITIVE_CREATE sensitive = {0};
+	TPM2B_PUBLIC template = {0};
+	TPM2B_DATA outside = {0};
+	TPML_PCR_SELECTION creation_pcr = {0};
+	TPM2B_PRIVATE *priv = NULL;
+	TPM2B_PUBLIC *pub = NULL;
+	ESYS_TR session = ESYS_TR_NONE;
+	struct srk srk;
+	size_t off;
+	TSS2_RC rc = TSS2_RC_SUCCESS;
+	int r;
+
+	if (secret->len > sizeof(sensitive.sensitive.data.buffer))
+		return -EINVAL;
+	r = srk_get(t, OYSTER_SRK_PERSISTENT, true, &srk);
+	if (r < 0)
+		return r;
+
+	template.publicArea.type = TPM2_ALG_KEYEDHASH;
+	template.publicArea.nameAlg = TPM2_ALG_SHA256;
+	/* No userWithAuth: only the policy can authorize. */
+	template.publicArea.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT;
+	if (!tok->pin)
+		template.publicArea.objectAttributes |= TPMA_OBJECT_NODA;
+	template.publicArea.authPolicy.size = OYSTER_POLICY_SIZE;
+	memcpy(template.publicArea.authPolicy.buffer, tok->policy, OYSTER_POLICY_SIZE);
+	template.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
+
+	r = session_start(t, &srk, TPM2_SE_HMAC, &session);
+	if (r < 0)
+		goto out;
+	/* Command encryption: inSensitive, the first parameter, carries the secret. */
+	rc = Esys_TRSess_SetAttributes(t->esys, session, TPMA_SESSION_DECRYPT, 0xff);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_rc_errno(rc, "TRSess_SetAttributes");
+		goto out;
+	}
+	sensitive.sensitive.data.size = secret->len;
+	memcpy(sensitive.sensitive.data.buffer, secret->data, secret->len);
+	rc = Esys_Create(t->esys, srk.tr, session, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
+			 &template, &outside, &creation_pcr, &priv, &pub, NULL, NULL, NULL);
+	explicit_bzero(&sensitive, sizeof(sensitive));
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_rc_errno(rc, "Create");
+		log_err("The TPM could not seal the secret (%s); nothing was changed.",
+			r == -EBUSY ? "it is in dictionary-attack lockout" : "TPM error");
+		goto out;
+	}
+
+	off = 0;
+	rc = Tss2_MU_TPM2B_PRIVATE_Marshal(priv, tok->private_blob, sizeof(tok->private_blob), &off);
+	tok->private_len = off;
+	if (rc == TSS2_RC_SUCCESS) {
+		off = 0;
+		rc = Tss2_MU_TPM2B_PUBLIC_Marshal(pub, tok->public_blob, sizeof(tok->public_blob),
+						  &off);
+		tok->public_len = off;
+	}
+	if (rc != TSS2_RC_SUCCESS) {
+		r = -ENOBUFS;
+		goto out;
+	}
+	tok->srk_handle = srk.handle;
+	tok->srk_name_len = srk.name.size;
+	memcpy(tok->srk_name, srk.name.name, srk.name.size);
+	r = 0;
+out:
+	session_end(t, &session, rc == TSS2_RC_SUCCESS && r == 0);
+	Esys_Free(priv);
+	Esys_Free(pub);
+	srk_put(t, &srk);
+	return r;
+}
+
+static int policy_replay(struct tpm *t, ESYS_TR session, const struct token *tok)
+{
+	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
+	uint8_t digest[OYSTER_POLICY_SIZE];
+	TPML_PCR_SELECTION sel = {.count = 1};
+	TPM2B_DIGEST empty = {0};
+	TPML_DIGEST list = {0};
+	TSS2_RC rc;
+	int r;
+
+	sel.pcrSelections[0].hash = tok->bank;
+	sel.pcrSelections[0].sizeofSelect = 3;
+	for (unsigned i = 0; i < 3; i++)
+		sel.pcrSelections[0].pcrSelect[i] = (tok->pcr_mask >> (8 * i)) & 0xff;
+	/* An empty pcrDigest: the TPM uses its own current values, never ours. */
+	rc = Esys_PolicyPCR(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &empty,
+			    &sel);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_errno(rc, "PolicyPCR");
+	if (tok->n_states < 2)
+		return 0;
+
+	r = policy_for_states(tok->bank, tok->pcr_mask, tok->states, tok->n_states, branches,
+			      digest);
+	if (r < 0)
+		return r;
+	list.count = tok->n_states;
+	for (unsigned i = 0; i < tok->n_states; i++) {
+		list.digests[i].size = OYSTER_POLICY_SIZE;
+		memcpy(list.digests[i].buffer, branches[i], OYSTER_POLICY_SIZE);
+	}
+	rc = Esys_PolicyOR(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &list);
+	if (rc != TSS2_RC_SUCCESS) {
+		/* PolicyOR says VALUE when the PCRs match none of the branches. */
+		if (tpm_rc_base(rc) == TPM2_RC_VALUE) {
+			tpm_rc_errno(rc, "PolicyOR");
+			return -EPERM;
+		}
+		return tpm_rc_errno(rc, "PolicyOR");
+	}
+	return 0;
+}
+
+static int blobs_load(const struct token *tok, TPM2B_PRIVATE *priv, TPM2B_PUBLIC *pub)
+{
+	size_t off = 0;
+
+	if (Tss2_MU_TPM2B_PRIVATE_Unmarshal(tok->private_blob, tok->private_len, &off, priv) !=
+		    TSS2_RC_SUCCESS ||
+	    off != tok->private_len)
+		return -EINVAL;
+	off = 0;
+	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(tok->public_blob, tok->public_len, &off, pub) !=
+		    TSS2_RC_SUCCESS ||
+	    off != tok->public_len)
+		return -EINVAL;
+	return 0;
+}
+
+int tpm_unseal(struct tpm *t, const struct token *tok, struct secret **out)
+{
+	TPM2B_SENSITIVE_DATA *data = NULL;
+	TPM2B_PRIVATE priv = {0};
+	TPM2B_PUBLIC pub = {0};
+	ESYS_TR object = ESYS_TR_NONE;
+	ESYS_TR session = ESYS_TR_NONE;
+	struct secret *s = NULL;
+	struct srk srk;
+	TSS2_RC rc = TSS2_RC_SUCCESS;
+	int r;
+
+	*out = NULL;
+	r = blobs_load(tok, &priv, &pub);
+	if (r < 0)
+		return r;
+	r = srk_get(t, tok->srk_handle, false, &srk);
+	if (r < 0)
+		return r;
+	/* Before anything that bears a secret: a swapped TPM or an interposer stops here. */
+	r = srk_matches(&srk, tok);
+	if (r < 0)
+		goto out;
+
+	rc = Esys_Load(t->esys, srk.tr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub,
+		       &object);
+	if (rc != TSS2_RC_SUCCESS) {
+		object = ESYS_TR_NONE;
+		r = tpm_rc_errno(rc, "Load");
+		if (r == -EINVAL || r == -EIO) {
+			log_err("The TPM rejected the sealed object in the token (damaged, or not made by this TPM); unlock with the passphrase and enroll again.");
+			r = -EINVAL;
+		}
+		goto out;
+	}
+	r = session_start(t, &srk, TPM2_SE_POLICY, &session);
+	if (r < 0)
+		goto out;
+	r = policy_replay(t, session, tok);
+	if (r < 0)
+		goto out;
+	/* Response encryption: the unsealed secret crosses the bus encrypted. */
+	rc = Esys_TRSess_SetAttributes(t->esys, session, TPMA_SESSION_ENCRYPT, 0xff);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_rc_errno(rc, "TRSess_SetAttributes");
+		goto out;
+	}
+	rc = Esys_Unseal(t->esys, object, session, ESYS_TR_NONE, ESYS_TR_NONE, &data);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_rc_errno(rc, "Unseal");
+		goto out;
+	}
+	s = secret_new(data->size);
+	if (!s) {
+		r = -ENOMEM;
+		goto out;
+	}
+	memcpy(s->data, data->buffer, data->size);
+	s->len = data->size;
+	*out = s;
+	r = 0;
+out:
+	if (data) {
+		explicit_bzero(data, sizeof(*data));
+		Esys_Free(data);
+	}
+	session_end(t, &session, rc == TSS2_RC_SUCCESS && r == 0);
+	if (object != ESYS_TR_NONE)
+		Esys_FlushContext(t->esys, object);
+	srk_put(t, &srk);
+	return r;
+}

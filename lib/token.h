@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef OYSTER_TOKEN_H
+#define OYSTER_TOKEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "pcr.h"
+#include "policy.h"
+
+#define OYSTER_TOKEN_TYPE "oyster-tpm2"
+#define OYSTER_TOKEN_VERSION 1
+/* Upper bounds of a marshalled TPM2B_PRIVATE / TPM2B_PUBLIC. */
+#define OYSTER_MAX_PRIVATE 1024
+#define OYSTER_MAX_PUBLIC 1024
+#define OYSTER_MAX_NAME 68
+#define OYSTER_SRK_TRANSIENT 0u
+#define OYSTER_SRK_PERSISTENT 0x81000001u
+
+/* One oyster-tpm2 token, as specified in docs/token-format.md. */
+struct token {
+	unsigned version;
+	int keyslot;
+	uint8_t private_blob[OYSTER_MAX_PRIVATE]; /* marshalled TPM2B_PRIVATE */
+	size_t private_len;
+	uint8_t public_blob[OYSTER_MAX_PUBLIC]; /* marshalled TPM2B_PUBLIC */
+	size_t public_len;
+	uint32_t srk_handle; /* OYSTER_SRK_PERSISTENT, or OYSTER_SRK_TRANSIENT */
+	uint8_t srk_name[OYSTER_MAX_NAME];
+	size_t srk_name_len;
+	uint16_t bank;
+	uint32_t pcr_mask;
+	unsigned n_states;
+	struct pcr_state states[OYSTER_MAX_STATES];
+	uint8_t policy[OYSTER_POLICY_SIZE];
+	bool pin;
+	time_t created;
+};
+
+/*
+ * Parse and validate in one step: every field present, of the right type,
+ * in range and decodable, the policy digest equal to the one recomputed from
+ * the states. On -EINVAL, *why (if not NULL) names the offending field.
+ */
+int token_parse(const char *json, struct token *tok, const char **why);
+/* JSON text for crypt_token_json_set(); the caller frees it. */
+int token_emit(const struct token *tok, char **json);
+/* Human-readable lines for cryptsetup luksDump / oyster status; called once per line. */
+void token_dump(const struct token *tok, void (*line)(const char *text, void *data), void *data);
+
+#endif

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef OYSTER_TPM_PRIVATE_H
+#define OYSTER_TPM_PRIVATE_H
+
+/* Shared by tpm.c, srk.c and seal.c only: nothing outside lib/ sees ESAPI. */
+#include <stdbool.h>
+#include <tss2/tss2_esys.h>
+
+#include "tpm.h"
+
+struct tpm {
+	TSS2_TCTI_CONTEXT *tcti;
+	ESYS_CONTEXT *esys;
+	char tcti_conf[256];
+};
+
+/* A TSS return code as the negative errno of tpm.h; logs what failed at debug level. */
+int tpm_rc_errno(TSS2_RC rc, const char *what);
+/* The TPM's response code without the handle/session/parameter number. */
+TSS2_RC tpm_rc_base(TSS2_RC rc);
+
+struct srk {
+	ESYS_TR tr;
+	uint32_t handle; /* OYSTER_SRK_PERSISTENT or OYSTER_SRK_TRANSIENT */
+	bool transient;  /* we created it: flush when done */
+	TPM2B_NAME name;
+};
+
+/*
+ * The storage root key. want is the handle recorded in a token (or
+ * OYSTER_SRK_PERSISTENT at enrollment); persist makes a created key
+ * persistent when the owner hierarchy allows it.
+ */
+int srk_get(struct tpm *t, uint32_t want, bool persist, struct srk *srk);
+void srk_put(struct tpm *t, struct srk *srk);
+
+#endif

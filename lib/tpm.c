@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tss2/tss2_rc.h>
+#include <tss2/tss2_tctildr.h>
+
+#include "log.h"
+#include "tpm-private.h"
+
+/*
+ * Long enough for a slow discrete TPM's CreatePrimary, short enough that a
+ * wedged TPM or socket does not hang the boot.
+ */
+#define OYSTER_TPM_TIMEOUT_MS 30000
+
+TSS2_RC tpm_rc_base(TSS2_RC rc)
+{
+	if (rc & TSS2_RC_LAYER_MASK)
+		return rc;
+	if (rc & TPM2_RC_FMT1)
+		return rc & (TPM2_RC_FMT1 | 0x3f);
+	return rc;
+}
+
+int tpm_rc_errno(TSS2_RC rc, const char *what)
+{
+	TSS2_RC base = tpm_rc_base(rc);
+	TSS2_RC layer = rc & TSS2_RC_LAYER_MASK;
+
+	log_debug("%s: %s (0x%x)", what, Tss2_RC_Decode(rc), rc);
+	if (layer == TSS2_TCTI_RC_LAYER)
+		return -ENODEV;
+	switch (rc & ~TSS2_RC_LAYER_MASK) {
+	case TSS2_BASE_RC_IO_ERROR:
+	case TSS2_BASE_RC_NO_CONNECTION:
+	case TSS2_BASE_RC_TRY_AGAIN:
+		return -ENODEV;
+	}
+	if (layer)
+		return -EIO;
+	switch (base) {
+	case TPM2_RC_LOCKOUT:
+		return -EBUSY;
+	case TPM2_RC_POLICY_FAIL:
+	case TPM2_RC_PCR_CHANGED:
+		return -EPERM;
+	case TPM2_RC_INTEGRITY:
+	case TPM2_RC_KEY:
+	case TPM2_RC_SIZE:
+		return -EINVAL;
+	}
+	return -EIO;
+}
+
+static int tpm_try(struct tpm *t, const char *conf)
+{
+	TSS2_RC rc;
+
+	snprintf(t->tcti_conf, sizeof(t->tcti_conf), "%s", conf);
+	rc = Tss2_TctiLdr_Initialize(conf, &t->tcti);
+	if (rc != TSS2_RC_SUCCESS) {
+		t->tcti = NULL;
+		log_debug("TPM interface '%s' unavailable: %s", conf, Tss2_RC_Decode(rc));
+		return -ENODEV;
+	}
+	rc = Esys_Initialize(&t->esys, t->tcti, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		t->esys = NULL;
+		Tss2_TctiLdr_Finalize(&t->tcti);
+		return tpm_rc_errno(rc, "Esys_Initialize");
+	}
+	Esys_SetTimeout(t->esys, OYSTER_TPM_TIMEOUT_MS);
+	return 0;
+}
+
+int tpm_open(struct tpm **out)
+{
+	static const char *const defaults[] = {"device:/dev/tpmrm0", "device:/dev/tpm0"};
+	const char *conf = getenv("OYSTER_TCTI");
+	struct tpm *t;
+	int r = -ENODEV;
+
+	*out = NULL;
+	/* tss2 logs its own errors to stderr; ours say the same in the user's terms. */
+	setenv("TSS2_LOG", "all+none", 0);
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	if (conf && *conf) {
+		r = tpm_try(t, conf);
+	} else {
+		for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]) && r < 0; i++)
+			r = tpm_try(t, defaults[i]);
+	}
+	if (r < 0) {
+		if (r == -ENODEV)
+			log_err("No TPM found (tried %s); check that the TPM is enabled in the firmware, or set OYSTER_TCTI.",
+				conf && *conf ? conf : "/dev/tpmrm0 and /dev/tpm0");
+		free(t);
+		return r;
+	}
+	*out = t;
+	return 0;
+}
+
+void tpm_close(struct tpm *t)
+{
+	if (!t)
+		return;
+	if (t->esys)
+		Esys_Finalize(&t->esys);
+	if (t->tcti)
+		Tss2_TctiLdr_Finalize(&t->tcti);
+	free(t);
+}
+
+const char *tpm_tcti(const struct tpm *t)
+{
+	return t->tcti_conf;
+}
+
+int tpm_pcr_read(struct tpm *t, uint16_t bank, uint32_t mask, struct pcr_state *out)
+{
+	size_t size = pcr_bank_digest_size(bank);
+	uint32_t left = mask;
+
+	if (!size || !mask || mask >> OYSTER_PCR_COUNT)
+		return -EINVAL;
+	/* The TPM returns at most 8 digests per call and says which ones. */
+	while (left) {
+		TPML_PCR_SELECTION sel = {.count = 1};
+		TPML_PCR_SELECTION *got = NULL;
+		TPML_DIGEST *values = NULL;
+		uint32_t got_mask = 0;
+		size_t n = 0;
+		TSS2_RC rc;
+
+		sel.pcrSelections[0].hash = bank;
+		sel.pcrSelections[0].sizeofSelect = 3;
+		for (unsigned i = 0; i < 3; i++)
+			sel.pcrSelections[0].pcrSelect[i] = (left >> (8 * i)) & 0xff;
+		rc = Esys_PCR_Read(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &sel, NULL,
+				   &got, &values);
+		if (rc != TSS2_RC_SUCCESS)
+			return tpm_rc_errno(rc, "PCR_Read");
+		for (uint32_t i = 0; i < got->count; i++) {
+			if (got->pcrSelections[i].hash != bank)
+				continue;
+			for (unsigned b = 0; b < 3 && b < got->pcrSelections[i].sizeofSelect; b++)
+				got_mask |= (uint32_t)got->pcrSelections[i].pcrSelect[b] << (8 * b);
+		}
+		got_mask &= left;
+		for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+			if (!(got_mask & (1u << pcr)))
+				continue;
+			if (n >= values->count || values->digests[n].size != size)
+				break;
+			memcpy(out->value[pcr], values->digests[n].buffer, size);
+			n++;
+		}
+		Esys_Free(got);
+		Esys_Free(values);
+		if (!got_mask || n != (size_t)__builtin_popcount(got_mask)) {
+			log_err("The TPM has no active %s PCR bank; choose another with --bank.",
+				pcr_bank_name(bank));
+			return -EINVAL;
+		}
+		left &= ~got_mask;
+	}
+	return 0;
+}

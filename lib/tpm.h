@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef OYSTER_TPM_H
+#define OYSTER_TPM_H
+
+#include <stdint.h>
+
+#include "encode.h"
+#include "pcr.h"
+#include "secret.h"
+#include "token.h"
+
+/*
+ * Errors, in the caller's terms:
+ *   -ENODEV       no TPM reachable (missing device, dead socket)
+ *   -EPERM        the TPM refused: the policy (PCR state) is not satisfied
+ *   -EKEYREJECTED the storage root key has another name: another TPM
+ *   -EBUSY        the TPM is in dictionary-attack lockout
+ *   -EINVAL       the token's blobs are not usable objects
+ *   -EIO          any other TPM failure
+ */
+#define OYSTER_SECRET_SIZE 32
+#define OYSTER_PASSPHRASE_LEN BASE64_LEN(OYSTER_SECRET_SIZE)
+
+struct tpm;
+
+/* $OYSTER_TCTI, else device:/dev/tpmrm0, else device:/dev/tpm0. */
+int tpm_open(struct tpm **out);
+void tpm_close(struct tpm *t);
+/* The TCTI configuration actually used, for messages. */
+const char *tpm_tcti(const struct tpm *t);
+
+int tpm_pcr_read(struct tpm *t, uint16_t bank, uint32_t mask, struct pcr_state *out);
+
+/*
+ * Seal secret under the SRK (made persistent when it can be) to the token's
+ * policy; fills the token's blobs and SRK handle and name.
+ */
+int tpm_seal(struct tpm *t, const struct secret *secret, struct token *tok);
+/* Unseal the token's secret after checking the SRK's name. */
+int tpm_unseal(struct tpm *t, const struct token *tok, struct secret **out);
+/* 0 when the TPM's SRK is the one the token was sealed under, else -EKEYREJECTED. */
+int tpm_srk_check(struct tpm *t, const struct token *tok);
+
+#endif

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "encode.h"
+#include "log.h"
+#include "tpm.h"
+#include "unlock.h"
+
+void unlock_describe_pcrs(uint32_t mask, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	if (size)
+		buf[0] = '\0';
+	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT && off < size; pcr++) {
+		if (!(mask & (1u << pcr)))
+			continue;
+		off += snprintf(buf + off, size - off, "%sPCR %u (%s)", off ? ", " : "", pcr,
+				pcr_description(pcr));
+	}
+}
+
+int unlock_diff(struct tpm *t, const struct token *tok, struct pcr_state *now, uint32_t *changed)
+{
+	size_t size = pcr_bank_digest_size(tok->bank);
+	int match = -ENOENT;
+	int r;
+
+	*changed = 0;
+	r = tpm_pcr_read(t, tok->bank, tok->pcr_mask, now);
+	if (r < 0)
+		return r;
+	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+		bool known = false;
+
+		if (!(tok->pcr_mask & (1u << pcr)))
+			continue;
+		for (unsigned s = 0; s < tok->n_states && !known; s++)
+			known = !memcmp(now->value[pcr], tok->states[s].value[pcr], size);
+		if (!known)
+			*changed |= 1u << pcr;
+	}
+	for (unsigned s = 0; s < tok->n_states && match < 0; s++) {
+		bool all = true;
+
+		for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT && all; pcr++)
+			if (tok->pcr_mask & (1u << pcr))
+				all = !memcmp(now->value[pcr], tok->states[s].value[pcr], size);
+		if (all)
+			match = (int)s;
+	}
+	return match;
+}
+
+static void explain_refusal(struct tpm *t, const struct token *tok)
+{
+	struct pcr_state now;
+	uint32_t changed;
+	char pcrs[512];
+	int r;
+
+	r = unlock_diff(t, tok, &now, &changed);
+	if (r >= 0) {
+		/* The values match an approved state, yet the TPM said no. */
+		log_err("The TPM refused to unseal although the PCRs match an enrolled state; unlock with the passphrase and enroll again.");
+		return;
+	}
+	if (r != -ENOENT) {
+		log_err("The TPM refused to unseal: the measured boot state changed; unlock with the passphrase and re-enroll.");
+		return;
+	}
+	if (!changed) {
+		/* Every PCR matches some state, but no state matches as a whole. */
+		unlock_describe_pcrs(tok->pcr_mask, pcrs, sizeof(pcrs));
+		log_err("The TPM refused: the combination of %s matches no enrolled state; unlock with the passphrase and re-enroll.",
+			pcrs);
+		return;
+	}
+	unlock_describe_pcrs(changed, pcrs, sizeof(pcrs));
+	log_err("The TPM refused: %s changed since enrollment; unlock with the passphrase and re-enroll.",
+		pcrs);
+}
+
+int unlock_token_with(struct tpm *t, const struct token *tok, struct secret **passphrase)
+{
+	struct secret *raw = NULL;
+	struct secret *pass = NULL;
+	int r;
+
+	*passphrase = NULL;
+	r = tpm_unseal(t, tok, &raw);
+	if (r == -EPERM)
+		explain_refusal(t, tok);
+	else if (r == -EBUSY)
+		log_err("The TPM is in dictionary-attack lockout; unlock with the passphrase.");
+	else if (r == -EIO)
+		log_err("The TPM failed to unseal the secret; unlock with the passphrase (oyster status tells more).");
+	if (r < 0)
+		goto out;
+	pass = secret_new(BASE64_LEN(raw->len));
+	if (!pass) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = base64_encode(raw->data, raw->len, (char *)pass->data, pass->size + 1);
+	if (r < 0)
+		goto out;
+	pass->len = BASE64_LEN(raw->len);
+	*passphrase = pass;
+	pass = NULL;
+out:
+	secret_free(raw);
+	secret_free(pass);
+	return r;
+}
+
+int unlock_token(const struct token *tok, struct secret **passphrase)
+{
+	struct tpm *t = NULL;
+	int r;
+
+	*passphrase = NULL;
+	r = tpm_open(&t);
+	if (r < 0)
+		return r;
+	r = unlock_token_with(t, tok, passphrase);
+	tpm_close(t);
+	return r;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef OYSTER_UNLOCK_H
+#define OYSTER_UNLOCK_H
+
+#include <stdint.h>
+
+#include "pcr.h"
+#include "secret.h"
+#include "token.h"
+
+struct tpm;
+
+/*
+ * The whole unlock, shared by the plugin and `oyster unseal`: open the TPM,
+ * unseal, encode the keyslot passphrase (NUL-terminated, len 44). Errors as
+ * in tpm.h; on -EPERM it logs which PCRs changed since enrollment.
+ */
+int unlock_token(const struct token *tok, struct secret **passphrase);
+int unlock_token_with(struct tpm *t, const struct token *tok, struct secret **passphrase);
+
+/*
+ * Current values of the token's PCRs into now; *changed gets the PCRs whose
+ * value matches no approved state. Returns the index of the state that
+ * matches exactly, or -ENOENT when none does (or another negative errno).
+ */
+int unlock_diff(struct tpm *t, const struct token *tok, struct pcr_state *now, uint32_t *changed);
+/* "PCR 7 (secure-boot-policy)" list for messages. */
+void unlock_describe_pcrs(uint32_t mask, char *buf, size_t size);
+
+#endif
