@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cmd.h"
+
+/* cryptsetup's own limit for an interactive passphrase is 512 bytes; key files may be larger. */
+#define OYSTER_MAX_KEY_FILE (64 * 1024)
+#define OYSTER_MAX_TYPED 512
+
+static int read_all(int fd, struct secret *s)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (s->len == s->size) {
+			char extra;
+
+			n = read(fd, &extra, 1);
+			explicit_bzero(&extra, sizeof(extra));
+			return n == 0 ? 0 : -EFBIG;
+		}
+		n = read(fd, s->data + s->len, s->size - s->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		s->len += (size_t)n;
+	}
+}
+
+static int from_file(const char *path, struct secret *s)
+{
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+	int r;
+
+	if (fd < 0) {
+		fprintf(stderr, "Cannot read key file %s: %s.\n", path, strerror(errno));
+		return -errno;
+	}
+	r = read_all(fd, s);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (r == -EFBIG)
+		fprintf(stderr, "Key file %s is larger than %d bytes.\n", path, OYSTER_MAX_KEY_FILE);
+	else if (r < 0)
+		fprintf(stderr, "Cannot read key file %s: %s.\n", path, strerror(-r));
+	return r;
+}
+
+static int from_tty(const char *device, struct secret *s)
+{
+	struct termios old, quiet;
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0) {
+		fprintf(stderr, "No passphrase: give --key-file FILE, set $PASSWORD, or run on a terminal.\n");
+		return -ENOTTY;
+	}
+	dprintf(fd, "Enter an existing passphrase for %s: ", device);
+	if (tcgetattr(fd, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		quiet.c_lflag |= ECHONL;
+		tcsetattr(fd, TCSAFLUSH, &quiet);
+	}
+	for (;;) {
+		char c;
+		ssize_t n = read(fd, &c, 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || c == '\n' || c == '\r')
+			break;
+		if (s->len == s->size) {
+			r = -EFBIG;
+			continue;
+		}
+		s->data[s->len++] = (uint8_t)c;
+		explicit_bzero(&c, sizeof(c));
+	}
+	tcsetattr(fd, TCSAFLUSH, &old);
+	close(fd);
+	if (r < 0)
+		fprintf(stderr, "The passphrase is longer than %d characters.\n", OYSTER_MAX_TYPED);
+	return r;
+}
+
+int ask_passphrase(const char *key_file, const char *device, struct secret **out)
+{
+	const char *env = getenv("PASSWORD");
+	struct secret *s;
+	int r;
+
+	*out = NULL;
+	s = secret_new(key_file ? OYSTER_MAX_KEY_FILE : OYSTER_MAX_TYPED);
+	if (!s)
+		return -ENOMEM;
+	if (key_file) {
+		r = from_file(key_file, s);
+	} else if (env) {
+		size_t n = strlen(env);
+
+		r = n > s->size ? -EFBIG : 0;
+		if (r == 0) {
+			memcpy(s->data, env, n);
+			s->len = n;
+		} else {
+			fprintf(stderr, "$PASSWORD is longer than %d characters.\n", OYSTER_MAX_TYPED);
+		}
+	} else {
+		r = from_tty(device, s);
+	}
+	if (r == 0 && s->len == 0) {
+		fprintf(stderr, "The passphrase is empty.\n");
+		r = -EINVAL;
+	}
+	if (r < 0) {
+		secret_free(s);
+		return r;
+	}
+	s->data[s->len] = '\0';
+	*out = s;
+	return 0;
+}

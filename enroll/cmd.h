@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef OYSTER_CMD_H
+#define OYSTER_CMD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "secret.h"
+
+/* Exit statuses, documented in oyster(8). */
+enum {
+	OYSTER_EXIT_OK = 0,
+	OYSTER_EXIT_FAILURE = 1,
+	OYSTER_EXIT_USAGE = 2,
+	OYSTER_EXIT_REFUSED = 3, /* the TPM refused: the measured state changed */
+	OYSTER_EXIT_NO_TPM = 4,
+};
+
+int cmd_enroll(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_wipe(int argc, char **argv);
+int cmd_unseal(int argc, char **argv);
+int cmd_pcrs(int argc, char **argv);
+
+/* Exit status for a negative errno from the core. */
+int exit_status(int r);
+/* One-line usage error on stderr; returns OYSTER_EXIT_USAGE. */
+int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Parses a non-negative decimal no larger than max. */
+bool parse_uint(const char *s, unsigned max, unsigned *out);
+
+/*
+ * The existing passphrase: key_file (exact bytes; "-" is stdin), else
+ * $PASSWORD, else a no-echo prompt on the terminal.
+ */
+int ask_passphrase(const char *key_file, const char *device, struct secret **out);
+
+#endif

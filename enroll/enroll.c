@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <getopt.h>
+#include <libcryptsetup.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "encode.h"
+#include "log.h"
+#include "luks.h"
+#include "tpm.h"
+#include "unlock.h"
+
+static const char usage[] =
+	"Usage: oyster enroll DEVICE [--pcrs SPEC] [--bank BANK] [--key-file FILE] [--replace]\n\n"
+	"Seal a new random secret in the TPM, bound to the current values of the chosen PCRs,\n"
+	"and add it to DEVICE (a LUKS2 block device, image file or UUID=...) as a new keyslot\n"
+	"with an oyster-tpm2 token. An existing passphrase authorizes it.\n\n"
+	"  --pcrs SPEC      PCRs to bind, e.g. 7, 0+2+4+7, 0,7 or secure-boot-policy (default 7)\n"
+	"  --bank BANK      PCR bank: sha256 (default), sha1, sha384, sha512, sm3_256\n"
+	"  --key-file FILE  read the existing passphrase from FILE ('-' for stdin) instead of\n"
+	"                   $PASSWORD or a prompt\n"
+	"  --replace        after the new token works, remove the other oyster tokens and keyslots\n"
+	"  -h, --help       show this help\n";
+
+struct enroll_args {
+	const char *device;
+	const char *key_file;
+	uint32_t mask;
+	uint16_t bank;
+	bool replace;
+};
+
+static int parse_args(int argc, char **argv, struct enroll_args *a)
+{
+	static const struct option opts[] = {
+		{"pcrs", required_argument, NULL, 'p'},
+		{"bank", required_argument, NULL, 'b'},
+		{"key-file", required_argument, NULL, 'k'},
+		{"replace", no_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	int c;
+
+	a->mask = 1u << 7;
+	a->bank = pcr_bank_from_name("sha256");
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (pcr_parse_spec(optarg, &a->mask) < 0)
+				return usage_error("enroll", "invalid PCR list '%s'; use numbers 0-23 or names joined by '+' or ','", optarg);
+			break;
+		case 'b':
+			a->bank = pcr_bank_from_name(optarg);
+			if (!a->bank)
+				return usage_error("enroll", "unknown PCR bank '%s'", optarg);
+			break;
+		case 'k':
+			a->key_file = optarg;
+			break;
+		case 'r':
+			a->replace = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return -1;
+		default:
+			return usage_error("enroll", "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("enroll", "expected exactly one DEVICE");
+	a->device = argv[optind];
+	return 0;
+}
+
+static int new_secret(struct secret **raw, struct secret **pass)
+{
+	int r;
+
+	*raw = secret_new(OYSTER_SECRET_SIZE);
+	*pass = secret_new(OYSTER_PASSPHRASE_LEN);
+	if (!*raw || !*pass)
+		return -ENOMEM;
+	if (getrandom((*raw)->data, OYSTER_SECRET_SIZE, 0) != OYSTER_SECRET_SIZE)
+		return -errno;
+	(*raw)->len = OYSTER_SECRET_SIZE;
+	r = base64_encode((*raw)->data, (*raw)->len, (char *)(*pass)->data, (*pass)->size + 1);
+	(*pass)->len = OYSTER_PASSPHRASE_LEN;
+	return r;
+}
+
+static void warn_trivial(const struct token *tok)
+{
+	size_t size = pcr_bank_digest_size(tok->bank);
+
+	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
+		if ((tok->pcr_mask & (1u << pcr)) &&
+		    pcr_value_is_trivial(tok->states[0].value[pcr], size))
+			fprintf(stderr, "Warning: PCR %u (%s) reads all %s: nothing was measured into it, so binding to it protects nothing.\n",
+				pcr, pcr_description(pcr), tok->states[0].value[pcr][0] ? "ones" : "zeros");
+}
+
+/* Proves the new token the way an unlock will, before anything else relies on it. */
+static int prove(struct tpm *t, struct crypt_device *cd, const struct token *tok,
+		 const struct secret *expected)
+{
+	struct secret *got = NULL;
+	int r;
+
+	r = unlock_token_with(t, tok, &got);
+	if (r < 0)
+		return r;
+	if (got->len != expected->len || memcmp(got->data, expected->data, got->len))
+		r = -EIO;
+	else
+		r = luks_keyslot_check(cd, tok->keyslot, got) == tok->keyslot ? 0 : -EIO;
+	secret_free(got);
+	if (r < 0)
+		log_err("The new token does not open its keyslot; it was removed again.");
+	return r;
+}
+
+static void remove_others(struct crypt_device *cd, int keep_id, int keep_slot)
+{
+	struct token *old = calloc(1, sizeof(*old));
+	int id, parse_r;
+
+	if (!old)
+		return;
+	for (id = luks_token_next(cd, 0, old, &parse_r); id >= 0;
+	     id = luks_token_next(cd, id + 1, old, &parse_r)) {
+		int slot = old->keyslot;
+
+		if (id == keep_id)
+			continue;
+		if (luks_token_remove(cd, id) < 0)
+			continue;
+		if (slot >= 0 && slot != keep_slot && luks_keyslot_token_count(cd, slot, -1) == 0)
+			luks_keyslot_remove(cd, slot);
+		printf("Replaced token %d (keyslot %d).\n", id, slot);
+	}
+	free(old);
+}
+
+int cmd_enroll(int argc, char **argv)
+{
+	struct enroll_args a = {0};
+	struct crypt_device *cd = NULL;
+	struct secret *old = NULL, *raw = NULL, *pass = NULL;
+	struct token *tok = NULL;
+	struct tpm *t = NULL;
+	int keyslot = -1, id = -1;
+	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
+	char spec[128];
+	int r;
+
+	r = parse_args(argc, argv, &a);
+	if (r)
+		return r < 0 ? OYSTER_EXIT_OK : r;
+	tok = calloc(1, sizeof(*tok));
+	if (!tok)
+		return OYSTER_EXIT_FAILURE;
+
+	r = luks_open(a.device, &cd);
+	if (r < 0)
+		goto out;
+	/* The TPM first: a missing one must not cost the user a passphrase prompt. */
+	r = tpm_open(&t);
+	if (r < 0)
+		goto out;
+	tok->version = OYSTER_TOKEN_VERSION;
+	tok->bank = a.bank;
+	tok->pcr_mask = a.mask;
+	tok->n_states = 1;
+	tok->created = time(NULL);
+	r = tpm_pcr_read(t, a.bank, a.mask, &tok->states[0]);
+	if (r < 0)
+		goto out;
+	warn_trivial(tok);
+	r = policy_for_states(tok->bank, tok->pcr_mask, tok->states, 1, branches, tok->policy);
+	if (r < 0)
+		goto out;
+
+	r = ask_passphrase(a.key_file, a.device, &old);
+	if (r < 0)
+		goto out;
+	r = luks_keyslot_check(cd, CRYPT_ANY_SLOT, old);
+	if (r < 0) {
+		log_err("No key available with this passphrase.");
+		r = -EACCES;
+		goto out;
+	}
+
+	r = new_secret(&raw, &pass);
+	if (r < 0)
+		goto out;
+	r = tpm_seal(t, raw, tok);
+	if (r < 0)
+		goto out;
+	keyslot = luks_keyslot_add(cd, old, pass);
+	if (keyslot < 0) {
+		r = keyslot;
+		goto out;
+	}
+	tok->keyslot = keyslot;
+	id = luks_token_write(cd, -1, tok);
+	if (id < 0) {
+		r = id;
+		goto undo;
+	}
+	r = prove(t, cd, tok, pass);
+	if (r < 0)
+		goto undo;
+	if (a.replace)
+		remove_others(cd, id, keyslot);
+	pcr_format_spec(a.mask, spec, sizeof(spec));
+	printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank.\n", id, keyslot,
+	       spec, pcr_bank_name(a.bank));
+	r = 0;
+	goto out;
+undo:
+	/* Only what this run added; the user's keyslots are never touched. */
+	if (id >= 0)
+		luks_token_remove(cd, id);
+	if (keyslot >= 0)
+		luks_keyslot_remove(cd, keyslot);
+	log_err("Enrollment failed; %s was left as it was.", a.device);
+out:
+	secret_free(old);
+	secret_free(raw);
+	secret_free(pass);
+	tpm_close(t);
+	crypt_free(cd);
+	free(tok);
+	return exit_status(r == -EPERM ? -EIO : r);
+}

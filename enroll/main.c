@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cmd.h"
+#include "log.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{"enroll", cmd_enroll, "Seal a new secret in the TPM and add it as a keyslot and token"},
+	{"status", cmd_status, "Show tokens, bound PCRs and whether the TPM would unlock now"},
+	{"wipe", cmd_wipe, "Remove oyster tokens and their keyslots"},
+	{"unseal", cmd_unseal, "Print the keyslot passphrase for a keyscript"},
+	{"pcrs", cmd_pcrs, "Show the current PCR values with their names"},
+};
+
+static bool verbose;
+
+static void tool_log(int level, const char *msg, void *data)
+{
+	if (level == OYSTER_LOG_DEBUG && !verbose)
+		return;
+	fprintf(stderr, "%s\n", msg);
+}
+
+static void show_usage(FILE *f)
+{
+	fprintf(f, "Usage: oyster COMMAND [OPTIONS]\n\n"
+		   "Unlock LUKS2 volumes with a TPM 2.0.\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\nRun 'oyster COMMAND --help' for a command's options.\n"
+		   "Environment: OYSTER_TCTI selects the TPM (default device:/dev/tpmrm0, then device:/dev/tpm0);\n"
+		   "OYSTER_DEBUG=1 prints TPM details.\n"
+		   "Exit status: 0 success, 1 failure, 2 usage error, 3 the TPM refused (measured state\n"
+		   "changed), 4 no TPM reachable.\n");
+}
+
+int exit_status(int r)
+{
+	switch (r) {
+	case 0:
+		return OYSTER_EXIT_OK;
+	case -EPERM:
+		return OYSTER_EXIT_REFUSED;
+	case -ENODEV:
+		return OYSTER_EXIT_NO_TPM;
+	default:
+		return OYSTER_EXIT_FAILURE;
+	}
+}
+
+int usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "oyster %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'oyster %s --help').\n", cmd);
+	return OYSTER_EXIT_USAGE;
+}
+
+bool parse_uint(const char *s, unsigned max, unsigned *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	/* Secrets pass through this process: no core dumps of it. */
+	struct rlimit no_core = {0, 0};
+	const char *debug = getenv("OYSTER_DEBUG");
+
+	setrlimit(RLIMIT_CORE, &no_core);
+	verbose = debug && *debug && strcmp(debug, "0");
+	log_set(tool_log, NULL);
+
+	if (argc < 2) {
+		show_usage(stderr);
+		return OYSTER_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    (!strcmp(argv[1], "help") && argc == 2)) {
+		show_usage(stdout);
+		return OYSTER_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("oyster %s\n", OYSTER_VERSION);
+		return OYSTER_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "help")) {
+		char *sub[] = {argv[2], "--help", NULL};
+
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (!strcmp(argv[2], commands[i].name))
+				return commands[i].fn(2, sub);
+		fprintf(stderr, "oyster: unknown command '%s' (see 'oyster --help').\n", argv[2]);
+		return OYSTER_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "oyster: unknown command '%s' (see 'oyster --help').\n", argv[1]);
+	return OYSTER_EXIT_USAGE;
+}

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <libcryptsetup.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "encode.h"
+#include "log.h"
+#include "luks.h"
+#include "tpm.h"
+#include "unlock.h"
+
+static const char usage[] =
+	"Usage: oyster status DEVICE [--json]\n\n"
+	"List DEVICE's oyster tokens with their keyslot, PCR bank, PCRs and creation time, and,\n"
+	"when a TPM is reachable, whether each bound PCR still has its enrolled value and\n"
+	"whether the TPM would unlock the volume now.\n\n"
+	"  --json      print one JSON object instead of text\n"
+	"  -h, --help  show this help\n";
+
+/* What status learned about one token. */
+struct verdict {
+	int parse_r;
+	int srk_r;      /* 0 same TPM, -EKEYREJECTED another, other: unknown */
+	int diff_r;     /* matching state index, -ENOENT none, other: unknown */
+	uint32_t changed;
+};
+
+static void judge(struct tpm *t, const struct token *tok, struct verdict *v)
+{
+	struct pcr_state now;
+
+	v->srk_r = v->diff_r = -ENODEV;
+	v->changed = 0;
+	if (!t || v->parse_r < 0)
+		return;
+	v->srk_r = tpm_srk_check(t, tok);
+	v->diff_r = unlock_diff(t, tok, &now, &v->changed);
+}
+
+static const char *verdict_text(const struct verdict *v, char *buf, size_t size)
+{
+	char pcrs[512];
+
+	if (v->parse_r < 0)
+		return "no: the token is malformed; wipe it and enroll again";
+	if (v->srk_r == -ENODEV)
+		return "unknown: no TPM reachable";
+	if (v->srk_r == -EKEYREJECTED)
+		return "no: the volume was enrolled with another TPM";
+	if (v->srk_r < 0 || (v->diff_r < 0 && v->diff_r != -ENOENT))
+		return "unknown: the TPM could not be queried";
+	if (v->diff_r >= 0) {
+		snprintf(buf, size, "yes (the PCRs match approved state %d)", v->diff_r + 1);
+		return buf;
+	}
+	if (!v->changed)
+		return "no: each PCR matches some approved state, but no state as a whole";
+	unlock_describe_pcrs(v->changed, pcrs, sizeof(pcrs));
+	snprintf(buf, size, "no: %s changed since enrollment", pcrs);
+	return buf;
+}
+
+static void print_text(int id, const struct token *tok, const struct verdict *v)
+{
+	char spec[128], when[64], buf[640];
+	struct tm tm;
+
+	if (v->parse_r < 0) {
+		printf("Token %d: oyster-tpm2, keyslot %d, MALFORMED\n", id, tok->keyslot);
+		printf("  would unlock now: %s\n", verdict_text(v, buf, sizeof(buf)));
+		return;
+	}
+	pcr_format_spec(tok->pcr_mask, spec, sizeof(spec));
+	gmtime_r(&tok->created, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	printf("Token %d: oyster-tpm2, keyslot %d\n", id, tok->keyslot);
+	printf("  PCR bank:  %s\n  PCRs:      %s\n  States:    %u approved\n  Created:   %s\n",
+	       pcr_bank_name(tok->bank), spec, tok->n_states, when);
+	printf("  SRK:       %s%s\n",
+	       tok->srk_handle == OYSTER_SRK_PERSISTENT ? "0x81000001 (persistent)" : "transient",
+	       v->srk_r == 0 ? ", this TPM's" : v->srk_r == -EKEYREJECTED ? ", ANOTHER TPM's" : "");
+	if (v->diff_r >= 0 || v->diff_r == -ENOENT)
+		for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+			const char *name = pcr_name(pcr);
+
+			if (!(tok->pcr_mask & (1u << pcr)))
+				continue;
+			printf("  PCR %-2u %-20s %-9s %s\n", pcr, name ? name : "-",
+			       v->changed & (1u << pcr) ? "CHANGED" : "matches", pcr_description(pcr));
+		}
+	printf("  would unlock now: %s\n", verdict_text(v, buf, sizeof(buf)));
+}
+
+static struct json_object *json_token(int id, const struct token *tok, const struct verdict *v)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *pcrs = json_object_new_array();
+	struct json_object *changed = json_object_new_array();
+	char when[64], buf[640];
+	struct tm tm;
+
+	json_object_object_add(o, "id", json_object_new_int(id));
+	json_object_object_add(o, "keyslot", json_object_new_int(tok->keyslot));
+	json_object_object_add(o, "valid", json_object_new_boolean(v->parse_r >= 0));
+	if (v->parse_r >= 0) {
+		gmtime_r(&tok->created, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_object_object_add(o, "bank", json_object_new_string(pcr_bank_name(tok->bank)));
+		json_object_object_add(o, "states", json_object_new_int((int)tok->n_states));
+		json_object_object_add(o, "created", json_object_new_string(when));
+		for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+			if (tok->pcr_mask & (1u << pcr))
+				json_object_array_add(pcrs, json_object_new_int((int)pcr));
+			if (v->changed & (1u << pcr))
+				json_object_array_add(changed, json_object_new_int((int)pcr));
+		}
+	}
+	json_object_object_add(o, "pcrs", pcrs);
+	json_object_object_add(o, "changed_pcrs", changed);
+	json_object_object_add(o, "same_tpm",
+			       v->srk_r == 0 ? json_object_new_boolean(1) :
+			       v->srk_r == -EKEYREJECTED ? json_object_new_boolean(0) : NULL);
+	json_object_object_add(o, "unlock",
+			       v->parse_r < 0 || v->srk_r == -EKEYREJECTED ? json_object_new_boolean(0) :
+			       v->srk_r < 0 ? NULL :
+			       v->diff_r >= 0 ? json_object_new_boolean(1) :
+			       v->diff_r == -ENOENT ? json_object_new_boolean(0) : NULL);
+	json_object_object_add(o, "verdict", json_object_new_string(verdict_text(v, buf, sizeof(buf))));
+	return o;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	struct json_object *root = NULL, *list = NULL;
+	struct crypt_device *cd = NULL;
+	struct token *tok = NULL;
+	struct tpm *t = NULL;
+	bool as_json = false;
+	int c, id, n = 0, r;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			as_json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return OYSTER_EXIT_OK;
+		default:
+			return usage_error("status", "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("status", "expected exactly one DEVICE");
+	tok = calloc(1, sizeof(*tok));
+	if (!tok)
+		return OYSTER_EXIT_FAILURE;
+	r = luks_open(argv[optind], &cd);
+	if (r < 0)
+		goto out;
+	/* Without a TPM, status still lists what is enrolled. */
+	if (tpm_open(&t) < 0)
+		t = NULL;
+	if (as_json) {
+		root = json_object_new_object();
+		list = json_object_new_array();
+		json_object_object_add(root, "device", json_object_new_string(argv[optind]));
+		json_object_object_add(root, "tpm", json_object_new_boolean(t != NULL));
+		json_object_object_add(root, "tokens", list);
+	}
+	for (id = luks_token_next(cd, 0, tok, &r); id >= 0; id = luks_token_next(cd, id + 1, tok, &r)) {
+		struct verdict v = {.parse_r = r};
+
+		judge(t, tok, &v);
+		if (as_json)
+			json_object_array_add(list, json_token(id, tok, &v));
+		else
+			print_text(id, tok, &v);
+		n++;
+	}
+	if (as_json)
+		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
+	else if (!n)
+		printf("%s has no oyster token; enroll it with: oyster enroll %s\n", argv[optind],
+		       argv[optind]);
+	r = 0;
+out:
+	json_object_put(root);
+	tpm_close(t);
+	crypt_free(cd);
+	free(tok);
+	return exit_status(r);
+}

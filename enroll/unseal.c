@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <getopt.h>
+#include <libcryptsetup.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "luks.h"
+#include "tpm.h"
+#include "unlock.h"
+
+static const char usage[] =
+	"Usage: oyster unseal DEVICE [--token N]\n\n"
+	"Unseal the keyslot passphrase of DEVICE's oyster token with the TPM and write it,\n"
+	"without a newline, to standard output, for keyscripts and 'cryptsetup --key-file=-'.\n"
+	"Refuses to write to a terminal. Without --token, tries each oyster token in turn.\n\n"
+	"  --token N   use token N only\n"
+	"  -h, --help  show this help\n";
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int cmd_unseal(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"token", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	struct crypt_device *cd = NULL;
+	struct secret *pass = NULL;
+	struct token *tok = NULL;
+	struct tpm *t = NULL;
+	unsigned want = 0;
+	bool have_want = false;
+	int c, id, parse_r, tried = 0;
+	int r = -ENOENT;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (!parse_uint(optarg, 31, &want))
+				return usage_error("unseal", "invalid token id '%s'", optarg);
+			have_want = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return OYSTER_EXIT_OK;
+		default:
+			return usage_error("unseal", "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("unseal", "expected exactly one DEVICE");
+	if (isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "Refusing to print the passphrase on a terminal; pipe it into the command that needs it.\n");
+		return OYSTER_EXIT_USAGE;
+	}
+	tok = calloc(1, sizeof(*tok));
+	if (!tok)
+		return OYSTER_EXIT_FAILURE;
+	r = luks_open(argv[optind], &cd);
+	if (r < 0)
+		goto out;
+	r = tpm_open(&t);
+	if (r < 0)
+		goto out;
+	r = -ENOENT;
+	for (id = luks_token_next(cd, have_want ? (int)want : 0, tok, &parse_r); id >= 0;
+	     id = luks_token_next(cd, id + 1, tok, &parse_r)) {
+		if (have_want && id != (int)want)
+			break;
+		tried++;
+		if (parse_r < 0) {
+			log_err("Token %d is malformed; wipe it and enroll again.", id);
+			r = parse_r;
+			continue;
+		}
+		r = unlock_token_with(t, tok, &pass);
+		if (r == 0 || r == -ENODEV)
+			break;
+	}
+	if (!tried) {
+		if (have_want)
+			log_err("%s has no oyster token %u; see oyster status.", argv[optind], want);
+		else
+			log_err("%s has no oyster token; enroll it first with oyster enroll.", argv[optind]);
+		r = -ENOENT;
+	}
+	if (r == 0)
+		r = write_all(STDOUT_FILENO, pass->data, pass->len);
+out:
+	secret_free(pass);
+	tpm_close(t);
+	crypt_free(cd);
+	free(tok);
+	return exit_status(r);
+}

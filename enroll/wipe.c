@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <getopt.h>
+#include <libcryptsetup.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "luks.h"
+
+static const char usage[] =
+	"Usage: oyster wipe DEVICE (--token N | --all) [--force]\n\n"
+	"Remove oyster tokens from DEVICE together with the keyslots they unlock (a keyslot\n"
+	"that another token still uses is kept). Refuses when no keyslot without a token\n"
+	"(a passphrase) would remain, since the volume could then only be opened by the TPM.\n\n"
+	"  --token N   remove token N\n"
+	"  --all       remove every oyster token\n"
+	"  --force     remove even when no passphrase keyslot would remain\n"
+	"  -h, --help  show this help\n";
+
+int cmd_wipe(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"token", required_argument, NULL, 't'},
+		{"all", no_argument, NULL, 'a'},
+		{"force", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	struct crypt_device *cd = NULL;
+	struct token *tok = NULL;
+	bool all = false, force = false, have_want = false;
+	unsigned want = 0;
+	int c, id, parse_r, removed = 0;
+	int r;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (!parse_uint(optarg, 31, &want))
+				return usage_error("wipe", "invalid token id '%s'", optarg);
+			have_want = true;
+			break;
+		case 'a':
+			all = true;
+			break;
+		case 'f':
+			force = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return OYSTER_EXIT_OK;
+		default:
+			return usage_error("wipe", "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("wipe", "expected exactly one DEVICE");
+	if (all == have_want)
+		return usage_error("wipe", "give either --token N or --all");
+	tok = calloc(1, sizeof(*tok));
+	if (!tok)
+		return OYSTER_EXIT_FAILURE;
+	r = luks_open(argv[optind], &cd);
+	if (r < 0)
+		goto out;
+	/* wipe only removes keyslots bound to tokens: the passphrase keyslots it leaves are those of now. */
+	if (!force && luks_count_passphrase_keyslots(cd, -1) == 0) {
+		log_err("%s has no passphrase keyslot; after the wipe only the TPM could open it, or nothing. Add a passphrase first (cryptsetup luksAddKey), or use --force.",
+			argv[optind]);
+		r = -EPERM;
+		goto out;
+	}
+	for (id = luks_token_next(cd, have_want ? (int)want : 0, tok, &parse_r); id >= 0;
+	     id = luks_token_next(cd, id + 1, tok, &parse_r)) {
+		int slot = tok->keyslot;
+
+		if (have_want && id != (int)want)
+			break;
+		/* The token goes first: a keyslot left behind alone is harmless, a token without its keyslot is not. */
+		r = luks_token_remove(cd, id);
+		if (r < 0)
+			goto out;
+		if (slot >= 0 && luks_keyslot_token_count(cd, slot, -1) == 0) {
+			r = luks_keyslot_remove(cd, slot);
+			if (r < 0)
+				goto out;
+			printf("Removed token %d and keyslot %d.\n", id, slot);
+		} else {
+			printf("Removed token %d (its keyslot is still used by another token).\n", id);
+		}
+		removed++;
+		if (have_want)
+			break;
+	}
+	r = 0;
+	if (!removed) {
+		if (have_want)
+			log_err("%s has no oyster token %u; see oyster status.", argv[optind], want);
+		else
+			log_err("%s has no oyster token.", argv[optind]);
+		r = -ENOENT;
+	}
+out:
+	crypt_free(cd);
+	free(tok);
+	return r == -EPERM ? OYSTER_EXIT_FAILURE : exit_status(r);
+}
