@@ -8,6 +8,12 @@
 /* Length of the base64 text for n bytes, without the NUL. */
 #define BASE64_LEN(n) ((((n) + 2) / 3) * 4)
 
+/*
+ * All return 0, -EINVAL for malformed text (before -ENOBUFS for a short
+ * out), or -ENOBUFS; on error out is wiped and *out_len is 0: these
+ * functions carry the secret and its passphrase.
+ */
+
 /* Standard alphabet with padding; out gets BASE64_LEN(n) + 1 bytes. */
 int base64_encode(const uint8_t *in, size_t n, char *out, size_t out_size);
 /* Strict: padding required, no whitespace; -EINVAL on bad text, -ENOBUFS when out is short. */

@@ -13,6 +13,9 @@
 /*
  * Offline policy digests, computed as the TPM would (TPM 2.0 Part 3,
  * PolicyPCR and PolicyOR), so that values other than today's can be sealed.
+ * old == NULL means the all-zero digest of a fresh session; PolicyOR callers
+ * pass NULL since the TPM resets the digest before extending it. -EIO means
+ * OpenSSL failed.
  */
 int policy_pcr(const uint8_t old[OYSTER_POLICY_SIZE], uint16_t bank, uint32_t mask,
 	       const struct pcr_state *state, uint8_t out[OYSTER_POLICY_SIZE]);
@@ -22,7 +25,8 @@ int policy_or(const uint8_t old[OYSTER_POLICY_SIZE], const uint8_t (*branches)[O
 /*
  * The object's authPolicy for n approved states: PolicyPCR alone for one
  * state, PolicyOR over each state's PolicyPCR for 2..8. branches gets each
- * state's PolicyPCR digest (the PolicyOR list the unseal session replays).
+ * state's PolicyPCR digest (the PolicyOR list the unseal session replays)
+ * and may be NULL.
  */
 int policy_for_states(uint16_t bank, uint32_t mask, const struct pcr_state *states, unsigned n,
 		      uint8_t (*branches)[OYSTER_POLICY_SIZE], uint8_t out[OYSTER_POLICY_SIZE]);

@@ -232,7 +232,7 @@ int tpm_unseal(struct tpm *t, const struct token *tok, struct secret **out)
 	if (rc != TSS2_RC_SUCCESS) {
 		object = ESYS_TR_NONE;
 		r = tpm_rc_errno(rc, "Load");
-		if (r == -EINVAL || r == -EIO) {
+		if (r == -EINVAL) {
 			log_err("The TPM rejected the sealed object in the token (damaged, or not made by this TPM); unlock with the passphrase and enroll again.");
 			r = -EINVAL;
 		}

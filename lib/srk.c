@@ -102,6 +102,10 @@ static int srk_is_storage_key(struct tpm *t, const struct srk *srk)
 	    (pub->publicArea.objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT)) {
 		log_err("The key at TPM handle 0x81000001 is not a storage key; remove it (tpm2_evictcontrol -c 0x81000001) or ask whoever put it there.");
 		r = -EINVAL;
+	} else if (pub->publicArea.nameAlg != TPM2_ALG_SHA256) {
+		/* The token records a SHA-256 name (docs/token-format.md). */
+		log_err("The storage key at TPM handle 0x81000001 is not named with SHA-256, which oyster requires; replace it with a TCG-template key (see oyster-enroll(8)).");
+		r = -EINVAL;
 	}
 	Esys_Free(pub);
 	return r;

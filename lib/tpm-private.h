@@ -9,7 +9,8 @@
 #include "tpm.h"
 
 struct tpm {
-	TSS2_TCTI_CONTEXT *tcti;
+	TSS2_TCTI_CONTEXT *tcti;     /* from tctildr */
+	TSS2_TCTI_CONTEXT *deadline; /* wraps tcti; what ESAPI talks to */
 	ESYS_CONTEXT *esys;
 	char tcti_conf[256];
 };

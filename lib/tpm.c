@@ -6,14 +6,30 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "deadline.h"
 #include "log.h"
 #include "tpm-private.h"
 
 /*
- * Long enough for a slow discrete TPM's CreatePrimary, short enough that a
- * wedged TPM or socket does not hang the boot.
+ * Per command: long enough for a slow discrete TPM's ECC CreatePrimary
+ * (well under a second on parts measured), short enough that a wedged TPM
+ * or socket cannot hang the boot. OYSTER_TPM_TIMEOUT (seconds) overrides it.
  */
-#define OYSTER_TPM_TIMEOUT_MS 30000
+#define OYSTER_TPM_TIMEOUT_MS 10000
+
+static int32_t tpm_timeout_ms(void)
+{
+	const char *s = getenv("OYSTER_TPM_TIMEOUT");
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return OYSTER_TPM_TIMEOUT_MS;
+	v = strtol(s, &end, 10);
+	if (*end || v < 1 || v > 3600)
+		return OYSTER_TPM_TIMEOUT_MS;
+	return (int32_t)(v * 1000);
+}
 
 TSS2_RC tpm_rc_base(TSS2_RC rc)
 {
@@ -43,6 +59,11 @@ int tpm_rc_errno(TSS2_RC rc, const char *what)
 	switch (base) {
 	case TPM2_RC_LOCKOUT:
 		return -EBUSY;
+	case TPM2_RC_OBJECT_MEMORY:
+	case TPM2_RC_SESSION_MEMORY:
+	case TPM2_RC_MEMORY:
+		log_err("The TPM's memory is full of objects or sessions another program left loaded; flush them (tpm2_flushcontext -t -s) or reboot.");
+		return -ENOSPC;
 	case TPM2_RC_POLICY_FAIL:
 	case TPM2_RC_PCR_CHANGED:
 		return -EPERM;
@@ -65,13 +86,19 @@ static int tpm_try(struct tpm *t, const char *conf)
 		log_debug("TPM interface '%s' unavailable: %s", conf, Tss2_RC_Decode(rc));
 		return -ENODEV;
 	}
-	rc = Esys_Initialize(&t->esys, t->tcti, NULL);
+	t->deadline = deadline_wrap(t->tcti, tpm_timeout_ms());
+	if (!t->deadline) {
+		Tss2_TctiLdr_Finalize(&t->tcti);
+		return -ENOMEM;
+	}
+	rc = Esys_Initialize(&t->esys, t->deadline, NULL);
 	if (rc != TSS2_RC_SUCCESS) {
 		t->esys = NULL;
+		deadline_free(t->deadline);
+		t->deadline = NULL;
 		Tss2_TctiLdr_Finalize(&t->tcti);
 		return tpm_rc_errno(rc, "Esys_Initialize");
 	}
-	Esys_SetTimeout(t->esys, OYSTER_TPM_TIMEOUT_MS);
 	return 0;
 }
 
@@ -111,6 +138,7 @@ void tpm_close(struct tpm *t)
 		return;
 	if (t->esys)
 		Esys_Finalize(&t->esys);
+	deadline_free(t->deadline);
 	if (t->tcti)
 		Tss2_TctiLdr_Finalize(&t->tcti);
 	free(t);

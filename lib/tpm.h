@@ -15,6 +15,7 @@
  *   -EPERM        the TPM refused: the policy (PCR state) is not satisfied
  *   -EKEYREJECTED the storage root key has another name: another TPM
  *   -EBUSY        the TPM is in dictionary-attack lockout
+ *   -ENOSPC       the TPM's object or session memory is full
  *   -EINVAL       the token's blobs are not usable objects
  *   -EIO          any other TPM failure
  */

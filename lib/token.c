@@ -1,0 +1,846 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The oyster-tpm2 token, specified in docs/token-format.md. This file is the
+ * only reader and writer of that JSON, so that the plugin's validate, dump and
+ * open and every subcommand agree on what a valid token is.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include <tss2/tss2_mu.h>
+
+#include "encode.h"
+#include "log.h"
+#include "token.h"
+
+/*
+ * A valid token nests three deep (the token, tpm2_states, a state); json-c
+ * counts the PCR values inside a state as a fourth level.
+ */
+#define TOKEN_JSON_DEPTH 4
+/* Far above the largest valid token (eight SHA-512 states of 24 PCRs is ~30 KiB). */
+#define TOKEN_JSON_MAX 65536
+/* Hex buffers fit the longest of a name and a digest. */
+#define TOKEN_HEX_MAX (2 * OYSTER_MAX_NAME + 1)
+_Static_assert(OYSTER_MAX_NAME >= OYSTER_MAX_DIGEST, "TOKEN_HEX_MAX too small for a digest");
+/* "2026-11-26T15:00:00Z" */
+#define TOKEN_TIME_LEN 20
+/* TPM2B_NAME contents of the SRK: TPM2_ALG_SHA256, then its 32-byte digest. */
+#define TOKEN_SRK_NAME_LEN 34
+_Static_assert(OYSTER_MAX_PRIVATE == 1024 && OYSTER_MAX_PUBLIC == 1024,
+	       "the \"longer than 1024 bytes\" messages and docs/token-format.md");
+
+enum {
+	F_TYPE,
+	F_KEYSLOTS,
+	F_VERSION,
+	F_PRIVATE,
+	F_PUBLIC,
+	F_SRK_HANDLE,
+	F_SRK_NAME,
+	F_BANK,
+	F_PCRS,
+	F_STATES,
+	F_POLICY,
+	F_PIN,
+	F_CREATED,
+	F_COUNT
+};
+
+/* Messages are literals: *why must outlive the parse and never carries token data. */
+#define FIELD(key, type, what)                                                                     \
+	{                                                                                          \
+		key, type, key ": missing", key ": not " what, key ": contains a NUL character"    \
+	}
+
+static const struct token_field {
+	const char *key;
+	enum json_type type;
+	const char *missing;
+	const char *wrong_type;
+	const char *has_nul;
+} token_fields[F_COUNT] = {
+    [F_TYPE] = FIELD("type", json_type_string, "a string"),
+    [F_KEYSLOTS] = FIELD("keyslots", json_type_array, "an array"),
+    [F_VERSION] = FIELD("oyster_version", json_type_int, "an integer"),
+    [F_PRIVATE] = FIELD("tpm2_private", json_type_string, "a string"),
+    [F_PUBLIC] = FIELD("tpm2_public", json_type_string, "a string"),
+    [F_SRK_HANDLE] = FIELD("tpm2_srk_handle", json_type_int, "an integer"),
+    [F_SRK_NAME] = FIELD("tpm2_srk_name", json_type_string, "a string"),
+    [F_BANK] = FIELD("tpm2_pcr_bank", json_type_string, "a string"),
+    [F_PCRS] = FIELD("tpm2_pcrs", json_type_array, "an array"),
+    [F_STATES] = FIELD("tpm2_states", json_type_array, "an array"),
+    [F_POLICY] = FIELD("tpm2_policy", json_type_string, "a string"),
+    [F_PIN] = FIELD("tpm2_pin", json_type_boolean, "a boolean"),
+    [F_CREATED] = FIELD("created", json_type_string, "a string"),
+};
+
+static int fail(const char **why, const char *msg)
+{
+	*why = msg;
+	return -EINVAL;
+}
+
+static int get_field(struct json_object *root, int f, struct json_object **val, const char **why)
+{
+	const struct token_field *tf = &token_fields[f];
+
+	if (!json_object_object_get_ex(root, tf->key, val))
+		return fail(why, tf->missing);
+	/* A JSON null is a NULL object, of no type but json_type_null. */
+	if (!json_object_is_type(*val, tf->type))
+		return fail(why, tf->wrong_type);
+	return 0;
+}
+
+static int get_string(struct json_object *root, int f, const char **s, size_t *len,
+		      const char **why)
+{
+	struct json_object *val;
+	int r;
+
+	r = get_field(root, f, &val, why);
+	if (r < 0)
+		return r;
+	*s = json_object_get_string(val);
+	*len = json_object_get_string_len(val);
+	/* "\u0000" is valid JSON; C string functions would stop there. */
+	if (strlen(*s) != *len)
+		return fail(why, token_fields[f].has_nul);
+	return 0;
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Exactly size bytes as lower-case hex: one spelling per value, length checked first. */
+static int decode_hex(const char *s, size_t len, uint8_t *out, size_t size)
+{
+	size_t n;
+
+	if (len != 2 * size || strspn(s, "0123456789abcdef") != len)
+		return -EINVAL;
+	if (hex_decode(s, out, size, &n) < 0 || n != size)
+		return -EINVAL;
+	return 0;
+}
+
+/* Canonical decimal, as libcryptsetup writes keyslot numbers: no sign, no leading zero. */
+static int parse_index(const char *s, size_t len, unsigned max, unsigned *out)
+{
+	unsigned v = 0;
+	size_t i;
+
+	if (len == 0 || len > 2 || (len > 1 && s[0] == '0'))
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		if (!is_digit(s[i]))
+			return -EINVAL;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static unsigned digits(const char *s, size_t n)
+{
+	unsigned v = 0;
+
+	while (n--)
+		v = v * 10 + (unsigned)(*s++ - '0');
+	return v;
+}
+
+/* Exactly "YYYY-MM-DDTHH:MM:SSZ", a real date from 1970 to 9999, seconds 00..59. */
+static int parse_time(const char *s, size_t len, time_t *out)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+	struct tm tm = {0}, in, back;
+	time_t t;
+	size_t i;
+
+	if (len != TOKEN_TIME_LEN)
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		if (shape[i] == 'd' ? !is_digit(s[i]) : s[i] != shape[i])
+			return -EINVAL;
+	}
+	tm.tm_year = (int)digits(s, 4) - 1900;
+	tm.tm_mon = (int)digits(s + 5, 2) - 1;
+	tm.tm_mday = (int)digits(s + 8, 2);
+	tm.tm_hour = (int)digits(s + 11, 2);
+	tm.tm_min = (int)digits(s + 14, 2);
+	tm.tm_sec = (int)digits(s + 17, 2);
+	if (tm.tm_year < 70)
+		return -EINVAL;
+	in = tm;
+	/* timegm() normalises "02-30" into March: converting back shows it. */
+	t = timegm(&tm);
+	if (t == (time_t)-1 || !gmtime_r(&t, &back))
+		return -EINVAL;
+	if (back.tm_year != in.tm_year || back.tm_mon != in.tm_mon || back.tm_mday != in.tm_mday ||
+	    back.tm_hour != in.tm_hour || back.tm_min != in.tm_min || back.tm_sec != in.tm_sec)
+		return -EINVAL;
+	*out = t;
+	return 0;
+}
+
+static int format_time(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || tm.tm_year < 70 || tm.tm_year > 9999 - 1900)
+		return -EINVAL;
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return 0;
+}
+
+static int parse_json(const char *json, struct json_object **root, const char **why)
+{
+	struct json_tokener *jt;
+	size_t len;
+
+	*root = NULL;
+	len = strnlen(json, TOKEN_JSON_MAX + 1);
+	if (len > TOKEN_JSON_MAX)
+		return fail(why, "token: JSON larger than any valid token");
+	jt = json_tokener_new_ex(TOKEN_JSON_DEPTH);
+	if (!jt)
+		return -ENOMEM;
+	/* Strict: no trailing commas or characters; the NUL ends a bare top-level number. */
+	json_tokener_set_flags(jt, JSON_TOKENER_STRICT);
+	*root = json_tokener_parse_ex(jt, json, (int)len + 1);
+	if (json_tokener_get_error(jt) != json_tokener_success) {
+		json_object_put(*root);
+		*root = NULL;
+	}
+	json_tokener_free(jt);
+	if (!*root)
+		return fail(why, "token: not valid JSON (or nested too deep)");
+	if (!json_object_is_type(*root, json_type_object))
+		return fail(why, "token: not a JSON object");
+	return 0;
+}
+
+static int parse_type(struct json_object *root, const char **why)
+{
+	const char *s;
+	size_t len;
+	int r;
+
+	r = get_string(root, F_TYPE, &s, &len, why);
+	if (r < 0)
+		return r;
+	if (strcmp(s, OYSTER_TOKEN_TYPE))
+		return fail(why, "type: not " OYSTER_TOKEN_TYPE);
+	return 0;
+}
+
+static int parse_keyslots(struct json_object *root, struct token *tok, const char **why)
+{
+	struct json_object *arr, *val;
+	unsigned keyslot;
+	int r;
+
+	r = get_field(root, F_KEYSLOTS, &arr, why);
+	if (r < 0)
+		return r;
+	/* The secret opens one keyslot; a second would be a keyslot it cannot open. */
+	if (json_object_array_length(arr) != 1)
+		return fail(why, "keyslots: not exactly one keyslot");
+	val = json_object_array_get_idx(arr, 0);
+	if (!json_object_is_type(val, json_type_string))
+		return fail(why, "keyslots: keyslot is not a string");
+	if (parse_index(json_object_get_string(val), json_object_get_string_len(val), 31,
+			&keyslot) < 0)
+		return fail(why, "keyslots: keyslot is not a decimal number 0..31");
+	tok->keyslot = (int)keyslot;
+	return 0;
+}
+
+static int parse_version(struct json_object *root, struct token *tok, const char **why)
+{
+	struct json_object *val;
+	int r;
+
+	r = get_field(root, F_VERSION, &val, why);
+	if (r < 0)
+		return r;
+	if (json_object_get_int64(val) != OYSTER_TOKEN_VERSION)
+		return fail(why, "oyster_version: unsupported version (this oyster knows 1)");
+	tok->version = OYSTER_TOKEN_VERSION;
+	return 0;
+}
+
+/* Version 1 is closed: a field it does not define means a writer this reader cannot trust. */
+static int check_keys(struct json_object *root, const char **why)
+{
+	int f;
+
+	json_object_object_foreach(root, key, val)
+	{
+		(void)val;
+		for (f = 0; f < F_COUNT; f++) {
+			if (!strcmp(key, token_fields[f].key))
+				break;
+		}
+		if (f == F_COUNT)
+			return fail(why, "token: unknown field for oyster_version 1");
+	}
+	return 0;
+}
+
+/*
+ * A non-empty TPM2B whose size field covers the rest of the blob exactly.
+ * Checked before Tss2_MU_*_Unmarshal(), which logs to stderr on failure.
+ */
+static bool tpm2b_whole(const uint8_t *blob, size_t len)
+{
+	return len > 2 && ((size_t)blob[0] << 8 | blob[1]) == len - 2;
+}
+
+static int parse_private(struct json_object *root, struct token *tok, const char **why)
+{
+	TPM2B_PRIVATE priv = {0};
+	const char *s;
+	size_t len, off = 0;
+	int r;
+
+	r = get_string(root, F_PRIVATE, &s, &len, why);
+	if (r < 0)
+		return r;
+	if (len > BASE64_LEN(OYSTER_MAX_PRIVATE))
+		return fail(why, "tpm2_private: longer than 1024 bytes");
+	r = base64_decode(s, tok->private_blob, sizeof(tok->private_blob), &tok->private_len);
+	if (r == -ENOBUFS)
+		return fail(why, "tpm2_private: longer than 1024 bytes");
+	if (r < 0)
+		return fail(why, "tpm2_private: not base64");
+	if (!tpm2b_whole(tok->private_blob, tok->private_len) ||
+	    Tss2_MU_TPM2B_PRIVATE_Unmarshal(tok->private_blob, tok->private_len, &off, &priv) !=
+		TSS2_RC_SUCCESS ||
+	    off != tok->private_len)
+		return fail(why, "tpm2_private: not a marshalled TPM2B_PRIVATE");
+	return 0;
+}
+
+static int parse_public(struct json_object *root, struct token *tok, TPM2B_PUBLIC *pub,
+			const char **why)
+{
+	const TPMA_OBJECT need = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT;
+	/*
+	 * Nothing else but noDA (which a PIN clears): above all not userWithAuth,
+	 * which would let an empty password unseal, bypassing the PCR policy.
+	 */
+	const TPMA_OBJECT allow = need | TPMA_OBJECT_NODA;
+	const char *s;
+	size_t len, off = 0;
+	TPMA_OBJECT attrs;
+	int r;
+
+	r = get_string(root, F_PUBLIC, &s, &len, why);
+	if (r < 0)
+		return r;
+	if (len > BASE64_LEN(OYSTER_MAX_PUBLIC))
+		return fail(why, "tpm2_public: longer than 1024 bytes");
+	r = base64_decode(s, tok->public_blob, sizeof(tok->public_blob), &tok->public_len);
+	if (r == -ENOBUFS)
+		return fail(why, "tpm2_public: longer than 1024 bytes");
+	if (r < 0)
+		return fail(why, "tpm2_public: not base64");
+	/* The unmarshaller refuses to fill a TPM2B_PUBLIC whose size is not zero. */
+	memset(pub, 0, sizeof(*pub));
+	if (!tpm2b_whole(tok->public_blob, tok->public_len) ||
+	    Tss2_MU_TPM2B_PUBLIC_Unmarshal(tok->public_blob, tok->public_len, &off, pub) !=
+		TSS2_RC_SUCCESS ||
+	    off != tok->public_len)
+		return fail(why, "tpm2_public: not a marshalled TPM2B_PUBLIC");
+	if (pub->publicArea.type != TPM2_ALG_KEYEDHASH ||
+	    pub->publicArea.parameters.keyedHashDetail.scheme.scheme != TPM2_ALG_NULL)
+		return fail(why, "tpm2_public: not a sealed data object (KEYEDHASH, scheme NULL)");
+	if (pub->publicArea.nameAlg != TPM2_ALG_SHA256)
+		return fail(why, "tpm2_public: nameAlg is not sha256");
+	attrs = pub->publicArea.objectAttributes;
+	if ((attrs & need) != need || (attrs & ~allow))
+		return fail(why,
+			    "tpm2_public: attributes are not those of a policy-only sealed object");
+	return 0;
+}
+
+static int parse_srk(struct json_object *root, struct token *tok, const char **why)
+{
+	struct json_object *val;
+	const char *s;
+	size_t len;
+	int64_t handle;
+	int r;
+
+	r = get_field(root, F_SRK_HANDLE, &val, why);
+	if (r < 0)
+		return r;
+	handle = json_object_get_int64(val);
+	if (handle != OYSTER_SRK_PERSISTENT && handle != OYSTER_SRK_TRANSIENT)
+		return fail(why, "tpm2_srk_handle: neither 2164260865 (0x81000001) nor 0");
+	tok->srk_handle = (uint32_t)handle;
+
+	r = get_string(root, F_SRK_NAME, &s, &len, why);
+	if (r < 0)
+		return r;
+	if (decode_hex(s, len, tok->srk_name, TOKEN_SRK_NAME_LEN) < 0)
+		return fail(why, "tpm2_srk_name: not 68 lower-case hex digits");
+	if (tok->srk_name[0] != (TPM2_ALG_SHA256 >> 8) ||
+	    tok->srk_name[1] != (TPM2_ALG_SHA256 & 0xff))
+		return fail(why, "tpm2_srk_name: not a sha256 name (000b...)");
+	tok->srk_name_len = TOKEN_SRK_NAME_LEN;
+	return 0;
+}
+
+static int parse_pcrs(struct json_object *root, struct token *tok, const char **why)
+{
+	struct json_object *arr, *val;
+	const char *s;
+	size_t len, i, n;
+	int64_t pcr, prev = -1;
+	int r;
+
+	r = get_string(root, F_BANK, &s, &len, why);
+	if (r < 0)
+		return r;
+	tok->bank = pcr_bank_from_name(s);
+	/* Only the canonical spelling, so that emit gives back the same text. */
+	if (!tok->bank || strcmp(s, pcr_bank_name(tok->bank)) ||
+	    pcr_bank_digest_size(tok->bank) == 0 ||
+	    pcr_bank_digest_size(tok->bank) > OYSTER_MAX_DIGEST)
+		return fail(why, "tpm2_pcr_bank: unknown PCR bank");
+
+	r = get_field(root, F_PCRS, &arr, why);
+	if (r < 0)
+		return r;
+	n = json_object_array_length(arr);
+	if (n == 0)
+		return fail(why, "tpm2_pcrs: empty");
+	for (i = 0; i < n; i++) {
+		val = json_object_array_get_idx(arr, i);
+		if (!json_object_is_type(val, json_type_int))
+			return fail(why, "tpm2_pcrs: not an array of integers");
+		pcr = json_object_get_int64(val);
+		if (pcr < 0 || pcr >= OYSTER_PCR_COUNT)
+			return fail(why, "tpm2_pcrs: PCR index out of range 0..23");
+		if (pcr <= prev)
+			return fail(why, "tpm2_pcrs: not strictly ascending");
+		tok->pcr_mask |= 1u << pcr;
+		prev = pcr;
+	}
+	return 0;
+}
+
+static int parse_state(struct json_object *obj, const struct token *tok, struct pcr_state *state,
+		       const char **why)
+{
+	size_t size = pcr_bank_digest_size(tok->bank);
+	struct json_object *val;
+	char key[4];
+	unsigned pcr;
+
+	if (!json_object_is_type(obj, json_type_object))
+		return fail(why, "tpm2_states: a state is not an object");
+	/* Every PCR of tpm2_pcrs present and nothing else: the count closes the set. */
+	if (json_object_object_length(obj) != __builtin_popcount(tok->pcr_mask))
+		return fail(why, "tpm2_states: a state's PCRs are not those of tpm2_pcrs");
+	for (pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+		if (!(tok->pcr_mask & (1u << pcr)))
+			continue;
+		snprintf(key, sizeof(key), "%u", pcr);
+		if (!json_object_object_get_ex(obj, key, &val))
+			return fail(why, "tpm2_states: a state's PCRs are not those of tpm2_pcrs");
+		if (!json_object_is_type(val, json_type_string) ||
+		    decode_hex(json_object_get_string(val), json_object_get_string_len(val),
+			       state->value[pcr], size) < 0)
+			return fail(why, "tpm2_states: a PCR value is not lower-case hex of the "
+					 "bank's digest size");
+	}
+	return 0;
+}
+
+static int parse_states(struct json_object *root, struct token *tok, const char **why)
+{
+	struct json_object *arr;
+	size_t i, n;
+	int r;
+
+	r = get_field(root, F_STATES, &arr, why);
+	if (r < 0)
+		return r;
+	n = json_object_array_length(arr);
+	if (n < 1 || n > OYSTER_MAX_STATES)
+		return fail(why, "tpm2_states: not 1..8 states");
+	for (i = 0; i < n; i++) {
+		r = parse_state(json_object_array_get_idx(arr, i), tok, &tok->states[i], why);
+		if (r < 0)
+			return r;
+	}
+	tok->n_states = (unsigned)n;
+	return 0;
+}
+
+/* The stored digest is redundant on purpose: a mismatch means the token was altered. */
+static int parse_policy(struct json_object *root, struct token *tok, const TPM2B_PUBLIC *pub,
+			const char **why)
+{
+	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
+	uint8_t digest[OYSTER_POLICY_SIZE];
+	const char *s;
+	size_t len;
+	int r;
+
+	r = get_string(root, F_POLICY, &s, &len, why);
+	if (r < 0)
+		return r;
+	if (decode_hex(s, len, tok->policy, OYSTER_POLICY_SIZE) < 0)
+		return fail(why, "tpm2_policy: not 64 lower-case hex digits");
+	if (policy_for_states(tok->bank, tok->pcr_mask, tok->states, tok->n_states, branches,
+			      digest) < 0)
+		return fail(why, "tpm2_policy: cannot be computed from tpm2_states");
+	if (memcmp(digest, tok->policy, OYSTER_POLICY_SIZE))
+		return fail(why, "tpm2_policy: does not match the policy of tpm2_states");
+	if (pub->publicArea.authPolicy.size != OYSTER_POLICY_SIZE ||
+	    memcmp(pub->publicArea.authPolicy.buffer, tok->policy, OYSTER_POLICY_SIZE))
+		return fail(why, "tpm2_public: authPolicy differs from tpm2_policy");
+	return 0;
+}
+
+static int parse_rest(struct json_object *root, struct token *tok, const char **why)
+{
+	struct json_object *val;
+	const char *s;
+	size_t len;
+	int r;
+
+	r = get_field(root, F_PIN, &val, why);
+	if (r < 0)
+		return r;
+	tok->pin = json_object_get_boolean(val);
+
+	r = get_string(root, F_CREATED, &s, &len, why);
+	if (r < 0)
+		return r;
+	if (parse_time(s, len, &tok->created) < 0)
+		return fail(why, "created: not a UTC time such as 2026-11-26T15:00:00Z");
+	return 0;
+}
+
+int token_parse(const char *json, struct token *tok, const char **why)
+{
+	struct json_object *root = NULL;
+	const char *err = NULL;
+	TPM2B_PUBLIC pub;
+	int r;
+
+	memset(tok, 0, sizeof(*tok));
+	/* Type and keyslot first: a token too broken to use can still be found and wiped. */
+	tok->keyslot = -1;
+	if (!json) {
+		r = fail(&err, "token: no JSON");
+		goto out;
+	}
+	r = parse_json(json, &root, &err);
+	if (r < 0)
+		goto out;
+	r = parse_type(root, &err);
+	if (r < 0)
+		goto out;
+	r = parse_keyslots(root, tok, &err);
+	if (r < 0)
+		goto out;
+	/* Before check_keys(): a newer token is "unsupported version", not "unknown field". */
+	r = parse_version(root, tok, &err);
+	if (r < 0)
+		goto out;
+	r = check_keys(root, &err);
+	if (r < 0)
+		goto out;
+	r = parse_private(root, tok, &err);
+	if (r < 0)
+		goto out;
+	r = parse_public(root, tok, &pub, &err);
+	if (r < 0)
+		goto out;
+	r = parse_srk(root, tok, &err);
+	if (r < 0)
+		goto out;
+	r = parse_pcrs(root, tok, &err);
+	if (r < 0)
+		goto out;
+	r = parse_states(root, tok, &err);
+	if (r < 0)
+		goto out;
+	r = parse_policy(root, tok, &pub, &err);
+	if (r < 0)
+		goto out;
+	r = parse_rest(root, tok, &err);
+out:
+	json_object_put(root);
+	if (why)
+		*why = err;
+	return r;
+}
+
+/* A NULL val (allocation failed) or a failed add both give -ENOMEM; the object owns val. */
+static int add(struct json_object *obj, const char *key, struct json_object *val)
+{
+	if (!val)
+		return -ENOMEM;
+	if (json_object_object_add(obj, key, val) < 0) {
+		json_object_put(val);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int append(struct json_object *arr, struct json_object *val)
+{
+	if (!val)
+		return -ENOMEM;
+	if (json_object_array_add(arr, val) < 0) {
+		json_object_put(val);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static struct json_object *new_hex(const uint8_t *in, size_t n)
+{
+	char buf[TOKEN_HEX_MAX];
+
+	if (hex_encode(in, n, buf, sizeof(buf)) < 0)
+		return NULL;
+	return json_object_new_string(buf);
+}
+
+static struct json_object *new_base64(const uint8_t *in, size_t n)
+{
+	char buf[BASE64_LEN(OYSTER_MAX_PRIVATE > OYSTER_MAX_PUBLIC ? OYSTER_MAX_PRIVATE
+								   : OYSTER_MAX_PUBLIC) +
+		 1];
+
+	if (base64_encode(in, n, buf, sizeof(buf)) < 0)
+		return NULL;
+	return json_object_new_string(buf);
+}
+
+static struct json_object *new_keyslots(int keyslot)
+{
+	struct json_object *arr = json_object_new_array();
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d", keyslot);
+	if (arr && append(arr, json_object_new_string(buf)) < 0) {
+		json_object_put(arr);
+		arr = NULL;
+	}
+	return arr;
+}
+
+static struct json_object *new_pcrs(uint32_t mask)
+{
+	struct json_object *arr = json_object_new_array();
+	unsigned pcr;
+
+	for (pcr = 0; arr && pcr < OYSTER_PCR_COUNT; pcr++) {
+		if (!(mask & (1u << pcr)))
+			continue;
+		if (append(arr, json_object_new_int((int)pcr)) < 0) {
+			json_object_put(arr);
+			arr = NULL;
+		}
+	}
+	return arr;
+}
+
+static struct json_object *new_state(const struct token *tok, const struct pcr_state *state)
+{
+	struct json_object *obj = json_object_new_object();
+	size_t size = pcr_bank_digest_size(tok->bank);
+	char key[4];
+	unsigned pcr;
+
+	for (pcr = 0; obj && pcr < OYSTER_PCR_COUNT; pcr++) {
+		if (!(tok->pcr_mask & (1u << pcr)))
+			continue;
+		snprintf(key, sizeof(key), "%u", pcr);
+		if (add(obj, key, new_hex(state->value[pcr], size)) < 0) {
+			json_object_put(obj);
+			obj = NULL;
+		}
+	}
+	return obj;
+}
+
+static struct json_object *new_states(const struct token *tok)
+{
+	struct json_object *arr = json_object_new_array();
+	unsigned i;
+
+	for (i = 0; arr && i < tok->n_states; i++) {
+		if (append(arr, new_state(tok, &tok->states[i])) < 0) {
+			json_object_put(arr);
+			arr = NULL;
+		}
+	}
+	return arr;
+}
+
+static struct json_object *new_time(time_t t)
+{
+	char buf[64];
+
+	if (format_time(t, buf, sizeof(buf)) < 0)
+		return NULL;
+	return json_object_new_string(buf);
+}
+
+/* What the encoders below rely on to stay inside tok; token_parse() judges the rest. */
+static bool token_in_bounds(const struct token *tok)
+{
+	size_t size = pcr_bank_digest_size(tok->bank);
+	char buf[64];
+
+	return tok->keyslot >= 0 && tok->keyslot <= 31 && tok->private_len <= OYSTER_MAX_PRIVATE &&
+	       tok->public_len <= OYSTER_MAX_PUBLIC && tok->srk_name_len <= OYSTER_MAX_NAME &&
+	       size > 0 && size <= OYSTER_MAX_DIGEST && tok->n_states <= OYSTER_MAX_STATES &&
+	       !(tok->pcr_mask >> OYSTER_PCR_COUNT) &&
+	       format_time(tok->created, buf, sizeof(buf)) == 0;
+}
+
+int token_emit(const struct token *tok, char **json)
+{
+	struct json_object *root = NULL;
+	struct token *check = NULL;
+	const char *why = NULL;
+	char *s = NULL;
+	int r = -EINVAL;
+
+	*json = NULL;
+	if (!token_in_bounds(tok)) {
+		log_debug("token: cannot emit a token with out-of-range fields");
+		goto out;
+	}
+	r = -ENOMEM;
+	root = json_object_new_object();
+	if (!root)
+		goto out;
+	if (add(root, "type", json_object_new_string(OYSTER_TOKEN_TYPE)) < 0 ||
+	    add(root, "keyslots", new_keyslots(tok->keyslot)) < 0 ||
+	    add(root, "oyster_version", json_object_new_int((int)tok->version)) < 0 ||
+	    add(root, "tpm2_private", new_base64(tok->private_blob, tok->private_len)) < 0 ||
+	    add(root, "tpm2_public", new_base64(tok->public_blob, tok->public_len)) < 0 ||
+	    add(root, "tpm2_srk_handle", json_object_new_int64(tok->srk_handle)) < 0 ||
+	    add(root, "tpm2_srk_name", new_hex(tok->srk_name, tok->srk_name_len)) < 0 ||
+	    add(root, "tpm2_pcr_bank", json_object_new_string(pcr_bank_name(tok->bank))) < 0 ||
+	    add(root, "tpm2_pcrs", new_pcrs(tok->pcr_mask)) < 0 ||
+	    add(root, "tpm2_states", new_states(tok)) < 0 ||
+	    add(root, "tpm2_policy", new_hex(tok->policy, OYSTER_POLICY_SIZE)) < 0 ||
+	    add(root, "tpm2_pin", json_object_new_boolean(tok->pin)) < 0 ||
+	    add(root, "created", new_time(tok->created)) < 0)
+		goto out;
+	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+							    JSON_C_TO_STRING_NOSLASHESCAPE));
+	check = malloc(sizeof(*check));
+	if (!s || !check)
+		goto out;
+	/* Never write what no reader would accept (a stale policy, a bad blob). */
+	r = token_parse(s, check, &why);
+	if (r < 0) {
+		log_debug("token: refusing to emit an invalid token: %s", why ? why : "no memory");
+		goto out;
+	}
+	*json = s;
+	s = NULL;
+out:
+	free(check);
+	free(s);
+	json_object_put(root);
+	return r;
+}
+
+static void dumpf(void (*line)(const char *text, void *data), void *data, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void dumpf(void (*line)(const char *text, void *data), void *data, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	line(buf, data);
+}
+
+static void dump_hex(char *buf, size_t size, const uint8_t *in, size_t n)
+{
+	if (hex_encode(in, n, buf, size) < 0)
+		snprintf(buf, size, "(invalid)");
+}
+
+/* Layout of cryptsetup luksDump: a tab, a label padded to 12 columns, the value. */
+void token_dump(const struct token *tok, void (*line)(const char *text, void *data), void *data)
+{
+	size_t size = pcr_bank_digest_size(tok->bank);
+	const char *bank = pcr_bank_name(tok->bank);
+	char hex[TOKEN_HEX_MAX];
+	char spec[OYSTER_PCR_COUNT * 3 + 1];
+	unsigned pcr, i, n_states;
+	const char *name;
+
+	if (size > OYSTER_MAX_DIGEST)
+		size = 0;
+	n_states = tok->n_states > OYSTER_MAX_STATES ? OYSTER_MAX_STATES : tok->n_states;
+
+	dumpf(line, data, "\tVersion:    %u", tok->version);
+	pcr_format_spec(tok->pcr_mask, spec, sizeof(spec));
+	dumpf(line, data, "\tTPM2 PCRs:  %s (%s)", spec, bank ? bank : "unknown bank");
+	for (pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+		if (!(tok->pcr_mask & (1u << pcr)))
+			continue;
+		name = pcr_name(pcr);
+		dumpf(line, data, "\t            %2u: %s", pcr, name ? name : pcr_description(pcr));
+	}
+	dumpf(line, data, "\tStates:     %u", n_states);
+	for (i = 0; i < n_states; i++) {
+		bool first = true;
+
+		for (pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+			if (!(tok->pcr_mask & (1u << pcr)))
+				continue;
+			dump_hex(hex, sizeof(hex), tok->states[i].value[pcr], size);
+			if (first)
+				dumpf(line, data, "\tState %u:    %2u: %s", i + 1, pcr, hex);
+			else
+				dumpf(line, data, "\t            %2u: %s", pcr, hex);
+			first = false;
+		}
+	}
+	dump_hex(hex, sizeof(hex), tok->policy, OYSTER_POLICY_SIZE);
+	dumpf(line, data, "\tPolicy:     %s", hex);
+	dumpf(line, data, "\tSRK:        0x%08x (%s)", tok->srk_handle,
+	      tok->srk_handle == OYSTER_SRK_TRANSIENT ? "transient, created at each unlock"
+						      : "persistent");
+	dump_hex(hex, sizeof(hex), tok->srk_name,
+		 tok->srk_name_len > OYSTER_MAX_NAME ? 0 : tok->srk_name_len);
+	dumpf(line, data, "\tSRK name:   %s", hex);
+	dumpf(line, data, "\tPIN:        %s", tok->pin ? "yes" : "no");
+	if (format_time(tok->created, hex, sizeof(hex)) < 0)
+		snprintf(hex, sizeof(hex), "(invalid)");
+	dumpf(line, data, "\tCreated:    %s", hex);
+}
