@@ -49,7 +49,8 @@ static int from_file(const char *path, struct secret *s)
 	if (fd != STDIN_FILENO)
 		close(fd);
 	if (r == -EFBIG)
-		fprintf(stderr, "Key file %s is larger than %d bytes.\n", path, OYSTER_MAX_KEY_FILE);
+		fprintf(stderr, "Key file %s is larger than %d bytes.\n", path,
+			OYSTER_MAX_KEY_FILE);
 	else if (r < 0)
 		fprintf(stderr, "Cannot read key file %s: %s.\n", path, strerror(-r));
 	return r;
@@ -62,7 +63,8 @@ static int from_tty(const char *device, struct secret *s)
 	int r = 0;
 
 	if (fd < 0) {
-		fprintf(stderr, "No passphrase: give --key-file FILE, set $PASSWORD, or run on a terminal.\n");
+		fprintf(stderr, "No passphrase: give --key-file FILE, set $PASSWORD, or run on a "
+				"terminal.\n");
 		return -ENOTTY;
 	}
 	dprintf(fd, "Enter an existing passphrase for %s: ", device);
@@ -114,7 +116,8 @@ int ask_passphrase(const char *key_file, const char *device, struct secret **out
 			memcpy(s->data, env, n);
 			s->len = n;
 		} else {
-			fprintf(stderr, "$PASSWORD is longer than %d characters.\n", OYSTER_MAX_TYPED);
+			fprintf(stderr, "$PASSWORD is longer than %d characters.\n",
+				OYSTER_MAX_TYPED);
 		}
 	} else {
 		r = from_tty(device, s);

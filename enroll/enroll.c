@@ -24,7 +24,8 @@ static const char usage[] =
 	"  --bank BANK      PCR bank: sha256 (default), sha1, sha384, sha512, sm3_256\n"
 	"  --key-file FILE  read the existing passphrase from FILE ('-' for stdin) instead of\n"
 	"                   $PASSWORD or a prompt\n"
-	"  --replace        after the new token works, remove the other oyster tokens and keyslots\n"
+	"  --replace        after the new token works, remove the other oyster tokens and "
+	"keyslots\n"
 	"  -h, --help       show this help\n";
 
 struct enroll_args {
@@ -38,11 +39,11 @@ struct enroll_args {
 static int parse_args(int argc, char **argv, struct enroll_args *a)
 {
 	static const struct option opts[] = {
-		{"pcrs", required_argument, NULL, 'p'},
-		{"bank", required_argument, NULL, 'b'},
-		{"key-file", required_argument, NULL, 'k'},
-		{"replace", no_argument, NULL, 'r'},
-		{"help", no_argument, NULL, 'h'},
+		{ "pcrs", required_argument, NULL, 'p' },
+		{ "bank", required_argument, NULL, 'b' },
+		{ "key-file", required_argument, NULL, 'k' },
+		{ "replace", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	int c;
@@ -53,7 +54,10 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
 		switch (c) {
 		case 'p':
 			if (pcr_parse_spec(optarg, &a->mask) < 0)
-				return usage_error("enroll", "invalid PCR list '%s'; use numbers 0-23 or names joined by '+' or ','", optarg);
+				return usage_error("enroll",
+						   "invalid PCR list '%s'; use numbers 0-23 or "
+						   "names joined by '+' or ','",
+						   optarg);
 			break;
 		case 'b':
 			a->bank = pcr_bank_from_name(optarg);
@@ -102,8 +106,11 @@ static void warn_trivial(const struct token *tok)
 	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
 		if ((tok->pcr_mask & (1u << pcr)) &&
 		    pcr_value_is_trivial(tok->states[0].value[pcr], size))
-			fprintf(stderr, "Warning: PCR %u (%s) reads all %s: nothing was measured into it, so binding to it protects nothing.\n",
-				pcr, pcr_description(pcr), tok->states[0].value[pcr][0] ? "ones" : "zeros");
+			fprintf(stderr,
+				"Warning: PCR %u (%s) reads all %s: nothing was measured into it, "
+				"so binding to it protects nothing.\n",
+				pcr, pcr_description(pcr),
+				tok->states[0].value[pcr][0] ? "ones" : "zeros");
 }
 
 /* Proves the new token the way an unlock will, before anything else relies on it. */
@@ -150,7 +157,7 @@ static void remove_others(struct crypt_device *cd, int keep_id, int keep_slot)
 
 int cmd_enroll(int argc, char **argv)
 {
-	struct enroll_args a = {0};
+	struct enroll_args a = { 0 };
 	struct crypt_device *cd = NULL;
 	struct secret *old = NULL, *raw = NULL, *pass = NULL;
 	struct token *tok = NULL;

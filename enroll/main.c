@@ -14,11 +14,11 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{"enroll", cmd_enroll, "Seal a new secret in the TPM and add it as a keyslot and token"},
-	{"status", cmd_status, "Show tokens, bound PCRs and whether the TPM would unlock now"},
-	{"wipe", cmd_wipe, "Remove oyster tokens and their keyslots"},
-	{"unseal", cmd_unseal, "Print the keyslot passphrase for a keyscript"},
-	{"pcrs", cmd_pcrs, "Show the current PCR values with their names"},
+	{ "enroll", cmd_enroll, "Seal a new secret in the TPM and add it as a keyslot and token" },
+	{ "status", cmd_status, "Show tokens, bound PCRs and whether the TPM would unlock now" },
+	{ "wipe", cmd_wipe, "Remove oyster tokens and their keyslots" },
+	{ "unseal", cmd_unseal, "Print the keyslot passphrase for a keyscript" },
+	{ "pcrs", cmd_pcrs, "Show the current PCR values with their names" },
 };
 
 static bool verbose;
@@ -37,9 +37,11 @@ static void show_usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\nRun 'oyster COMMAND --help' for a command's options.\n"
-		   "Environment: OYSTER_TCTI selects the TPM (default device:/dev/tpmrm0, then device:/dev/tpm0);\n"
+		   "Environment: OYSTER_TCTI selects the TPM (default device:/dev/tpmrm0, then "
+		   "device:/dev/tpm0);\n"
 		   "OYSTER_DEBUG=1 prints TPM details.\n"
-		   "Exit status: 0 success, 1 failure, 2 usage error, 3 the TPM refused (measured state\n"
+		   "Exit status: 0 success, 1 failure, 2 usage error, 3 the TPM refused (measured "
+		   "state\n"
 		   "changed), 4 no TPM reachable.\n");
 }
 
@@ -87,7 +89,7 @@ bool parse_uint(const char *s, unsigned max, unsigned *out)
 int main(int argc, char **argv)
 {
 	/* Secrets pass through this process: no core dumps of it. */
-	struct rlimit no_core = {0, 0};
+	struct rlimit no_core = { 0, 0 };
 	const char *debug = getenv("OYSTER_DEBUG");
 
 	setrlimit(RLIMIT_CORE, &no_core);
@@ -108,7 +110,7 @@ int main(int argc, char **argv)
 		return OYSTER_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "help")) {
-		char *sub[] = {argv[2], "--help", NULL};
+		char *sub[] = { argv[2], "--help", NULL };
 
 		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 			if (!strcmp(argv[2], commands[i].name))

@@ -6,17 +6,16 @@
 #include "encode.h"
 #include "tpm.h"
 
-static const char usage[] =
-	"Usage: oyster pcrs [--bank BANK]\n\n"
-	"Show the TPM's current PCR values with their well-known names.\n\n"
-	"  --bank BANK  sha256 (default), sha1, sha384, sha512, sm3_256\n"
-	"  -h, --help   show this help\n";
+static const char usage[] = "Usage: oyster pcrs [--bank BANK]\n\n"
+			    "Show the TPM's current PCR values with their well-known names.\n\n"
+			    "  --bank BANK  sha256 (default), sha1, sha384, sha512, sm3_256\n"
+			    "  -h, --help   show this help\n";
 
 int cmd_pcrs(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"bank", required_argument, NULL, 'b'},
-		{"help", no_argument, NULL, 'h'},
+		{ "bank", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	uint16_t bank = pcr_bank_from_name("sha256");

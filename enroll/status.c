@@ -26,8 +26,8 @@ static const char usage[] =
 /* What status learned about one token. */
 struct verdict {
 	int parse_r;
-	int srk_r;      /* 0 same TPM, -EKEYREJECTED another, other: unknown */
-	int diff_r;     /* matching state index, -ENOENT none, other: unknown */
+	int srk_r;  /* 0 same TPM, -EKEYREJECTED another, other: unknown */
+	int diff_r; /* matching state index, -ENOENT none, other: unknown */
 	uint32_t changed;
 };
 
@@ -84,7 +84,9 @@ static void print_text(int id, const struct token *tok, const struct verdict *v)
 	       pcr_bank_name(tok->bank), spec, tok->n_states, when);
 	printf("  SRK:       %s%s\n",
 	       tok->srk_handle == OYSTER_SRK_PERSISTENT ? "0x81000001 (persistent)" : "transient",
-	       v->srk_r == 0 ? ", this TPM's" : v->srk_r == -EKEYREJECTED ? ", ANOTHER TPM's" : "");
+	       v->srk_r == 0		   ? ", this TPM's"
+	       : v->srk_r == -EKEYREJECTED ? ", ANOTHER TPM's"
+					   : "");
 	if (v->diff_r >= 0 || v->diff_r == -ENOENT)
 		for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
 			const char *name = pcr_name(pcr);
@@ -92,7 +94,8 @@ static void print_text(int id, const struct token *tok, const struct verdict *v)
 			if (!(tok->pcr_mask & (1u << pcr)))
 				continue;
 			printf("  PCR %-2u %-20s %-9s %s\n", pcr, name ? name : "-",
-			       v->changed & (1u << pcr) ? "CHANGED" : "matches", pcr_description(pcr));
+			       v->changed & (1u << pcr) ? "CHANGED" : "matches",
+			       pcr_description(pcr));
 		}
 	printf("  would unlock now: %s\n", verdict_text(v, buf, sizeof(buf)));
 }
@@ -124,22 +127,26 @@ static struct json_object *json_token(int id, const struct token *tok, const str
 	json_object_object_add(o, "pcrs", pcrs);
 	json_object_object_add(o, "changed_pcrs", changed);
 	json_object_object_add(o, "same_tpm",
-			       v->srk_r == 0 ? json_object_new_boolean(1) :
-			       v->srk_r == -EKEYREJECTED ? json_object_new_boolean(0) : NULL);
+			       v->srk_r == 0		   ? json_object_new_boolean(1)
+			       : v->srk_r == -EKEYREJECTED ? json_object_new_boolean(0)
+							   : NULL);
 	json_object_object_add(o, "unlock",
-			       v->parse_r < 0 || v->srk_r == -EKEYREJECTED ? json_object_new_boolean(0) :
-			       v->srk_r < 0 ? NULL :
-			       v->diff_r >= 0 ? json_object_new_boolean(1) :
-			       v->diff_r == -ENOENT ? json_object_new_boolean(0) : NULL);
-	json_object_object_add(o, "verdict", json_object_new_string(verdict_text(v, buf, sizeof(buf))));
+			       v->parse_r < 0 || v->srk_r == -EKEYREJECTED
+				       ? json_object_new_boolean(0)
+			       : v->srk_r < 0	      ? NULL
+			       : v->diff_r >= 0	      ? json_object_new_boolean(1)
+			       : v->diff_r == -ENOENT ? json_object_new_boolean(0)
+						      : NULL);
+	json_object_object_add(o, "verdict",
+			       json_object_new_string(verdict_text(v, buf, sizeof(buf))));
 	return o;
 }
 
 int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	struct json_object *root = NULL, *list = NULL;
@@ -179,8 +186,9 @@ int cmd_status(int argc, char **argv)
 		json_object_object_add(root, "tpm", json_object_new_boolean(t != NULL));
 		json_object_object_add(root, "tokens", list);
 	}
-	for (id = luks_token_next(cd, 0, tok, &r); id >= 0; id = luks_token_next(cd, id + 1, tok, &r)) {
-		struct verdict v = {.parse_r = r};
+	for (id = luks_token_next(cd, 0, tok, &r); id >= 0;
+	     id = luks_token_next(cd, id + 1, tok, &r)) {
+		struct verdict v = { .parse_r = r };
 
 		judge(t, tok, &v);
 		if (as_json)

@@ -38,8 +38,8 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 int cmd_unseal(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"token", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
+		{ "token", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	struct crypt_device *cd = NULL;
@@ -68,7 +68,8 @@ int cmd_unseal(int argc, char **argv)
 	if (optind != argc - 1)
 		return usage_error("unseal", "expected exactly one DEVICE");
 	if (isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "Refusing to print the passphrase on a terminal; pipe it into the command that needs it.\n");
+		fprintf(stderr, "Refusing to print the passphrase on a terminal; pipe it into the "
+				"command that needs it.\n");
 		return OYSTER_EXIT_USAGE;
 	}
 	tok = calloc(1, sizeof(*tok));
@@ -97,9 +98,11 @@ int cmd_unseal(int argc, char **argv)
 	}
 	if (!tried) {
 		if (have_want)
-			log_err("%s has no oyster token %u; see oyster status.", argv[optind], want);
+			log_err("%s has no oyster token %u; see oyster status.", argv[optind],
+				want);
 		else
-			log_err("%s has no oyster token; enroll it first with oyster enroll.", argv[optind]);
+			log_err("%s has no oyster token; enroll it first with oyster enroll.",
+				argv[optind]);
 		r = -ENOENT;
 	}
 	if (r == 0)

@@ -22,10 +22,10 @@ static const char usage[] =
 int cmd_wipe(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"token", required_argument, NULL, 't'},
-		{"all", no_argument, NULL, 'a'},
-		{"force", no_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
+		{ "token", required_argument, NULL, 't' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	struct crypt_device *cd = NULL;
@@ -65,9 +65,12 @@ int cmd_wipe(int argc, char **argv)
 	r = luks_open(argv[optind], &cd);
 	if (r < 0)
 		goto out;
-	/* wipe only removes keyslots bound to tokens: the passphrase keyslots it leaves are those of now. */
+	/* wipe only removes keyslots bound to tokens: the passphrase keyslots it leaves are those
+	 * of now. */
 	if (!force && luks_count_passphrase_keyslots(cd, -1) == 0) {
-		log_err("%s has no passphrase keyslot; after the wipe only the TPM could open it, or nothing. Add a passphrase first (cryptsetup luksAddKey), or use --force.",
+		log_err("%s has no passphrase keyslot; after the wipe only the TPM could open it, "
+			"or nothing. Add a passphrase first (cryptsetup luksAddKey), or use "
+			"--force.",
 			argv[optind]);
 		r = -EPERM;
 		goto out;
@@ -78,7 +81,8 @@ int cmd_wipe(int argc, char **argv)
 
 		if (have_want && id != (int)want)
 			break;
-		/* The token goes first: a keyslot left behind alone is harmless, a token without its keyslot is not. */
+		/* The token goes first: a keyslot left behind alone is harmless, a token without
+		 * its keyslot is not. */
 		r = luks_token_remove(cd, id);
 		if (r < 0)
 			goto out;
@@ -88,7 +92,8 @@ int cmd_wipe(int argc, char **argv)
 				goto out;
 			printf("Removed token %d and keyslot %d.\n", id, slot);
 		} else {
-			printf("Removed token %d (its keyslot is still used by another token).\n", id);
+			printf("Removed token %d (its keyslot is still used by another token).\n",
+			       id);
 		}
 		removed++;
 		if (have_want)
@@ -97,7 +102,8 @@ int cmd_wipe(int argc, char **argv)
 	r = 0;
 	if (!removed) {
 		if (have_want)
-			log_err("%s has no oyster token %u; see oyster status.", argv[optind], want);
+			log_err("%s has no oyster token %u; see oyster status.", argv[optind],
+				want);
 		else
 			log_err("%s has no oyster token.", argv[optind]);
 		r = -ENOENT;

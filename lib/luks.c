@@ -36,7 +36,8 @@ int luks_open(const char *spec, struct crypt_device **out)
 		goto out;
 	}
 	if (strcmp(crypt_get_type(cd), CRYPT_LUKS2)) {
-		log_err("%s is %s; oyster needs LUKS2 tokens (convert with: cryptsetup convert --type luks2 %s).",
+		log_err("%s is %s; oyster needs LUKS2 tokens (convert with: cryptsetup convert "
+			"--type luks2 %s).",
 			path, crypt_get_type(cd), path);
 		r = -EINVAL;
 		goto out;
@@ -112,7 +113,8 @@ int luks_token_write(struct crypt_device *cd, int id, const struct token *tok)
 	free(json);
 	if (r < 0)
 		log_err("Cannot write the token to the LUKS2 header (%s)%s.", strerror(-r),
-			r == -ENOSPC || r == -EINVAL ? "; the header's metadata area may be full" : "");
+			r == -ENOSPC || r == -EINVAL ? "; the header's metadata area may be full"
+						     : "");
 	return r;
 }
 
@@ -125,9 +127,11 @@ int luks_token_remove(struct crypt_device *cd, int id)
 	return r;
 }
 
-int luks_keyslot_add(struct crypt_device *cd, const struct secret *old, const struct secret *new_pass)
+int luks_keyslot_add(struct crypt_device *cd, const struct secret *old,
+		     const struct secret *new_pass)
 {
-	/* The secret has full entropy: stretching it buys nothing and costs boot time and memory. */
+	/* The secret has full entropy: stretching it buys nothing and costs boot time and memory.
+	 */
 	struct crypt_pbkdf_type pbkdf = {
 		.type = CRYPT_KDF_PBKDF2,
 		.hash = "sha512",

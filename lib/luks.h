@@ -25,7 +25,8 @@ int luks_token_write(struct crypt_device *cd, int id, const struct token *tok);
 int luks_token_remove(struct crypt_device *cd, int id);
 
 /* Adds a keyslot for passphrase new (PBKDF2-SHA512, 1000 iterations), proven by old. */
-int luks_keyslot_add(struct crypt_device *cd, const struct secret *old, const struct secret *new_pass);
+int luks_keyslot_add(struct crypt_device *cd, const struct secret *old,
+		     const struct secret *new_pass);
 int luks_keyslot_remove(struct crypt_device *cd, int keyslot);
 /* The keyslot that passphrase opens, or a negative errno (-EPERM: wrong passphrase). */
 int luks_keyslot_check(struct crypt_device *cd, int keyslot, const struct secret *pass);

@@ -43,7 +43,7 @@ int policy_pcr(const uint8_t old[OYSTER_POLICY_SIZE], uint16_t bank, uint32_t ma
 	uint8_t msg[OYSTER_POLICY_SIZE + 4 + sizeof(TPML_PCR_SELECTION) + OYSTER_POLICY_SIZE];
 	uint8_t digest[OYSTER_POLICY_SIZE];
 	size_t size = pcr_bank_digest_size(bank), n = 0, off;
-	TPML_PCR_SELECTION sel = {.count = 1};
+	TPML_PCR_SELECTION sel = { .count = 1 };
 	int r;
 
 	if (!size || !mask || mask >> OYSTER_PCR_COUNT || !state || !out)

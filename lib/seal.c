@@ -49,7 +49,8 @@ static int srk_matches(const struct srk *srk, const struct token *tok)
 {
 	if (srk->name.size != tok->srk_name_len ||
 	    memcmp(srk->name.name, tok->srk_name, tok->srk_name_len) != 0) {
-		log_err("This volume was enrolled with another TPM (its storage key differs); unlock with the passphrase and enroll again.");
+		log_err("This volume was enrolled with another TPM (its storage key differs); "
+			"unlock with the passphrase and enroll again.");
 		return -EKEYREJECTED;
 	}
 	return 0;
@@ -70,10 +71,10 @@ int tpm_srk_check(struct tpm *t, const struct token *tok)
 
 int tpm_seal(struct tpm *t, const struct secret *secret, struct token *tok)
 {
-	TPM2B_SENSITIVE_CREATE sensitive = {0};
-	TPM2B_PUBLIC template = {0};
-	TPM2B_DATA outside = {0};
-	TPML_PCR_SELECTION creation_pcr = {0};
+	TPM2B_SENSITIVE_CREATE sensitive = { 0 };
+	TPM2B_PUBLIC template = { 0 };
+	TPM2B_DATA outside = { 0 };
+	TPML_PCR_SELECTION creation_pcr = { 0 };
 	TPM2B_PRIVATE *priv = NULL;
 	TPM2B_PUBLIC *pub = NULL;
 	ESYS_TR session = ESYS_TR_NONE;
@@ -120,7 +121,8 @@ int tpm_seal(struct tpm *t, const struct secret *secret, struct token *tok)
 	}
 
 	off = 0;
-	rc = Tss2_MU_TPM2B_PRIVATE_Marshal(priv, tok->private_blob, sizeof(tok->private_blob), &off);
+	rc = Tss2_MU_TPM2B_PRIVATE_Marshal(priv, tok->private_blob, sizeof(tok->private_blob),
+					   &off);
 	tok->private_len = off;
 	if (rc == TSS2_RC_SUCCESS) {
 		off = 0;
@@ -148,9 +150,9 @@ static int policy_replay(struct tpm *t, ESYS_TR session, const struct token *tok
 {
 	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
 	uint8_t digest[OYSTER_POLICY_SIZE];
-	TPML_PCR_SELECTION sel = {.count = 1};
-	TPM2B_DIGEST empty = {0};
-	TPML_DIGEST list = {0};
+	TPML_PCR_SELECTION sel = { .count = 1 };
+	TPM2B_DIGEST empty = { 0 };
+	TPML_DIGEST list = { 0 };
 	TSS2_RC rc;
 	int r;
 
@@ -206,8 +208,8 @@ static int blobs_load(const struct token *tok, TPM2B_PRIVATE *priv, TPM2B_PUBLIC
 int tpm_unseal(struct tpm *t, const struct token *tok, struct secret **out)
 {
 	TPM2B_SENSITIVE_DATA *data = NULL;
-	TPM2B_PRIVATE priv = {0};
-	TPM2B_PUBLIC pub = {0};
+	TPM2B_PRIVATE priv = { 0 };
+	TPM2B_PUBLIC pub = { 0 };
 	ESYS_TR object = ESYS_TR_NONE;
 	ESYS_TR session = ESYS_TR_NONE;
 	struct secret *s = NULL;
@@ -233,7 +235,8 @@ int tpm_unseal(struct tpm *t, const struct token *tok, struct secret **out)
 		object = ESYS_TR_NONE;
 		r = tpm_rc_errno(rc, "Load");
 		if (r == -EINVAL) {
-			log_err("The TPM rejected the sealed object in the token (damaged, or not made by this TPM); unlock with the passphrase and enroll again.");
+			log_err("The TPM rejected the sealed object in the token (damaged, or not "
+				"made by this TPM); unlock with the passphrase and enroll again.");
 			r = -EINVAL;
 		}
 		goto out;

@@ -45,9 +45,9 @@ static int srk_set_name(struct tpm *t, struct srk *srk)
 
 static int srk_create(struct tpm *t, struct srk *srk)
 {
-	TPM2B_SENSITIVE_CREATE sensitive = {0};
-	TPM2B_DATA outside = {0};
-	TPML_PCR_SELECTION creation_pcr = {0};
+	TPM2B_SENSITIVE_CREATE sensitive = { 0 };
+	TPM2B_DATA outside = { 0 };
+	TPML_PCR_SELECTION creation_pcr = { 0 };
 	TSS2_RC rc;
 
 	rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
@@ -57,7 +57,9 @@ static int srk_create(struct tpm *t, struct srk *srk)
 		int r = tpm_rc_errno(rc, "CreatePrimary(SRK)");
 
 		if (tpm_rc_base(rc) == TPM2_RC_BAD_AUTH || tpm_rc_base(rc) == TPM2_RC_AUTH_FAIL) {
-			log_err("The TPM's owner hierarchy has a password, so oyster cannot create its storage key; provision one at 0x81000001 (tpm2_createprimary -C o -G ecc; tpm2_evictcontrol) and enroll again.");
+			log_err("The TPM's owner hierarchy has a password, so oyster cannot create "
+				"its storage key; provision one at 0x81000001 (tpm2_createprimary "
+				"-C o -G ecc; tpm2_evictcontrol) and enroll again.");
 			return -EACCES;
 		}
 		return r;
@@ -77,7 +79,8 @@ static void srk_persist(struct tpm *t, struct srk *srk)
 	if (rc != TSS2_RC_SUCCESS) {
 		/* Still usable: each unlock recreates the same key, at a cost in time. */
 		tpm_rc_errno(rc, "EvictControl(SRK)");
-		log_info("Could not make the storage key persistent; each unlock will recreate it (slower).");
+		log_info("Could not make the storage key persistent; each unlock will recreate it "
+			 "(slower).");
 		return;
 	}
 	Esys_FlushContext(t->esys, srk->tr);
@@ -94,17 +97,20 @@ static int srk_is_storage_key(struct tpm *t, const struct srk *srk)
 	TSS2_RC rc;
 	int r = 0;
 
-	rc = Esys_ReadPublic(t->esys, srk->tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub,
-			     NULL, NULL);
+	rc = Esys_ReadPublic(t->esys, srk->tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL,
+			     NULL);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_rc_errno(rc, "ReadPublic(SRK)");
 	if ((pub->publicArea.objectAttributes & need) != need ||
 	    (pub->publicArea.objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT)) {
-		log_err("The key at TPM handle 0x81000001 is not a storage key; remove it (tpm2_evictcontrol -c 0x81000001) or ask whoever put it there.");
+		log_err("The key at TPM handle 0x81000001 is not a storage key; remove it "
+			"(tpm2_evictcontrol -c 0x81000001) or ask whoever put it there.");
 		r = -EINVAL;
 	} else if (pub->publicArea.nameAlg != TPM2_ALG_SHA256) {
 		/* The token records a SHA-256 name (docs/token-format.md). */
-		log_err("The storage key at TPM handle 0x81000001 is not named with SHA-256, which oyster requires; replace it with a TCG-template key (see oyster-enroll(8)).");
+		log_err("The storage key at TPM handle 0x81000001 is not named with SHA-256, which "
+			"oyster requires; replace it with a TCG-template key (see "
+			"oyster-enroll(8)).");
 		r = -EINVAL;
 	}
 	Esys_Free(pub);

@@ -65,19 +65,19 @@ static const struct token_field {
 	const char *wrong_type;
 	const char *has_nul;
 } token_fields[F_COUNT] = {
-    [F_TYPE] = FIELD("type", json_type_string, "a string"),
-    [F_KEYSLOTS] = FIELD("keyslots", json_type_array, "an array"),
-    [F_VERSION] = FIELD("oyster_version", json_type_int, "an integer"),
-    [F_PRIVATE] = FIELD("tpm2_private", json_type_string, "a string"),
-    [F_PUBLIC] = FIELD("tpm2_public", json_type_string, "a string"),
-    [F_SRK_HANDLE] = FIELD("tpm2_srk_handle", json_type_int, "an integer"),
-    [F_SRK_NAME] = FIELD("tpm2_srk_name", json_type_string, "a string"),
-    [F_BANK] = FIELD("tpm2_pcr_bank", json_type_string, "a string"),
-    [F_PCRS] = FIELD("tpm2_pcrs", json_type_array, "an array"),
-    [F_STATES] = FIELD("tpm2_states", json_type_array, "an array"),
-    [F_POLICY] = FIELD("tpm2_policy", json_type_string, "a string"),
-    [F_PIN] = FIELD("tpm2_pin", json_type_boolean, "a boolean"),
-    [F_CREATED] = FIELD("created", json_type_string, "a string"),
+	[F_TYPE] = FIELD("type", json_type_string, "a string"),
+	[F_KEYSLOTS] = FIELD("keyslots", json_type_array, "an array"),
+	[F_VERSION] = FIELD("oyster_version", json_type_int, "an integer"),
+	[F_PRIVATE] = FIELD("tpm2_private", json_type_string, "a string"),
+	[F_PUBLIC] = FIELD("tpm2_public", json_type_string, "a string"),
+	[F_SRK_HANDLE] = FIELD("tpm2_srk_handle", json_type_int, "an integer"),
+	[F_SRK_NAME] = FIELD("tpm2_srk_name", json_type_string, "a string"),
+	[F_BANK] = FIELD("tpm2_pcr_bank", json_type_string, "a string"),
+	[F_PCRS] = FIELD("tpm2_pcrs", json_type_array, "an array"),
+	[F_STATES] = FIELD("tpm2_states", json_type_array, "an array"),
+	[F_POLICY] = FIELD("tpm2_policy", json_type_string, "a string"),
+	[F_PIN] = FIELD("tpm2_pin", json_type_boolean, "a boolean"),
+	[F_CREATED] = FIELD("created", json_type_string, "a string"),
 };
 
 static int fail(const char **why, const char *msg)
@@ -164,7 +164,7 @@ static unsigned digits(const char *s, size_t n)
 static int parse_time(const char *s, size_t len, time_t *out)
 {
 	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
-	struct tm tm = {0}, in, back;
+	struct tm tm = { 0 }, in, back;
 	time_t t;
 	size_t i;
 
@@ -287,8 +287,7 @@ static int check_keys(struct json_object *root, const char **why)
 {
 	int f;
 
-	json_object_object_foreach(root, key, val)
-	{
+	json_object_object_foreach (root, key, val) {
 		(void)val;
 		for (f = 0; f < F_COUNT; f++) {
 			if (!strcmp(key, token_fields[f].key))
@@ -311,7 +310,7 @@ static bool tpm2b_whole(const uint8_t *blob, size_t len)
 
 static int parse_private(struct json_object *root, struct token *tok, const char **why)
 {
-	TPM2B_PRIVATE priv = {0};
+	TPM2B_PRIVATE priv = { 0 };
 	const char *s;
 	size_t len, off = 0;
 	int r;
@@ -328,7 +327,7 @@ static int parse_private(struct json_object *root, struct token *tok, const char
 		return fail(why, "tpm2_private: not base64");
 	if (!tpm2b_whole(tok->private_blob, tok->private_len) ||
 	    Tss2_MU_TPM2B_PRIVATE_Unmarshal(tok->private_blob, tok->private_len, &off, &priv) !=
-		TSS2_RC_SUCCESS ||
+		    TSS2_RC_SUCCESS ||
 	    off != tok->private_len)
 		return fail(why, "tpm2_private: not a marshalled TPM2B_PRIVATE");
 	return 0;
@@ -362,7 +361,7 @@ static int parse_public(struct json_object *root, struct token *tok, TPM2B_PUBLI
 	memset(pub, 0, sizeof(*pub));
 	if (!tpm2b_whole(tok->public_blob, tok->public_len) ||
 	    Tss2_MU_TPM2B_PUBLIC_Unmarshal(tok->public_blob, tok->public_len, &off, pub) !=
-		TSS2_RC_SUCCESS ||
+		    TSS2_RC_SUCCESS ||
 	    off != tok->public_len)
 		return fail(why, "tpm2_public: not a marshalled TPM2B_PUBLIC");
 	if (pub->publicArea.type != TPM2_ALG_KEYEDHASH ||
@@ -754,7 +753,7 @@ int token_emit(const struct token *tok, char **json)
 	    add(root, "created", new_time(tok->created)) < 0)
 		goto out;
 	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
-							    JSON_C_TO_STRING_NOSLASHESCAPE));
+								JSON_C_TO_STRING_NOSLASHESCAPE));
 	check = malloc(sizeof(*check));
 	if (!s || !check)
 		goto out;
@@ -774,7 +773,7 @@ out:
 }
 
 static void dumpf(void (*line)(const char *text, void *data), void *data, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
 static void dumpf(void (*line)(const char *text, void *data), void *data, const char *fmt, ...)
 {

@@ -23,7 +23,7 @@ TSS2_RC tpm_rc_base(TSS2_RC rc);
 struct srk {
 	ESYS_TR tr;
 	uint32_t handle; /* OYSTER_SRK_PERSISTENT or OYSTER_SRK_TRANSIENT */
-	bool transient;  /* we created it: flush when done */
+	bool transient;	 /* we created it: flush when done */
 	TPM2B_NAME name;
 };
 

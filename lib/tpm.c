@@ -62,7 +62,8 @@ int tpm_rc_errno(TSS2_RC rc, const char *what)
 	case TPM2_RC_OBJECT_MEMORY:
 	case TPM2_RC_SESSION_MEMORY:
 	case TPM2_RC_MEMORY:
-		log_err("The TPM's memory is full of objects or sessions another program left loaded; flush them (tpm2_flushcontext -t -s) or reboot.");
+		log_err("The TPM's memory is full of objects or sessions another program left "
+			"loaded; flush them (tpm2_flushcontext -t -s) or reboot.");
 		return -ENOSPC;
 	case TPM2_RC_POLICY_FAIL:
 	case TPM2_RC_PCR_CHANGED:
@@ -104,7 +105,7 @@ static int tpm_try(struct tpm *t, const char *conf)
 
 int tpm_open(struct tpm **out)
 {
-	static const char *const defaults[] = {"device:/dev/tpmrm0", "device:/dev/tpm0"};
+	static const char *const defaults[] = { "device:/dev/tpmrm0", "device:/dev/tpm0" };
 	const char *conf = getenv("OYSTER_TCTI");
 	struct tpm *t;
 	int r = -ENODEV;
@@ -123,7 +124,8 @@ int tpm_open(struct tpm **out)
 	}
 	if (r < 0) {
 		if (r == -ENODEV)
-			log_err("No TPM found (tried %s); check that the TPM is enabled in the firmware, or set OYSTER_TCTI.",
+			log_err("No TPM found (tried %s); check that the TPM is enabled in the "
+				"firmware, or set OYSTER_TCTI.",
 				conf && *conf ? conf : "/dev/tpmrm0 and /dev/tpm0");
 		free(t);
 		return r;
@@ -158,7 +160,7 @@ int tpm_pcr_read(struct tpm *t, uint16_t bank, uint32_t mask, struct pcr_state *
 		return -EINVAL;
 	/* The TPM returns at most 8 digests per call and says which ones. */
 	while (left) {
-		TPML_PCR_SELECTION sel = {.count = 1};
+		TPML_PCR_SELECTION sel = { .count = 1 };
 		TPML_PCR_SELECTION *got = NULL;
 		TPML_DIGEST *values = NULL;
 		uint32_t got_mask = 0;

@@ -64,22 +64,26 @@ static void explain_refusal(struct tpm *t, const struct token *tok)
 	r = unlock_diff(t, tok, &now, &changed);
 	if (r >= 0) {
 		/* The values match an approved state, yet the TPM said no. */
-		log_err("The TPM refused to unseal although the PCRs match an enrolled state; unlock with the passphrase and enroll again.");
+		log_err("The TPM refused to unseal although the PCRs match an enrolled state; "
+			"unlock with the passphrase and enroll again.");
 		return;
 	}
 	if (r != -ENOENT) {
-		log_err("The TPM refused to unseal: the measured boot state changed; unlock with the passphrase and re-enroll.");
+		log_err("The TPM refused to unseal: the measured boot state changed; unlock with "
+			"the passphrase and re-enroll.");
 		return;
 	}
 	if (!changed) {
 		/* Every PCR matches some state, but no state matches as a whole. */
 		unlock_describe_pcrs(tok->pcr_mask, pcrs, sizeof(pcrs));
-		log_err("The TPM refused: the combination of %s matches no enrolled state; unlock with the passphrase and re-enroll.",
+		log_err("The TPM refused: the combination of %s matches no enrolled state; unlock "
+			"with the passphrase and re-enroll.",
 			pcrs);
 		return;
 	}
 	unlock_describe_pcrs(changed, pcrs, sizeof(pcrs));
-	log_err("The TPM refused: %s changed since enrollment; unlock with the passphrase and re-enroll.",
+	log_err("The TPM refused: %s changed since enrollment; unlock with the passphrase and "
+		"re-enroll.",
 		pcrs);
 }
 
@@ -96,7 +100,8 @@ int unlock_token_with(struct tpm *t, const struct token *tok, struct secret **pa
 	else if (r == -EBUSY)
 		log_err("The TPM is in dictionary-attack lockout; unlock with the passphrase.");
 	else if (r == -EIO)
-		log_err("The TPM failed to unseal the secret; unlock with the passphrase (oyster status tells more).");
+		log_err("The TPM failed to unseal the secret; unlock with the passphrase (oyster "
+			"status tells more).");
 	if (r < 0)
 		goto out;
 	pass = secret_new(BASE64_LEN(raw->len));

@@ -18,9 +18,9 @@
 static void plugin_log(int level, const char *msg, void *data)
 {
 	struct crypt_device *cd = data;
-	int cl = level == OYSTER_LOG_ERROR ? CRYPT_LOG_ERROR :
-		 level == OYSTER_LOG_INFO  ? CRYPT_LOG_VERBOSE :
-					     CRYPT_LOG_DEBUG;
+	int cl = level == OYSTER_LOG_ERROR  ? CRYPT_LOG_ERROR
+		 : level == OYSTER_LOG_INFO ? CRYPT_LOG_VERBOSE
+					    : CRYPT_LOG_DEBUG;
 	char line[560];
 
 	/* libcryptsetup prints error lines as they are: say whose they are. */
@@ -71,7 +71,8 @@ int cryptsetup_token_open_pin(struct crypt_device *cd, int token, const char *pi
 	case -ENOMEM:
 		break;
 	default:
-		/* This token cannot open the volume now: let the next one, then the passphrase, try. */
+		/* This token cannot open the volume now: let the next one, then the passphrase,
+		 * try. */
 		r = -EPERM;
 		break;
 	}
@@ -104,7 +105,8 @@ int cryptsetup_token_validate(struct crypt_device *cd, const char *json)
 		return -ENOMEM;
 	r = token_parse(json, tok, &why);
 	if (r < 0)
-		crypt_logf(cd, CRYPT_LOG_DEBUG, "oyster-tpm2: malformed token: %s", why ? why : "?");
+		crypt_logf(cd, CRYPT_LOG_DEBUG, "oyster-tpm2: malformed token: %s",
+			   why ? why : "?");
 	free(tok);
 	return r < 0 ? -EINVAL : 0;
 }
@@ -126,7 +128,8 @@ void cryptsetup_token_dump(struct crypt_device *cd, const char *json)
 	if (!tok)
 		return;
 	if (token_parse(json, tok, &why) < 0)
-		crypt_logf(cd, CRYPT_LOG_NORMAL, "\tmalformed oyster-tpm2 token: %s\n", why ? why : "?");
+		crypt_logf(cd, CRYPT_LOG_NORMAL, "\tmalformed oyster-tpm2 token: %s\n",
+			   why ? why : "?");
 	else
 		token_dump(tok, dump_line, cd);
 	free(tok);

@@ -14,7 +14,7 @@
 #include "test.h"
 
 static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static void fill_random(uint8_t *buf, size_t n)
 {
@@ -30,13 +30,13 @@ static void test_rfc4648(void)
 	static const struct {
 		const char *in, *b64, *b16;
 	} v[] = {
-	    {"", "", ""},
-	    {"f", "Zg==", "66"},
-	    {"fo", "Zm8=", "666F"},
-	    {"foo", "Zm9v", "666F6F"},
-	    {"foob", "Zm9vYg==", "666F6F62"},
-	    {"fooba", "Zm9vYmE=", "666F6F6261"},
-	    {"foobar", "Zm9vYmFy", "666F6F626172"},
+		{ "", "", "" },
+		{ "f", "Zg==", "66" },
+		{ "fo", "Zm8=", "666F" },
+		{ "foo", "Zm9v", "666F6F" },
+		{ "foob", "Zm9vYg==", "666F6F62" },
+		{ "fooba", "Zm9vYmE=", "666F6F6261" },
+		{ "foobar", "Zm9vYmFy", "666F6F626172" },
 	};
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
@@ -108,12 +108,13 @@ static void test_base64_malformed(void)
 	 * alphabet, whitespace, base64url.
 	 */
 	static const char *const bad[] = {
-	    "Z",      "Zg",	  "Zg=",     "Zm9vY",	"Zm9vYg",     "Zm9vYg=",
-	    "=",      "==",	  "===",     "====",	"Z===",	      "=Zg=",
-	    "==Zg",   "Zg==Zg==", "Zm=v",    "Zg=a",	"Zm9v=Zm9",   "Zm9v====",
-	    "Zg==\n", "Zh==",	  "Zm9=",    "Zv==",	"Zm/=",	      "Zm9vYh==",
-	    " Zm9v",  "Zm9v ",	  "Zm 9v",   "Zm9v\n",	"Zm9v\r\n",   "Zm9-",
-	    "Zm9_",   "Zm9.",	  "Zm9\x80", "\xffZm9", "Zm9v\tZm9v", "Zm9vYmFy\n"};
+		"Z",	  "Zg",	      "Zg=",	 "Zm9vY",   "Zm9vYg",	  "Zm9vYg=",
+		"=",	  "==",	      "===",	 "====",    "Z===",	  "=Zg=",
+		"==Zg",	  "Zg==Zg==", "Zm=v",	 "Zg=a",    "Zm9v=Zm9",	  "Zm9v====",
+		"Zg==\n", "Zh==",     "Zm9=",	 "Zv==",    "Zm/=",	  "Zm9vYh==",
+		" Zm9v",  "Zm9v ",    "Zm 9v",	 "Zm9v\n",  "Zm9v\r\n",	  "Zm9-",
+		"Zm9_",	  "Zm9.",     "Zm9\x80", "\xffZm9", "Zm9v\tZm9v", "Zm9vYmFy\n"
+	};
 	uint8_t out[64];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -155,21 +156,21 @@ static void test_base64_alphabet(void)
 	 * "=", and the accepted ones re-encode to themselves.
 	 */
 	for (unsigned i = 0; i < 64; i++) {
-		char two[5] = {'Z', b64_alphabet[i], '=', '=', 0};
-		char three[5] = {'Z', 'm', b64_alphabet[i], '=', 0};
+		char two[5] = { 'Z', b64_alphabet[i], '=', '=', 0 };
+		char three[5] = { 'Z', 'm', b64_alphabet[i], '=', 0 };
 		char again[5];
 		size_t len;
 
 		if (!base64_decode(two, out, sizeof(out), &len)) {
 			canonical2++;
 			CHECK(len == 1 && !base64_encode(out, len, again, sizeof(again)) &&
-				  !strcmp(again, two),
+				      !strcmp(again, two),
 			      "\"%s\" is not canonical", two);
 		}
 		if (!base64_decode(three, out, sizeof(out), &len)) {
 			canonical1++;
 			CHECK(len == 2 && !base64_encode(out, len, again, sizeof(again)) &&
-				  !strcmp(again, three),
+				      !strcmp(again, three),
 			      "\"%s\" is not canonical", three);
 		}
 	}
@@ -179,10 +180,11 @@ static void test_base64_alphabet(void)
 
 static void test_hex_malformed(void)
 {
-	static const char *const bad[] = {
-	    "0",  "abc",  "0g",	   "g0", " 00", "00 ",	"0 0",	 "-1",	  "+1", "0x00",
-	    "0X", "00\n", "0\x80", "zz", "GG",	"0:11", "00112", "ab-cd", "xy", "\xd9\xa1\xd9\xa2",
-	    "g"};
+	static const char *const bad[] = { "0",	   "abc",   "0g",    "g0", " 00",
+					   "00 ",  "0 0",   "-1",    "+1", "0x00",
+					   "0X",   "00\n",  "0\x80", "zz", "GG",
+					   "0:11", "00112", "ab-cd", "xy", "\xd9\xa1\xd9\xa2",
+					   "g" };
 	uint8_t out[16];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -195,7 +197,7 @@ static void test_hex_malformed(void)
 	}
 
 	for (unsigned c = 1; c < 256; c++) {
-		char text[3] = {'a', (char)c, 0};
+		char text[3] = { 'a', (char)c, 0 };
 		size_t len;
 		int r = hex_decode(text, out, sizeof(out), &len);
 

@@ -36,10 +36,10 @@ static const struct {
 	const char *name, *openssl;
 	uint16_t alg;
 } banks[] = {
-    {"sha1", "SHA1", TPM2_ALG_SHA1},
-    {"sha256", "SHA256", TPM2_ALG_SHA256},
-    {"sha384", "SHA384", TPM2_ALG_SHA384},
-    {"sha512", "SHA512", TPM2_ALG_SHA512},
+	{ "sha1", "SHA1", TPM2_ALG_SHA1 },
+	{ "sha256", "SHA256", TPM2_ALG_SHA256 },
+	{ "sha384", "SHA384", TPM2_ALG_SHA384 },
+	{ "sha512", "SHA512", TPM2_ALG_SHA512 },
 };
 
 static char work[] = "/tmp/oyster-test-policy.XXXXXX";
@@ -202,8 +202,8 @@ static void write_pcr_file(const char *path, uint16_t bank, uint32_t mask,
 			continue;
 		memcpy(values + n, state->value[pcr], size);
 		n += size;
-		off +=
-		    (size_t)snprintf(sel + off, sel_size - off, "%s%u", n > size ? "," : "", pcr);
+		off += (size_t)snprintf(sel + off, sel_size - off, "%s%u", n > size ? "," : "",
+					pcr);
 	}
 	write_file(path, values, n);
 }
@@ -211,7 +211,7 @@ static void write_pcr_file(const char *path, uint16_t bank, uint32_t mask,
 /* The policy sessions of tpm2_createpolicy are left loaded; an swtpm holds three. */
 static void flush_sessions(void)
 {
-	const char *argv[] = {tool("tpm2_flushcontext"), tcti, "--loaded-session", NULL};
+	const char *argv[] = { tool("tpm2_flushcontext"), tcti, "--loaded-session", NULL };
 
 	if (run(argv))
 		setup_failed("tpm2_flushcontext --loaded-session");
@@ -221,16 +221,16 @@ static int ref_createpolicy(uint16_t bank, uint32_t mask, const struct pcr_state
 			    uint8_t out[OYSTER_POLICY_SIZE])
 {
 	char sel[128];
-	const char *argv[] = {getenv("TPM2_CREATEPOLICY"),
-			      tcti,
-			      "--policy-pcr",
-			      "-l",
-			      sel,
-			      "-f",
-			      file("values"),
-			      "-L",
-			      file("policy"),
-			      NULL};
+	const char *argv[] = { getenv("TPM2_CREATEPOLICY"),
+			       tcti,
+			       "--policy-pcr",
+			       "-l",
+			       sel,
+			       "-f",
+			       file("values"),
+			       "-L",
+			       file("policy"),
+			       NULL };
 	int r;
 
 	write_pcr_file(file("values"), bank, mask, state, sel, sizeof(sel));
@@ -242,7 +242,7 @@ static int ref_createpolicy(uint16_t bank, uint32_t mask, const struct pcr_state
 
 static void start_session(void)
 {
-	const char *argv[] = {tool("tpm2_startauthsession"), tcti, "-S", file("session"), NULL};
+	const char *argv[] = { tool("tpm2_startauthsession"), tcti, "-S", file("session"), NULL };
 
 	if (run(argv))
 		setup_failed("tpm2_startauthsession");
@@ -250,7 +250,7 @@ static void start_session(void)
 
 static void end_session(void)
 {
-	const char *argv[] = {tool("tpm2_flushcontext"), tcti, file("session"), NULL};
+	const char *argv[] = { tool("tpm2_flushcontext"), tcti, file("session"), NULL };
 
 	if (run(argv))
 		setup_failed("tpm2_flushcontext");
@@ -259,17 +259,17 @@ static void end_session(void)
 static int session_pcr(uint16_t bank, uint32_t mask, const struct pcr_state *state)
 {
 	char sel[128];
-	const char *argv[] = {tool("tpm2_policypcr"),
-			      tcti,
-			      "-S",
-			      file("session"),
-			      "-l",
-			      sel,
-			      "-f",
-			      file("values"),
-			      "-L",
-			      file("policy"),
-			      NULL};
+	const char *argv[] = { tool("tpm2_policypcr"),
+			       tcti,
+			       "-S",
+			       file("session"),
+			       "-l",
+			       sel,
+			       "-f",
+			       file("values"),
+			       "-L",
+			       file("policy"),
+			       NULL };
 
 	write_pcr_file(file("values"), bank, mask, state, sel, sizeof(sel));
 	return run(argv);
@@ -279,8 +279,8 @@ static int session_pcr(uint16_t bank, uint32_t mask, const struct pcr_state *sta
 static int session_or(const uint8_t (*branches)[OYSTER_POLICY_SIZE], unsigned n)
 {
 	char list[16 * (sizeof(work) + 64)];
-	const char *argv[] = {tool("tpm2_policyor"), tcti, "-S", file("session"), "-l", list, "-L",
-			      file("policy"),	     NULL};
+	const char *argv[] = { tool("tpm2_policyor"), tcti, "-S", file("session"), "-l", list, "-L",
+			       file("policy"),	      NULL };
 	size_t off = (size_t)snprintf(list, sizeof(list), "sha256:");
 
 	for (unsigned i = 0; i < n; i++) {
@@ -313,20 +313,20 @@ static int find_in_path(const char *name, char *out, size_t size)
 /* swtpm on a unix socket; the swtpm TCTI finds the control socket at path + ".ctrl". */
 static void start_swtpm(const char *swtpm)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char state[sizeof(work) + 16], server[sizeof(work) + 64], ctrl[sizeof(work) + 64];
-	const char *argv[] = {swtpm,
-			      "socket",
-			      "--tpm2",
-			      "--tpmstate",
-			      state,
-			      "--server",
-			      server,
-			      "--ctrl",
-			      ctrl,
-			      "--flags",
-			      "not-need-init,startup-clear",
-			      NULL};
+	const char *argv[] = { swtpm,
+			       "socket",
+			       "--tpm2",
+			       "--tpmstate",
+			       state,
+			       "--server",
+			       server,
+			       "--ctrl",
+			       ctrl,
+			       "--flags",
+			       "not-need-init,startup-clear",
+			       NULL };
 
 	snprintf(state, sizeof(state), "dir=%s", work);
 	snprintf(server, sizeof(server), "type=unixio,path=%s/sock", work);
@@ -364,7 +364,7 @@ static void start_swtpm(const char *swtpm)
 			swtpm_pid = 0;
 			setup_failed("swtpm exited");
 		}
-		nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+		nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000 * 1000 }, NULL);
 	}
 	setup_failed("swtpm did not start in 10 s");
 }
@@ -379,8 +379,8 @@ static void spec_or(const uint8_t old[OYSTER_POLICY_SIZE],
 		    const uint8_t (*branches)[OYSTER_POLICY_SIZE], unsigned n,
 		    uint8_t out[OYSTER_POLICY_SIZE])
 {
-	const uint8_t cc[4] = {TPM2_CC_PolicyOR >> 24, (TPM2_CC_PolicyOR >> 16) & 0xff,
-			       (TPM2_CC_PolicyOR >> 8) & 0xff, TPM2_CC_PolicyOR & 0xff};
+	const uint8_t cc[4] = { TPM2_CC_PolicyOR >> 24, (TPM2_CC_PolicyOR >> 16) & 0xff,
+				(TPM2_CC_PolicyOR >> 8) & 0xff, TPM2_CC_PolicyOR & 0xff };
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
 	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
@@ -413,22 +413,22 @@ static void test_offline(void)
 
 	/* NULL is all zeros; unselected PCRs and bytes past the bank's size do not count. */
 	CHECK(!policy_pcr(NULL, TPM2_ALG_SHA256, mask, &states[0], a) &&
-		  !policy_pcr(zero, TPM2_ALG_SHA256, mask, &states[0], b) && !memcmp(a, b, 32),
+		      !policy_pcr(zero, TPM2_ALG_SHA256, mask, &states[0], b) && !memcmp(a, b, 32),
 	      "old NULL differs from zeros");
 	states[1] = states[0];
 	states[1].value[1][0] ^= 1;
 	states[1].value[7][20] ^= 1;
 	CHECK(!policy_pcr(NULL, TPM2_ALG_SHA1, mask, &states[0], a) &&
-		  !policy_pcr(NULL, TPM2_ALG_SHA1, mask, &states[1], b) && !memcmp(a, b, 32),
+		      !policy_pcr(NULL, TPM2_ALG_SHA1, mask, &states[1], b) && !memcmp(a, b, 32),
 	      "unselected data changed the digest");
 	CHECK(!policy_pcr(NULL, TPM2_ALG_SHA256, mask, &states[0], a) &&
-		  !policy_pcr(NULL, TPM2_ALG_SHA256, mask, &states[1], b) && memcmp(a, b, 32),
+		      !policy_pcr(NULL, TPM2_ALG_SHA256, mask, &states[1], b) && memcmp(a, b, 32),
 	      "a selected byte did not change the digest");
 	CHECK(!policy_pcr(old, TPM2_ALG_SHA256, mask, &states[0], b) && memcmp(a, b, 32),
 	      "old did not change the digest");
 	memcpy(b, old, sizeof(b));
 	CHECK(!policy_pcr(b, TPM2_ALG_SHA256, mask, &states[0], b) &&
-		  !policy_pcr(old, TPM2_ALG_SHA256, mask, &states[0], a) && !memcmp(a, b, 32),
+		      !policy_pcr(old, TPM2_ALG_SHA256, mask, &states[0], a) && !memcmp(a, b, 32),
 	      "old and out may be the same buffer");
 
 	CHECK(policy_or(NULL, (const uint8_t(*)[32])branches, 0, a) == -EINVAL, "OR of 0");
@@ -438,7 +438,7 @@ static void test_offline(void)
 	for (unsigned n = 2; n <= OYSTER_MAX_STATES; n++) {
 		spec_or(zero, (const uint8_t(*)[32])branches, n, want);
 		CHECK(!policy_or(NULL, (const uint8_t(*)[32])branches, n, a) &&
-			  !memcmp(a, want, 32),
+			      !memcmp(a, want, 32),
 		      "OR of %u from NULL", n);
 		/* The TPM always starts PolicyOR from zeros; old only exists for symmetry. */
 		spec_or(old, (const uint8_t(*)[32])branches, n, want);
@@ -454,8 +454,8 @@ static void test_offline(void)
 	      "states with an empty mask");
 	memset(branches, 0, sizeof(branches));
 	CHECK(!policy_for_states(TPM2_ALG_SHA256, mask, states, 1, branches, a) &&
-		  !policy_pcr(NULL, TPM2_ALG_SHA256, mask, &states[0], want) &&
-		  !memcmp(a, want, 32) && !memcmp(branches[0], want, 32),
+		      !policy_pcr(NULL, TPM2_ALG_SHA256, mask, &states[0], want) &&
+		      !memcmp(a, want, 32) && !memcmp(branches[0], want, 32),
 	      "one state is PolicyPCR alone");
 	CHECK(!policy_for_states(TPM2_ALG_SHA256, mask, states, 1, NULL, b) && !memcmp(a, b, 32),
 	      "branches may be NULL");
@@ -478,15 +478,15 @@ static void test_policy_pcr(void)
 		uint16_t bank;
 		uint32_t mask;
 	} cases[] = {
-	    {TPM2_ALG_SHA256, BIT(7)},
-	    {TPM2_ALG_SHA256, BIT(0) | BIT(7)},
-	    {TPM2_ALG_SHA256, BIT(0) | BIT(2) | BIT(4) | BIT(7)},
-	    {TPM2_ALG_SHA256, BIT(8) | BIT(16) | BIT(23)},
-	    {TPM2_ALG_SHA256, 0xff0000},
-	    {TPM2_ALG_SHA1, BIT(7)},
-	    {TPM2_ALG_SHA1, BIT(0) | BIT(2) | BIT(4) | BIT(7)},
-	    {TPM2_ALG_SHA384, BIT(3) | BIT(9)},
-	    {TPM2_ALG_SHA512, BIT(23)},
+		{ TPM2_ALG_SHA256, BIT(7) },
+		{ TPM2_ALG_SHA256, BIT(0) | BIT(7) },
+		{ TPM2_ALG_SHA256, BIT(0) | BIT(2) | BIT(4) | BIT(7) },
+		{ TPM2_ALG_SHA256, BIT(8) | BIT(16) | BIT(23) },
+		{ TPM2_ALG_SHA256, 0xff0000 },
+		{ TPM2_ALG_SHA1, BIT(7) },
+		{ TPM2_ALG_SHA1, BIT(0) | BIT(2) | BIT(4) | BIT(7) },
+		{ TPM2_ALG_SHA384, BIT(3) | BIT(9) },
+		{ TPM2_ALG_SHA512, BIT(23) },
 	};
 	struct pcr_state state;
 	uint8_t got[OYSTER_POLICY_SIZE], want[OYSTER_POLICY_SIZE];
@@ -543,8 +543,8 @@ static void test_chain(void)
 	end_session();
 	CHECK(!r, "tpm2_policypcr twice failed");
 	CHECK(!policy_pcr(NULL, TPM2_ALG_SHA256, BIT(0) | BIT(7), &s1, got) &&
-		  !policy_pcr(got, TPM2_ALG_SHA1, BIT(4) | BIT(14), &s2, got) &&
-		  !memcmp(got, want, sizeof(got)),
+		      !policy_pcr(got, TPM2_ALG_SHA1, BIT(4) | BIT(14), &s2, got) &&
+		      !memcmp(got, want, sizeof(got)),
 	      "chained PolicyPCR differs from the TPM's");
 }
 
@@ -585,7 +585,7 @@ static void test_states(void)
 		      "%u states: policy differs from the TPM's PolicyPCR+PolicyOR", n);
 		if (n > 1)
 			CHECK(!policy_or(NULL, (const uint8_t(*)[32])branches, n, want) &&
-				  !memcmp(out, want, sizeof(want)),
+				      !memcmp(out, want, sizeof(want)),
 			      "%u states: PolicyOR from zeros", n);
 	}
 }
@@ -593,8 +593,8 @@ static void test_states(void)
 int main(void)
 {
 	const char *createpolicy = getenv("TPM2_CREATEPOLICY");
-	const char *needed[] = {"tpm2_startauthsession", "tpm2_policypcr", "tpm2_policyor",
-				"tpm2_flushcontext"};
+	const char *needed[] = { "tpm2_startauthsession", "tpm2_policypcr", "tpm2_policyor",
+				 "tpm2_flushcontext" };
 	char swtpm[PATH_MAX];
 
 	test_offline();

@@ -52,7 +52,7 @@ static size_t marshal_public(const TPM2B_PUBLIC *pub, uint8_t *buf, size_t size)
 /* A made-up TPM2B_PRIVATE of size bytes in all. */
 static void set_private(struct token *tok, size_t size)
 {
-	TPM2B_PRIVATE priv = {.size = (uint16_t)(size - 2)};
+	TPM2B_PRIVATE priv = { .size = (uint16_t)(size - 2) };
 	size_t off = 0, i;
 
 	for (i = 0; i < priv.size; i++)
@@ -114,14 +114,14 @@ static void check_same(const struct token *a, const struct token *b, const char 
 	CHECK(a->version == b->version, "%s: version", what);
 	CHECK(a->keyslot == b->keyslot, "%s: keyslot %d != %d", what, a->keyslot, b->keyslot);
 	CHECK(a->private_len == b->private_len &&
-		  !memcmp(a->private_blob, b->private_blob, a->private_len),
+		      !memcmp(a->private_blob, b->private_blob, a->private_len),
 	      "%s: private blob", what);
 	CHECK(a->public_len == b->public_len &&
-		  !memcmp(a->public_blob, b->public_blob, a->public_len),
+		      !memcmp(a->public_blob, b->public_blob, a->public_len),
 	      "%s: public blob", what);
 	CHECK(a->srk_handle == b->srk_handle, "%s: SRK handle", what);
 	CHECK(a->srk_name_len == b->srk_name_len &&
-		  !memcmp(a->srk_name, b->srk_name, a->srk_name_len),
+		      !memcmp(a->srk_name, b->srk_name, a->srk_name_len),
 	      "%s: SRK name", what);
 	CHECK(a->bank == b->bank, "%s: bank", what);
 	CHECK(a->pcr_mask == b->pcr_mask, "%s: PCR mask %#x != %#x", what, a->pcr_mask,
@@ -406,7 +406,7 @@ static void m_private_truncated(struct json_object *root)
 
 static void m_private_empty(struct json_object *root)
 {
-	static const uint8_t empty[2] = {0, 0};
+	static const uint8_t empty[2] = { 0, 0 };
 
 	set_base64(root, "tpm2_private", empty, sizeof(empty));
 }
@@ -414,7 +414,7 @@ static void m_private_empty(struct json_object *root)
 /* A well-formed TPM2B_PRIVATE one byte over the limit, still within BASE64_LEN(limit). */
 static void m_private_oversized(struct json_object *root)
 {
-	uint8_t buf[OYSTER_MAX_PRIVATE + 1] = {0};
+	uint8_t buf[OYSTER_MAX_PRIVATE + 1] = { 0 };
 
 	buf[0] = (OYSTER_MAX_PRIVATE - 1) >> 8;
 	buf[1] = (OYSTER_MAX_PRIVATE - 1) & 0xff;
@@ -655,177 +655,177 @@ static const struct mutation {
 	const char *value; /* JSON text */
 	void (*change)(struct json_object *root); /* instead of key and value */
 } mutations[] = {
-    /* Each field missing or null. */
-    DEL("type", "type"),
-    DEL("keyslots", "keyslots"),
-    DEL("oyster_version", "oyster_version"),
-    DEL("tpm2_private", "tpm2_private"),
-    DEL("tpm2_public", "tpm2_public"),
-    DEL("tpm2_srk_handle", "tpm2_srk_handle"),
-    DEL("tpm2_srk_name", "tpm2_srk_name"),
-    DEL("tpm2_pcr_bank", "tpm2_pcr_bank"),
-    DEL("tpm2_pcrs", "tpm2_pcrs"),
-    DEL("tpm2_states", "tpm2_states"),
-    DEL("tpm2_policy", "tpm2_policy"),
-    DEL("tpm2_pin", "tpm2_pin"),
-    DEL("created", "created"),
-    SET("type", "type", "null"),
-    SET("tpm2_states", "tpm2_states", "null"),
-    SET("tpm2_pin", "tpm2_pin", "null"),
+	/* Each field missing or null. */
+	DEL("type", "type"),
+	DEL("keyslots", "keyslots"),
+	DEL("oyster_version", "oyster_version"),
+	DEL("tpm2_private", "tpm2_private"),
+	DEL("tpm2_public", "tpm2_public"),
+	DEL("tpm2_srk_handle", "tpm2_srk_handle"),
+	DEL("tpm2_srk_name", "tpm2_srk_name"),
+	DEL("tpm2_pcr_bank", "tpm2_pcr_bank"),
+	DEL("tpm2_pcrs", "tpm2_pcrs"),
+	DEL("tpm2_states", "tpm2_states"),
+	DEL("tpm2_policy", "tpm2_policy"),
+	DEL("tpm2_pin", "tpm2_pin"),
+	DEL("created", "created"),
+	SET("type", "type", "null"),
+	SET("tpm2_states", "tpm2_states", "null"),
+	SET("tpm2_pin", "tpm2_pin", "null"),
 
-    SET("type", "type", "\"luks2-keyring\""),
-    SET("type", "type", "\"OYSTER-TPM2\""),
-    SET("type", "type", "\"oyster-tpm2 \""),
-    SET("type", "type", "1"),
-    FN("type", m_type_nul),
+	SET("type", "type", "\"luks2-keyring\""),
+	SET("type", "type", "\"OYSTER-TPM2\""),
+	SET("type", "type", "\"oyster-tpm2 \""),
+	SET("type", "type", "1"),
+	FN("type", m_type_nul),
 
-    SET("keyslots", "keyslots", "[]"),
-    SET("keyslots", "keyslots", "[\"1\",\"2\"]"),
-    SET("keyslots", "keyslots", "[\"1\",\"1\"]"),
-    SET("keyslots", "keyslots", "[\"abc\"]"),
-    SET("keyslots", "keyslots", "[\"32\"]"),
-    SET("keyslots", "keyslots", "[\"-1\"]"),
-    SET("keyslots", "keyslots", "[\"01\"]"),
-    SET("keyslots", "keyslots", "[\"+1\"]"),
-    SET("keyslots", "keyslots", "[\" 1\"]"),
-    SET("keyslots", "keyslots", "[\"1 \"]"),
-    SET("keyslots", "keyslots", "[\"\"]"),
-    SET("keyslots", "keyslots", "[\"100\"]"),
-    SET("keyslots", "keyslots", "[1]"),
-    SET("keyslots", "keyslots", "[null]"),
-    SET("keyslots", "keyslots", "\"1\""),
-    SET("keyslots", "keyslots", "1"),
+	SET("keyslots", "keyslots", "[]"),
+	SET("keyslots", "keyslots", "[\"1\",\"2\"]"),
+	SET("keyslots", "keyslots", "[\"1\",\"1\"]"),
+	SET("keyslots", "keyslots", "[\"abc\"]"),
+	SET("keyslots", "keyslots", "[\"32\"]"),
+	SET("keyslots", "keyslots", "[\"-1\"]"),
+	SET("keyslots", "keyslots", "[\"01\"]"),
+	SET("keyslots", "keyslots", "[\"+1\"]"),
+	SET("keyslots", "keyslots", "[\" 1\"]"),
+	SET("keyslots", "keyslots", "[\"1 \"]"),
+	SET("keyslots", "keyslots", "[\"\"]"),
+	SET("keyslots", "keyslots", "[\"100\"]"),
+	SET("keyslots", "keyslots", "[1]"),
+	SET("keyslots", "keyslots", "[null]"),
+	SET("keyslots", "keyslots", "\"1\""),
+	SET("keyslots", "keyslots", "1"),
 
-    SET("oyster_version", "oyster_version", "2"),
-    SET("oyster_version", "oyster_version", "0"),
-    SET("oyster_version", "oyster_version", "-1"),
-    SET("oyster_version", "oyster_version", "4294967297"),
-    SET("oyster_version", "oyster_version", "99999999999999999999"),
-    SET("oyster_version", "oyster_version", "\"1\""),
-    SET("oyster_version", "oyster_version", "1.0"),
-    SET("oyster_version", "oyster_version", "1.5"),
-    SET("oyster_version", "oyster_version", "true"),
+	SET("oyster_version", "oyster_version", "2"),
+	SET("oyster_version", "oyster_version", "0"),
+	SET("oyster_version", "oyster_version", "-1"),
+	SET("oyster_version", "oyster_version", "4294967297"),
+	SET("oyster_version", "oyster_version", "99999999999999999999"),
+	SET("oyster_version", "oyster_version", "\"1\""),
+	SET("oyster_version", "oyster_version", "1.0"),
+	SET("oyster_version", "oyster_version", "1.5"),
+	SET("oyster_version", "oyster_version", "true"),
 
-    SET("tpm2_private", "tpm2_private", "\"\""),
-    SET("tpm2_private", "tpm2_private", "\"AAA\""),
-    SET("tpm2_private", "tpm2_private", "42"),
-    FN("tpm2_private", m_private_bad_base64),
-    FN("tpm2_private", m_private_trailing),
-    FN("tpm2_private", m_private_truncated),
-    FN("tpm2_private", m_private_empty),
-    FN("tpm2_private: longer", m_private_oversized),
-    FN("tpm2_private: longer", m_private_long),
-    FN("token: JSON larger", m_private_huge),
+	SET("tpm2_private", "tpm2_private", "\"\""),
+	SET("tpm2_private", "tpm2_private", "\"AAA\""),
+	SET("tpm2_private", "tpm2_private", "42"),
+	FN("tpm2_private", m_private_bad_base64),
+	FN("tpm2_private", m_private_trailing),
+	FN("tpm2_private", m_private_truncated),
+	FN("tpm2_private", m_private_empty),
+	FN("tpm2_private: longer", m_private_oversized),
+	FN("tpm2_private: longer", m_private_long),
+	FN("token: JSON larger", m_private_huge),
 
-    SET("tpm2_public", "tpm2_public", "\"\""),
-    SET("tpm2_public", "tpm2_public", "[]"),
-    FN("tpm2_public", m_public_bad_base64),
-    FN("tpm2_public", m_public_trailing),
-    FN("tpm2_public", m_public_truncated),
-    FN("tpm2_public: longer", m_public_long),
-    FN("tpm2_public", m_public_rsa),
-    FN("tpm2_public", m_public_sha1),
-    FN("tpm2_public", m_public_policy),
-    FN("tpm2_public", m_public_no_policy),
-    FN("tpm2_public", m_public_user_with_auth),
-    FN("tpm2_public", m_public_not_fixed),
-    FN("tpm2_public", m_public_reserved_bit),
-    FN("tpm2_public", m_public_admin_with_policy),
-    FN("tpm2_public", m_public_hmac_key),
+	SET("tpm2_public", "tpm2_public", "\"\""),
+	SET("tpm2_public", "tpm2_public", "[]"),
+	FN("tpm2_public", m_public_bad_base64),
+	FN("tpm2_public", m_public_trailing),
+	FN("tpm2_public", m_public_truncated),
+	FN("tpm2_public: longer", m_public_long),
+	FN("tpm2_public", m_public_rsa),
+	FN("tpm2_public", m_public_sha1),
+	FN("tpm2_public", m_public_policy),
+	FN("tpm2_public", m_public_no_policy),
+	FN("tpm2_public", m_public_user_with_auth),
+	FN("tpm2_public", m_public_not_fixed),
+	FN("tpm2_public", m_public_reserved_bit),
+	FN("tpm2_public", m_public_admin_with_policy),
+	FN("tpm2_public", m_public_hmac_key),
 
-    SET("tpm2_srk_handle", "tpm2_srk_handle", "2164260866"),
-    SET("tpm2_srk_handle", "tpm2_srk_handle", "1"),
-    SET("tpm2_srk_handle", "tpm2_srk_handle", "-1"),
-    SET("tpm2_srk_handle", "tpm2_srk_handle", "6459228161"),  /* 0x81000001 + 2^32 */
-    SET("tpm2_srk_handle", "tpm2_srk_handle", "-2130706431"), /* (int32_t)0x81000001 */
-    SET("tpm2_srk_handle", "tpm2_srk_handle", "\"2164260865\""),
-    SET("tpm2_srk_handle", "tpm2_srk_handle", "\"0x81000001\""),
-    SET("tpm2_srk_handle", "tpm2_srk_handle", "2164260865.0"),
-    SET("tpm2_srk_handle", "tpm2_srk_handle", "true"),
+	SET("tpm2_srk_handle", "tpm2_srk_handle", "2164260866"),
+	SET("tpm2_srk_handle", "tpm2_srk_handle", "1"),
+	SET("tpm2_srk_handle", "tpm2_srk_handle", "-1"),
+	SET("tpm2_srk_handle", "tpm2_srk_handle", "6459228161"),  /* 0x81000001 + 2^32 */
+	SET("tpm2_srk_handle", "tpm2_srk_handle", "-2130706431"), /* (int32_t)0x81000001 */
+	SET("tpm2_srk_handle", "tpm2_srk_handle", "\"2164260865\""),
+	SET("tpm2_srk_handle", "tpm2_srk_handle", "\"0x81000001\""),
+	SET("tpm2_srk_handle", "tpm2_srk_handle", "2164260865.0"),
+	SET("tpm2_srk_handle", "tpm2_srk_handle", "true"),
 
-    SET("tpm2_srk_name", "tpm2_srk_name", "\"\""),
-    SET("tpm2_srk_name", "tpm2_srk_name", "34"),
-    FN("tpm2_srk_name", m_srk_name_short),
-    FN("tpm2_srk_name", m_srk_name_long),
-    FN("tpm2_srk_name", m_srk_name_sha1),
-    FN("tpm2_srk_name", m_srk_name_bad_hex),
-    FN("tpm2_srk_name", m_srk_name_upper),
+	SET("tpm2_srk_name", "tpm2_srk_name", "\"\""),
+	SET("tpm2_srk_name", "tpm2_srk_name", "34"),
+	FN("tpm2_srk_name", m_srk_name_short),
+	FN("tpm2_srk_name", m_srk_name_long),
+	FN("tpm2_srk_name", m_srk_name_sha1),
+	FN("tpm2_srk_name", m_srk_name_bad_hex),
+	FN("tpm2_srk_name", m_srk_name_upper),
 
-    SET("tpm2_pcr_bank", "tpm2_pcr_bank", "\"md5\""),
-    SET("tpm2_pcr_bank", "tpm2_pcr_bank", "\"SHA256\""),
-    SET("tpm2_pcr_bank", "tpm2_pcr_bank", "\"sha256 \""),
-    SET("tpm2_pcr_bank", "tpm2_pcr_bank", "\"\""),
-    SET("tpm2_pcr_bank", "tpm2_pcr_bank", "11"),
+	SET("tpm2_pcr_bank", "tpm2_pcr_bank", "\"md5\""),
+	SET("tpm2_pcr_bank", "tpm2_pcr_bank", "\"SHA256\""),
+	SET("tpm2_pcr_bank", "tpm2_pcr_bank", "\"sha256 \""),
+	SET("tpm2_pcr_bank", "tpm2_pcr_bank", "\"\""),
+	SET("tpm2_pcr_bank", "tpm2_pcr_bank", "11"),
 
-    SET("tpm2_pcrs", "tpm2_pcrs", "[]"),
-    SET("tpm2_pcrs", "tpm2_pcrs", "[0,24]"),
-    SET("tpm2_pcrs", "tpm2_pcrs", "[-1,7]"),
-    SET("tpm2_pcrs", "tpm2_pcrs", "[0,4294967303]"), /* 7 + 2^32 */
-    SET("tpm2_pcrs", "tpm2_pcrs", "[7,0]"),
-    SET("tpm2_pcrs", "tpm2_pcrs", "[0,0,7]"),
-    SET("tpm2_pcrs", "tpm2_pcrs", "[0,7,7]"),
-    SET("tpm2_pcrs", "tpm2_pcrs", "[0,\"7\"]"),
-    SET("tpm2_pcrs", "tpm2_pcrs", "[0,7.5]"),
-    SET("tpm2_pcrs", "tpm2_pcrs", "[0,7.0]"),
-    SET("tpm2_pcrs", "tpm2_pcrs", "[0,true]"),
-    SET("tpm2_pcrs", "tpm2_pcrs", "[0,null]"),
-    SET("tpm2_pcrs", "tpm2_pcrs", "\"0+7\""),
-    SET("tpm2_pcrs", "tpm2_pcrs", "7"),
-    /* PCRs valid on their own but not those of the states. */
-    SET("tpm2_states", "tpm2_pcrs", "[0]"),
-    SET("tpm2_states", "tpm2_pcrs", "[0,7,8]"),
+	SET("tpm2_pcrs", "tpm2_pcrs", "[]"),
+	SET("tpm2_pcrs", "tpm2_pcrs", "[0,24]"),
+	SET("tpm2_pcrs", "tpm2_pcrs", "[-1,7]"),
+	SET("tpm2_pcrs", "tpm2_pcrs", "[0,4294967303]"), /* 7 + 2^32 */
+	SET("tpm2_pcrs", "tpm2_pcrs", "[7,0]"),
+	SET("tpm2_pcrs", "tpm2_pcrs", "[0,0,7]"),
+	SET("tpm2_pcrs", "tpm2_pcrs", "[0,7,7]"),
+	SET("tpm2_pcrs", "tpm2_pcrs", "[0,\"7\"]"),
+	SET("tpm2_pcrs", "tpm2_pcrs", "[0,7.5]"),
+	SET("tpm2_pcrs", "tpm2_pcrs", "[0,7.0]"),
+	SET("tpm2_pcrs", "tpm2_pcrs", "[0,true]"),
+	SET("tpm2_pcrs", "tpm2_pcrs", "[0,null]"),
+	SET("tpm2_pcrs", "tpm2_pcrs", "\"0+7\""),
+	SET("tpm2_pcrs", "tpm2_pcrs", "7"),
+	/* PCRs valid on their own but not those of the states. */
+	SET("tpm2_states", "tpm2_pcrs", "[0]"),
+	SET("tpm2_states", "tpm2_pcrs", "[0,7,8]"),
 
-    SET("tpm2_states", "tpm2_states", "[]"),
-    SET("tpm2_states", "tpm2_states", "{}"),
-    SET("tpm2_states", "tpm2_states", "[\"x\"]"),
-    SET("tpm2_states", "tpm2_states", "[{}]"),
-    FN("tpm2_states", m_states_nine),
-    FN("tpm2_states", m_state_not_object),
-    FN("tpm2_states", m_state_missing_pcr),
-    FN("tpm2_states", m_state_extra_pcr),
-    FN("tpm2_states", m_state_renamed_pcr),
-    FN("tpm2_states", m_state_short_value),
-    FN("tpm2_states", m_state_long_value),
-    FN("tpm2_states", m_state_huge_value),
-    FN("tpm2_states", m_state_bad_hex),
-    FN("tpm2_states", m_state_upper_hex),
-    FN("tpm2_states", m_state_int_value),
-    FN("token: not valid JSON", m_state_nested),
-    /* A state changed without resealing: the stored digest catches it. */
-    FN("tpm2_policy", m_state_changed),
+	SET("tpm2_states", "tpm2_states", "[]"),
+	SET("tpm2_states", "tpm2_states", "{}"),
+	SET("tpm2_states", "tpm2_states", "[\"x\"]"),
+	SET("tpm2_states", "tpm2_states", "[{}]"),
+	FN("tpm2_states", m_states_nine),
+	FN("tpm2_states", m_state_not_object),
+	FN("tpm2_states", m_state_missing_pcr),
+	FN("tpm2_states", m_state_extra_pcr),
+	FN("tpm2_states", m_state_renamed_pcr),
+	FN("tpm2_states", m_state_short_value),
+	FN("tpm2_states", m_state_long_value),
+	FN("tpm2_states", m_state_huge_value),
+	FN("tpm2_states", m_state_bad_hex),
+	FN("tpm2_states", m_state_upper_hex),
+	FN("tpm2_states", m_state_int_value),
+	FN("token: not valid JSON", m_state_nested),
+	/* A state changed without resealing: the stored digest catches it. */
+	FN("tpm2_policy", m_state_changed),
 
-    SET("tpm2_policy", "tpm2_policy", "\"\""),
-    SET("tpm2_policy", "tpm2_policy", "32"),
-    FN("tpm2_policy", m_policy_flip),
-    FN("tpm2_policy", m_policy_upper),
-    FN("tpm2_policy", m_policy_zero),
-    FN("tpm2_policy", m_policy_long),
+	SET("tpm2_policy", "tpm2_policy", "\"\""),
+	SET("tpm2_policy", "tpm2_policy", "32"),
+	FN("tpm2_policy", m_policy_flip),
+	FN("tpm2_policy", m_policy_upper),
+	FN("tpm2_policy", m_policy_zero),
+	FN("tpm2_policy", m_policy_long),
 
-    SET("tpm2_pin", "tpm2_pin", "\"false\""),
-    SET("tpm2_pin", "tpm2_pin", "0"),
-    SET("tpm2_pin", "tpm2_pin", "[]"),
+	SET("tpm2_pin", "tpm2_pin", "\"false\""),
+	SET("tpm2_pin", "tpm2_pin", "0"),
+	SET("tpm2_pin", "tpm2_pin", "[]"),
 
-    SET("created", "created", "\"2026-11-26 15:00:00Z\""),
-    SET("created", "created", "\"2026-11-26T15:00:00\""),
-    SET("created", "created", "\"2026-11-26T15:00:00+00:00\""),
-    SET("created", "created", "\"2026-11-26T15:00:00.000Z\""),
-    SET("created", "created", "\"2026-11-26t15:00:00z\""),
-    SET("created", "created", "\"20261126T150000Z\""),
-    SET("created", "created", "\"2026-02-30T15:00:00Z\""),
-    SET("created", "created", "\"2026-13-01T15:00:00Z\""),
-    SET("created", "created", "\"2026-00-01T15:00:00Z\""),
-    SET("created", "created", "\"2026-11-00T15:00:00Z\""),
-    SET("created", "created", "\"2026-11-26T24:00:00Z\""),
-    SET("created", "created", "\"2026-11-26T15:60:00Z\""),
-    SET("created", "created", "\"2026-11-26T15:00:60Z\""),
-    SET("created", "created", "\"1969-12-31T23:59:59Z\""),
-    SET("created", "created", "\"1969-06-01T00:00:00Z\""),
-    SET("created", "created", "\"+026-11-26T15:00:00Z\""),
-    SET("created", "created", "\"\""),
-    SET("created", "created", "1795705200"),
+	SET("created", "created", "\"2026-11-26 15:00:00Z\""),
+	SET("created", "created", "\"2026-11-26T15:00:00\""),
+	SET("created", "created", "\"2026-11-26T15:00:00+00:00\""),
+	SET("created", "created", "\"2026-11-26T15:00:00.000Z\""),
+	SET("created", "created", "\"2026-11-26t15:00:00z\""),
+	SET("created", "created", "\"20261126T150000Z\""),
+	SET("created", "created", "\"2026-02-30T15:00:00Z\""),
+	SET("created", "created", "\"2026-13-01T15:00:00Z\""),
+	SET("created", "created", "\"2026-00-01T15:00:00Z\""),
+	SET("created", "created", "\"2026-11-00T15:00:00Z\""),
+	SET("created", "created", "\"2026-11-26T24:00:00Z\""),
+	SET("created", "created", "\"2026-11-26T15:60:00Z\""),
+	SET("created", "created", "\"2026-11-26T15:00:60Z\""),
+	SET("created", "created", "\"1969-12-31T23:59:59Z\""),
+	SET("created", "created", "\"1969-06-01T00:00:00Z\""),
+	SET("created", "created", "\"+026-11-26T15:00:00Z\""),
+	SET("created", "created", "\"\""),
+	SET("created", "created", "1795705200"),
 
-    FN("unknown field", m_extra_field),
-    FN("unknown field", m_extra_field_case),
+	FN("unknown field", m_extra_field),
+	FN("unknown field", m_extra_field_case),
 };
 
 static void test_mutations(void)
@@ -866,18 +866,18 @@ static void test_mutations(void)
 static void test_not_tokens(void)
 {
 	static const char *const texts[] = {
-	    "",
-	    " ",
-	    "{",
-	    "[]",
-	    "\"oyster-tpm2\"",
-	    "7",
-	    "null",
-	    "true",
-	    "{}x",
-	    "{},{}",
-	    "{\"a\":1,}",
-	    "{\"type\":{\"a\":{\"b\":{\"c\":{}}}}}",
+		"",
+		" ",
+		"{",
+		"[]",
+		"\"oyster-tpm2\"",
+		"7",
+		"null",
+		"true",
+		"{}x",
+		"{},{}",
+		"{\"a\":1,}",
+		"{\"type\":{\"a\":{\"b\":{\"c\":{}}}}}",
 	};
 	char deep[2 * 10000 + 1];
 	struct token *tok = malloc(sizeof(*tok));
@@ -930,11 +930,11 @@ static void test_partial(void)
 		exit(99);
 	set(root, "tpm2_policy", json_object_new_string("bad"));
 	CHECK(token_parse(json_object_to_json_string(root), tok, NULL) == -EINVAL &&
-		  tok->keyslot == 1,
+		      tok->keyslot == 1,
 	      "keyslot of a broken token: %d", tok->keyslot);
 	set(root, "type", json_object_new_string("other"));
 	CHECK(token_parse(json_object_to_json_string(root), tok, NULL) == -EINVAL &&
-		  tok->keyslot == -1,
+		      tok->keyslot == -1,
 	      "keyslot of another type's token: %d", tok->keyslot);
 	json_object_put(root);
 	free(tok);
@@ -957,7 +957,7 @@ static void collect(const char *line, void *data)
 
 static void test_dump(void)
 {
-	struct dump d = {.lines = 0};
+	struct dump d = { .lines = 0 };
 	struct token tok;
 	char want[256], hex[2 * OYSTER_MAX_DIGEST + 1];
 
