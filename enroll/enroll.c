@@ -159,7 +159,7 @@ int cmd_enroll(int argc, char **argv)
 {
 	struct enroll_args a = { 0 };
 	struct crypt_device *cd = NULL;
-	struct secret *old = NULL, *raw = NULL, *pass = NULL;
+	struct secret *old = NULL, *vk = NULL, *raw = NULL, *pass = NULL;
 	struct token *tok = NULL;
 	struct tpm *t = NULL;
 	int keyslot = -1, id = -1;
@@ -197,9 +197,10 @@ int cmd_enroll(int argc, char **argv)
 	r = ask_passphrase(a.key_file, a.device, &old);
 	if (r < 0)
 		goto out;
-	r = luks_keyslot_check(cd, CRYPT_ANY_SLOT, old);
+	r = luks_volume_key_get(cd, old, &vk);
+	secret_free(old);
+	old = NULL;
 	if (r < 0) {
-		log_err("No key available with this passphrase.");
 		r = -EACCES;
 		goto out;
 	}
@@ -210,7 +211,7 @@ int cmd_enroll(int argc, char **argv)
 	r = tpm_seal(t, raw, tok);
 	if (r < 0)
 		goto out;
-	keyslot = luks_keyslot_add(cd, old, pass);
+	keyslot = luks_keyslot_add(cd, vk, pass);
 	if (keyslot < 0) {
 		r = keyslot;
 		goto out;
@@ -240,6 +241,7 @@ undo:
 	log_err("Enrollment failed; %s was left as it was.", a.device);
 out:
 	secret_free(old);
+	secret_free(vk);
 	secret_free(raw);
 	secret_free(pass);
 	tpm_close(t);

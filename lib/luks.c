@@ -127,7 +127,36 @@ int luks_token_remove(struct crypt_device *cd, int id)
 	return r;
 }
 
-int luks_keyslot_add(struct crypt_device *cd, const struct secret *old,
+int luks_volume_key_get(struct crypt_device *cd, const struct secret *pass, struct secret **vk)
+{
+	struct secret *key;
+	size_t size;
+	int r;
+
+	*vk = NULL;
+	r = crypt_get_volume_key_size(cd);
+	if (r <= 0)
+		return -EINVAL;
+	key = secret_new((size_t)r);
+	if (!key)
+		return -ENOMEM;
+	size = key->size;
+	r = crypt_volume_key_get(cd, CRYPT_ANY_SLOT, (char *)key->data, &size,
+				 (const char *)pass->data, pass->len);
+	if (r < 0) {
+		secret_free(key);
+		if (r == -EPERM)
+			log_err("No key available with this passphrase.");
+		else
+			log_err("Cannot unlock a keyslot: %s.", strerror(-r));
+		return r;
+	}
+	key->len = size;
+	*vk = key;
+	return r;
+}
+
+int luks_keyslot_add(struct crypt_device *cd, const struct secret *vk,
 		     const struct secret *new_pass)
 {
 	/* The secret has full entropy: stretching it buys nothing and costs boot time and memory.
@@ -143,12 +172,13 @@ int luks_keyslot_add(struct crypt_device *cd, const struct secret *old,
 	r = crypt_set_pbkdf_type(cd, &pbkdf);
 	if (r < 0)
 		return r;
-	r = crypt_keyslot_add_by_passphrase(cd, CRYPT_ANY_SLOT, (const char *)old->data, old->len,
+	r = crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, (const char *)vk->data, vk->len,
 					    (const char *)new_pass->data, new_pass->len);
-	if (r == -EPERM)
-		log_err("No key available with this passphrase.");
-	else if (r < 0)
-		log_err("Cannot add a keyslot: %s.", strerror(-r));
+	if (r < 0)
+		log_err("Cannot add a keyslot: %s%s.", strerror(-r),
+			r == -ENOSPC || r == -EINVAL
+				? " (no free keyslot, or the header's metadata area is full)"
+				: "");
 	return r;
 }
 

@@ -24,8 +24,13 @@ int luks_token_keyslot(struct crypt_device *cd, int id);
 int luks_token_write(struct crypt_device *cd, int id, const struct token *tok);
 int luks_token_remove(struct crypt_device *cd, int id);
 
-/* Adds a keyslot for passphrase new (PBKDF2-SHA512, 1000 iterations), proven by old. */
-int luks_keyslot_add(struct crypt_device *cd, const struct secret *old,
+/*
+ * The volume key that pass opens (one PBKDF run, however slow the user's
+ * keyslot is); returns the keyslot it opened.
+ */
+int luks_volume_key_get(struct crypt_device *cd, const struct secret *pass, struct secret **vk);
+/* Adds a keyslot for passphrase new_pass (PBKDF2-SHA512, 1000 iterations). */
+int luks_keyslot_add(struct crypt_device *cd, const struct secret *vk,
 		     const struct secret *new_pass);
 int luks_keyslot_remove(struct crypt_device *cd, int keyslot);
 /* The keyslot that passphrase opens, or a negative errno (-EPERM: wrong passphrase). */
