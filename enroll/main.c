@@ -39,7 +39,8 @@ static void show_usage(FILE *f)
 	fprintf(f, "\nRun 'oyster COMMAND --help' for a command's options.\n"
 		   "Environment: OYSTER_TCTI selects the TPM (default device:/dev/tpmrm0, then "
 		   "device:/dev/tpm0);\n"
-		   "OYSTER_DEBUG=1 prints TPM details.\n"
+		   "OYSTER_DEBUG=1 prints TPM details; OYSTER_TPM_TIMEOUT=SECONDS bounds each wait for\n"
+		   "the TPM (default 10).\n"
 		   "Exit status: 0 success, 1 failure, 2 usage error, 3 the TPM refused (measured "
 		   "state\n"
 		   "changed), 4 no TPM reachable.\n");

@@ -78,9 +78,17 @@ tpm2_createprimary -C o -c "$WORKDIR/primary.ctx" >/dev/null || setup_error "tpm
 [ -n "$(transient_handles)" ] || setup_error "control: a loaded primary key is not listed by handles-transient"
 tpm2_flushcontext -t
 # TPM2_StartAuthSession (HMAC, unbound, unsalted) sent raw: stays loaded.
-python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' \
-	80010000002b000001764000000740000007001000112233445566778899aabbccddeeff0000000010000b |
-	tpm2_send >/dev/null || setup_error "raw TPM2_StartAuthSession failed"
+# tpm2_send exits 0 whatever the TPM answers, so its answer is shown and
+# the command retried when the TPM did not start the session (seen once
+# under a loaded machine).
+for attempt in 1 2 3; do
+	resp=$(python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' \
+		80010000002b000001764000000740000007001000112233445566778899aabbccddeeff0000000010000b |
+		tpm2_send | od -An -tx1 | tr -d ' \n') || setup_error "raw TPM2_StartAuthSession failed"
+	[ -z "$(loaded_sessions)" ] || break
+	echo "control attempt $attempt: TPM answered $resp" >&2
+	sleep 1
+done
 [ -n "$(loaded_sessions)" ] || setup_error "control: a started session is not listed by handles-loaded-session"
 tpm2_flushcontext -l
 # tpm2-tools context-saves its sessions: a saved one.
