@@ -56,7 +56,7 @@ static int from_file(const char *path, struct secret *s)
 	return r;
 }
 
-static int from_tty(const char *device, struct secret *s)
+static int from_tty(const char *prompt, struct secret *s)
 {
 	struct termios old, quiet;
 	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -67,7 +67,7 @@ static int from_tty(const char *device, struct secret *s)
 				"terminal.\n");
 		return -ENOTTY;
 	}
-	dprintf(fd, "Enter an existing passphrase for %s: ", device);
+	dprintf(fd, "%s", prompt);
 	if (tcgetattr(fd, &old) == 0) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
@@ -120,7 +120,10 @@ int ask_passphrase(const char *key_file, const char *device, struct secret **out
 				OYSTER_MAX_TYPED);
 		}
 	} else {
-		r = from_tty(device, s);
+		char prompt[512];
+
+		snprintf(prompt, sizeof(prompt), "Enter an existing passphrase for %s: ", device);
+		r = from_tty(prompt, s);
 	}
 	if (r == 0 && s->len == 0) {
 		fprintf(stderr, "The passphrase is empty.\n");
@@ -133,4 +136,76 @@ int ask_passphrase(const char *key_file, const char *device, struct secret **out
 	s->data[s->len] = '\0';
 	*out = s;
 	return 0;
+}
+
+/* A PIN from the environment (automation) or typed, NUL-terminated in a locked buffer. */
+static int pin_from(const char *env_name, const char *prompt, struct secret **out)
+{
+	const char *env = getenv(env_name);
+	struct secret *s;
+	int r = 0;
+
+	*out = NULL;
+	s = secret_new(OYSTER_MAX_TYPED);
+	if (!s)
+		return -ENOMEM;
+	if (env) {
+		size_t n = strlen(env);
+
+		if (n > s->size) {
+			fprintf(stderr, "$%s is longer than %d characters.\n", env_name,
+				OYSTER_MAX_TYPED);
+			r = -EFBIG;
+		} else {
+			memcpy(s->data, env, n);
+			s->len = n;
+		}
+	} else {
+		r = from_tty(prompt, s);
+	}
+	if (r == 0 && s->len == 0) {
+		fprintf(stderr, "The PIN is empty.\n");
+		r = -EINVAL;
+	}
+	if (r < 0) {
+		secret_free(s);
+		return r;
+	}
+	s->data[s->len] = '\0';
+	*out = s;
+	return 0;
+}
+
+int ask_new_pin(struct secret **out)
+{
+	struct secret *again = NULL;
+	int r;
+
+	r = pin_from("NEWPIN", "Enter a new TPM PIN: ", out);
+	if (r < 0 || getenv("NEWPIN"))
+		return r;
+	r = pin_from("NEWPIN", "Enter the new TPM PIN again: ", &again);
+	if (r == 0 &&
+	    (again->len != (*out)->len || memcmp(again->data, (*out)->data, again->len))) {
+		fprintf(stderr, "The PINs do not match; nothing was changed.\n");
+		r = -EINVAL;
+	}
+	secret_free(again);
+	if (r < 0) {
+		secret_free(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+int ask_pin(const char *device, struct secret **out)
+{
+	char prompt[512];
+
+	*out = NULL;
+	/* Only a person at a terminal is asked; a keyscript passes $PIN. */
+	if (!getenv("PIN") && !isatty(STDIN_FILENO))
+		return -ENOKEY;
+	snprintf(prompt, sizeof(prompt), "Enter the TPM PIN for %s: ", device);
+	return pin_from("PIN", prompt, out);
 }

@@ -14,6 +14,8 @@ enum {
 	OYSTER_EXIT_USAGE = 2,
 	OYSTER_EXIT_REFUSED = 3, /* the TPM refused: the measured state changed */
 	OYSTER_EXIT_NO_TPM = 4,
+	OYSTER_EXIT_PIN = 5,     /* a PIN is needed, or the one given is wrong */
+	OYSTER_EXIT_LOCKOUT = 6, /* the TPM is in dictionary-attack lockout */
 };
 
 int cmd_enroll(int argc, char **argv);
@@ -34,5 +36,10 @@ bool parse_uint(const char *s, unsigned max, unsigned *out);
  * $PASSWORD, else a no-echo prompt on the terminal.
  */
 int ask_passphrase(const char *key_file, const char *device, struct secret **out);
+
+/* The new PIN: $NEWPIN, else typed twice without echo. */
+int ask_new_pin(struct secret **out);
+/* The PIN: $PIN, else typed without echo when stdin is a terminal; -ENOKEY when neither. */
+int ask_pin(const char *device, struct secret **out);
 
 #endif

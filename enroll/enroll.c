@@ -12,11 +12,13 @@
 #include "encode.h"
 #include "log.h"
 #include "luks.h"
+#include "pin.h"
 #include "tpm.h"
 #include "unlock.h"
 
 static const char usage[] =
-	"Usage: oyster enroll DEVICE [--pcrs SPEC] [--bank BANK] [--key-file FILE] [--replace]\n\n"
+	"Usage: oyster enroll DEVICE [--pcrs SPEC] [--bank BANK] [--key-file FILE] [--pin]\n"
+	"                            [--replace]\n\n"
 	"Seal a new random secret in the TPM, bound to the current values of the chosen PCRs,\n"
 	"and add it to DEVICE (a LUKS2 block device, image file or UUID=...) as a new keyslot\n"
 	"with an oyster-tpm2 token. An existing passphrase authorizes it.\n\n"
@@ -24,8 +26,11 @@ static const char usage[] =
 	"  --bank BANK      PCR bank: sha256 (default), sha1, sha384, sha512, sm3_256\n"
 	"  --key-file FILE  read the existing passphrase from FILE ('-' for stdin) instead of\n"
 	"                   $PASSWORD or a prompt\n"
+	"  --pin            also require a PIN (from $NEWPIN, or typed twice); the TPM counts\n"
+	"                   wrong PINs and locks out after too many\n"
 	"  --replace        after the new token works, remove the other oyster tokens and "
 	"keyslots\n"
+	"                   (with --pin: how to change the PIN)\n"
 	"  -h, --help       show this help\n";
 
 struct enroll_args {
@@ -34,6 +39,7 @@ struct enroll_args {
 	uint32_t mask;
 	uint16_t bank;
 	bool replace;
+	bool pin;
 };
 
 static int parse_args(int argc, char **argv, struct enroll_args *a)
@@ -43,6 +49,7 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
 		{ "bank", required_argument, NULL, 'b' },
 		{ "key-file", required_argument, NULL, 'k' },
 		{ "replace", no_argument, NULL, 'r' },
+		{ "pin", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -69,6 +76,9 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
 			break;
 		case 'r':
 			a->replace = true;
+			break;
+		case 'P':
+			a->pin = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -113,14 +123,41 @@ static void warn_trivial(const struct token *tok)
 				tok->states[0].value[pcr][0] ? "ones" : "zeros");
 }
 
+/* Everything but the TPM blobs: today's PCR values, the policy, the PIN's parameters. */
+static int token_init(struct tpm *t, const struct enroll_args *a, struct token *tok)
+{
+	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
+	int r;
+
+	tok->version = OYSTER_TOKEN_VERSION;
+	tok->bank = a->bank;
+	tok->pcr_mask = a->mask;
+	tok->n_states = 1;
+	tok->created = time(NULL);
+	if (a->pin) {
+		tok->pin = true;
+		tok->pin_salt_len = OYSTER_PIN_SALT_SIZE;
+		tok->pin_iterations = OYSTER_PIN_ITERATIONS;
+		if (getrandom(tok->pin_salt, tok->pin_salt_len, 0) != (ssize_t)tok->pin_salt_len)
+			return -errno;
+	}
+	r = tpm_pcr_read(t, a->bank, a->mask, &tok->states[0]);
+	if (r < 0)
+		return r;
+	warn_trivial(tok);
+	return policy_for_token(tok->bank, tok->pcr_mask, tok->states, 1, tok->pin, branches,
+				tok->policy);
+}
+
 /* Proves the new token the way an unlock will, before anything else relies on it. */
 static int prove(struct tpm *t, struct crypt_device *cd, const struct token *tok,
-		 const struct secret *expected)
+		 const struct secret *pin, const struct secret *expected)
 {
 	struct secret *got = NULL;
 	int r;
 
-	r = unlock_token_with(t, tok, &got);
+	r = unlock_token_with(t, tok, pin ? (const char *)pin->data : NULL, pin ? pin->len : 0,
+			      &got);
 	if (r < 0)
 		return r;
 	if (got->len != expected->len || memcmp(got->data, expected->data, got->len))
@@ -160,10 +197,11 @@ int cmd_enroll(int argc, char **argv)
 	struct enroll_args a = { 0 };
 	struct crypt_device *cd = NULL;
 	struct secret *old = NULL, *vk = NULL, *raw = NULL, *pass = NULL;
+	struct secret *pin = NULL, *auth = NULL;
 	struct token *tok = NULL;
 	struct tpm *t = NULL;
 	int keyslot = -1, id = -1;
-	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
+	bool bad_passphrase = false;
 	char spec[128];
 	int r;
 
@@ -181,16 +219,7 @@ int cmd_enroll(int argc, char **argv)
 	r = tpm_open(&t);
 	if (r < 0)
 		goto out;
-	tok->version = OYSTER_TOKEN_VERSION;
-	tok->bank = a.bank;
-	tok->pcr_mask = a.mask;
-	tok->n_states = 1;
-	tok->created = time(NULL);
-	r = tpm_pcr_read(t, a.bank, a.mask, &tok->states[0]);
-	if (r < 0)
-		goto out;
-	warn_trivial(tok);
-	r = policy_for_states(tok->bank, tok->pcr_mask, tok->states, 1, branches, tok->policy);
+	r = token_init(t, &a, tok);
 	if (r < 0)
 		goto out;
 
@@ -201,14 +230,21 @@ int cmd_enroll(int argc, char **argv)
 	secret_free(old);
 	old = NULL;
 	if (r < 0) {
-		r = -EACCES;
+		bad_passphrase = true;
 		goto out;
+	}
+	if (a.pin) {
+		r = ask_new_pin(&pin);
+		if (r == 0)
+			r = pin_auth_value(tok, (const char *)pin->data, pin->len, &auth);
+		if (r < 0)
+			goto out;
 	}
 
 	r = new_secret(&raw, &pass);
 	if (r < 0)
 		goto out;
-	r = tpm_seal(t, raw, tok);
+	r = tpm_seal(t, raw, auth, tok);
 	if (r < 0)
 		goto out;
 	keyslot = luks_keyslot_add(cd, vk, pass);
@@ -222,14 +258,14 @@ int cmd_enroll(int argc, char **argv)
 		r = id;
 		goto undo;
 	}
-	r = prove(t, cd, tok, pass);
+	r = prove(t, cd, tok, pin, pass);
 	if (r < 0)
 		goto undo;
 	if (a.replace)
 		remove_others(cd, id, keyslot);
 	pcr_format_spec(a.mask, spec, sizeof(spec));
-	printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank.\n", id, keyslot,
-	       spec, pcr_bank_name(a.bank));
+	printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank%s.\n", id, keyslot,
+	       spec, pcr_bank_name(a.bank), a.pin ? " and a PIN" : "");
 	r = 0;
 	goto out;
 undo:
@@ -241,11 +277,16 @@ undo:
 	log_err("Enrollment failed; %s was left as it was.", a.device);
 out:
 	secret_free(old);
+	secret_free(pin);
+	secret_free(auth);
 	secret_free(vk);
 	secret_free(raw);
 	secret_free(pass);
 	tpm_close(t);
 	crypt_free(cd);
 	free(tok);
-	return exit_status(r == -EPERM ? -EIO : r);
+	/* Exit 3, 5 and 6 describe an unlock; here only a missing TPM has its own. */
+	if (r == -ENODEV)
+		return OYSTER_EXIT_NO_TPM;
+	return r < 0 || bad_passphrase ? OYSTER_EXIT_FAILURE : OYSTER_EXIT_OK;
 }

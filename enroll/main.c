@@ -43,7 +43,7 @@ static void show_usage(FILE *f)
 		   "the TPM (default 10).\n"
 		   "Exit status: 0 success, 1 failure, 2 usage error, 3 the TPM refused (measured "
 		   "state\n"
-		   "changed), 4 no TPM reachable.\n");
+		   "changed), 4 no TPM reachable, 5 PIN needed or wrong, 6 TPM locked out.\n");
 }
 
 int exit_status(int r)
@@ -55,6 +55,11 @@ int exit_status(int r)
 		return OYSTER_EXIT_REFUSED;
 	case -ENODEV:
 		return OYSTER_EXIT_NO_TPM;
+	case -ENOKEY:
+	case -EACCES:
+		return OYSTER_EXIT_PIN;
+	case -EBUSY:
+		return OYSTER_EXIT_LOCKOUT;
 	default:
 		return OYSTER_EXIT_FAILURE;
 	}

@@ -16,7 +16,10 @@ static const char usage[] =
 	"Usage: oyster unseal DEVICE [--token N]\n\n"
 	"Unseal the keyslot passphrase of DEVICE's oyster token with the TPM and write it,\n"
 	"without a newline, to standard output, for keyscripts and 'cryptsetup --key-file=-'.\n"
-	"Refuses to write to a terminal. Without --token, tries each oyster token in turn.\n\n"
+	"Refuses to write to a terminal. Without --token, tries each oyster token in turn.\n"
+	"A token with a PIN takes it from $PIN, or asks when standard input is a terminal.\n"
+	"Exit status 3: the TPM refused (PCRs changed); 4: no TPM; 5: PIN needed or wrong;\n"
+	"6: the TPM is locked out after too many wrong PINs.\n\n"
 	"  --token N   use token N only\n"
 	"  -h, --help  show this help\n";
 
@@ -43,12 +46,12 @@ int cmd_unseal(int argc, char **argv)
 		{},
 	};
 	struct crypt_device *cd = NULL;
-	struct secret *pass = NULL;
+	struct secret *pass = NULL, *pin = NULL;
 	struct token *tok = NULL;
 	struct tpm *t = NULL;
 	unsigned want = 0;
 	bool have_want = false;
-	int c, id, parse_r, tried = 0;
+	int c, id, parse_r, tried = 0, pin_r = 0;
 	int r = -ENOENT;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -92,10 +95,26 @@ int cmd_unseal(int argc, char **argv)
 			r = parse_r;
 			continue;
 		}
-		r = unlock_token_with(t, tok, &pass);
+		if (tok->pin && !pin) {
+			r = ask_pin(argv[optind], &pin);
+			if (r == -ENOKEY)
+				log_err("Token %d needs a PIN: set $PIN, or run on a terminal.",
+					id);
+			if (r < 0) {
+				pin_r = r;
+				continue;
+			}
+		}
+		r = unlock_token_with(t, tok, tok->pin ? (const char *)pin->data : NULL,
+				      tok->pin ? pin->len : 0, &pass);
 		if (r == 0 || r == -ENODEV)
 			break;
+		if (r == -ENOKEY || r == -EACCES || r == -EBUSY)
+			pin_r = r;
 	}
+	/* What the caller can act on first: a PIN to give (again), or a lockout to wait out. */
+	if (r < 0 && r != -ENODEV && pin_r < 0)
+		r = pin_r;
 	if (!tried) {
 		if (have_want)
 			log_err("%s has no oyster token %u; see oyster status.", argv[optind],
@@ -109,6 +128,7 @@ int cmd_unseal(int argc, char **argv)
 		r = write_all(STDOUT_FILENO, pass->data, pass->len);
 out:
 	secret_free(pass);
+	secret_free(pin);
 	tpm_close(t);
 	crypt_free(cd);
 	free(tok);

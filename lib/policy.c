@@ -130,3 +130,24 @@ int policy_for_states(uint16_t bank, uint32_t mask, const struct pcr_state *stat
 	memcpy(out, digest, OYSTER_POLICY_SIZE);
 	return 0;
 }
+
+/* TPM 2.0 Part 3, PolicyAuthValue: policyDigest' = H(policyDigest || TPM_CC_PolicyAuthValue). */
+int policy_auth_value(const uint8_t old[OYSTER_POLICY_SIZE], uint8_t out[OYSTER_POLICY_SIZE])
+{
+	uint8_t buf[OYSTER_POLICY_SIZE + 4];
+
+	memcpy(buf, old ? old : policy_zero, OYSTER_POLICY_SIZE);
+	put_be32(buf + OYSTER_POLICY_SIZE, TPM2_CC_PolicyAuthValue);
+	return sha256(buf, sizeof(buf), out);
+}
+
+int policy_for_token(uint16_t bank, uint32_t mask, const struct pcr_state *states, unsigned n,
+		     bool pin, uint8_t (*branches)[OYSTER_POLICY_SIZE],
+		     uint8_t out[OYSTER_POLICY_SIZE])
+{
+	int r = policy_for_states(bank, mask, states, n, branches, out);
+
+	if (r < 0 || !pin)
+		return r;
+	return policy_auth_value(out, out);
+}

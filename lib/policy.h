@@ -2,6 +2,7 @@
 #ifndef OYSTER_POLICY_H
 #define OYSTER_POLICY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "pcr.h"
@@ -30,5 +31,15 @@ int policy_or(const uint8_t old[OYSTER_POLICY_SIZE], const uint8_t (*branches)[O
  */
 int policy_for_states(uint16_t bank, uint32_t mask, const struct pcr_state *states, unsigned n,
 		      uint8_t (*branches)[OYSTER_POLICY_SIZE], uint8_t out[OYSTER_POLICY_SIZE]);
+
+int policy_auth_value(const uint8_t old[OYSTER_POLICY_SIZE], uint8_t out[OYSTER_POLICY_SIZE]);
+
+/*
+ * The sealed object's authPolicy: policy_for_states(), then PolicyAuthValue
+ * when the token has a PIN (the unseal session replays it in that order).
+ */
+int policy_for_token(uint16_t bank, uint32_t mask, const struct pcr_state *states, unsigned n,
+		     bool pin, uint8_t (*branches)[OYSTER_POLICY_SIZE],
+		     uint8_t out[OYSTER_POLICY_SIZE]);
 
 #endif

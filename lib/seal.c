@@ -3,6 +3,7 @@
 #include <string.h>
 #include <tss2/tss2_mu.h>
 
+#include "blob.h"
 #include "log.h"
 #include "tpm-private.h"
 
@@ -16,13 +17,13 @@ static const TPMT_SYM_DEF session_symmetric = {
  * Salted with the SRK: the session key is known only to us and the TPM, so
  * parameter encryption hides the secret from anyone on the bus.
  */
-static int session_start(struct tpm *t, const struct srk *srk, TPM2_SE type, ESYS_TR *session)
+static int session_start(struct tpm *t, const struct srk *srk, ESYS_TR bind, TPM2_SE type,
+			 ESYS_TR *session)
 {
 	TSS2_RC rc;
 
-	rc = Esys_StartAuthSession(t->esys, srk->tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				   ESYS_TR_NONE, NULL, type, &session_symmetric, TPM2_ALG_SHA256,
-				   session);
+	rc = Esys_StartAuthSession(t->esys, srk->tr, bind, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				   NULL, type, &session_symmetric, TPM2_ALG_SHA256, session);
 	if (rc != TSS2_RC_SUCCESS) {
 		*session = ESYS_TR_NONE;
 		return tpm_rc_errno(rc, "StartAuthSession");
@@ -69,7 +70,8 @@ int tpm_srk_check(struct tpm *t, const struct token *tok)
 	return r;
 }
 
-int tpm_seal(struct tpm *t, const struct secret *secret, struct token *tok)
+int tpm_seal(struct tpm *t, const struct secret *secret, const struct secret *auth,
+	     struct token *tok)
 {
 	TPM2B_SENSITIVE_CREATE sensitive = { 0 };
 	TPM2B_PUBLIC template = { 0 };
@@ -83,7 +85,8 @@ int tpm_seal(struct tpm *t, const struct secret *secret, struct token *tok)
 	TSS2_RC rc = TSS2_RC_SUCCESS;
 	int r;
 
-	if (secret->len > sizeof(sensitive.sensitive.data.buffer))
+	if (secret->len > sizeof(sensitive.sensitive.data.buffer) || !auth != !tok->pin ||
+	    (auth && auth->len > sizeof(sensitive.sensitive.userAuth.buffer)))
 		return -EINVAL;
 	r = srk_get(t, OYSTER_SRK_PERSISTENT, true, &srk);
 	if (r < 0)
@@ -99,7 +102,7 @@ int tpm_seal(struct tpm *t, const struct secret *secret, struct token *tok)
 	memcpy(template.publicArea.authPolicy.buffer, tok->policy, OYSTER_POLICY_SIZE);
 	template.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
 
-	r = session_start(t, &srk, TPM2_SE_HMAC, &session);
+	r = session_start(t, &srk, ESYS_TR_NONE, TPM2_SE_HMAC, &session);
 	if (r < 0)
 		goto out;
 	/* Command encryption: inSensitive, the first parameter, carries the secret. */
@@ -110,6 +113,10 @@ int tpm_seal(struct tpm *t, const struct secret *secret, struct token *tok)
 	}
 	sensitive.sensitive.data.size = secret->len;
 	memcpy(sensitive.sensitive.data.buffer, secret->data, secret->len);
+	if (auth) {
+		sensitive.sensitive.userAuth.size = auth->len;
+		memcpy(sensitive.sensitive.userAuth.buffer, auth->data, auth->len);
+	}
 	rc = Esys_Create(t->esys, srk.tr, session, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
 			 &template, &outside, &creation_pcr, &priv, &pub, NULL, NULL, NULL);
 	explicit_bzero(&sensitive, sizeof(sensitive));
@@ -189,23 +196,21 @@ static int policy_replay(struct tpm *t, ESYS_TR session, const struct token *tok
 	return 0;
 }
 
-static int blobs_load(const struct token *tok, TPM2B_PRIVATE *priv, TPM2B_PUBLIC *pub)
+/* The PIN is proven by the session's HMAC, keyed with it: it never crosses the bus. */
+static int policy_replay_pin(struct tpm *t, ESYS_TR session, const struct token *tok)
 {
-	size_t off = 0;
+	TSS2_RC rc;
 
-	if (Tss2_MU_TPM2B_PRIVATE_Unmarshal(tok->private_blob, tok->private_len, &off, priv) !=
-		    TSS2_RC_SUCCESS ||
-	    off != tok->private_len)
-		return -EINVAL;
-	off = 0;
-	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(tok->public_blob, tok->public_len, &off, pub) !=
-		    TSS2_RC_SUCCESS ||
-	    off != tok->public_len)
-		return -EINVAL;
+	if (!tok->pin)
+		return 0;
+	rc = Esys_PolicyAuthValue(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_errno(rc, "PolicyAuthValue");
 	return 0;
 }
 
-int tpm_unseal(struct tpm *t, const struct token *tok, struct secret **out)
+int tpm_unseal(struct tpm *t, const struct token *tok, const struct secret *auth,
+	       struct secret **out)
 {
 	TPM2B_SENSITIVE_DATA *data = NULL;
 	TPM2B_PRIVATE priv = { 0 };
@@ -218,7 +223,9 @@ int tpm_unseal(struct tpm *t, const struct token *tok, struct secret **out)
 	int r;
 
 	*out = NULL;
-	r = blobs_load(tok, &priv, &pub);
+	if (tok->pin && !auth)
+		return -ENOKEY;
+	r = blob_unmarshal(tok, &priv, &pub);
 	if (r < 0)
 		return r;
 	r = srk_get(t, tok->srk_handle, false, &srk);
@@ -241,10 +248,33 @@ int tpm_unseal(struct tpm *t, const struct token *tok, struct secret **out)
 		}
 		goto out;
 	}
-	r = session_start(t, &srk, TPM2_SE_POLICY, &session);
+	if (tok->pin) {
+		TPM2B_AUTH value = { .size = (UINT16)auth->len };
+
+		if (auth->len > sizeof(value.buffer)) {
+			r = -EINVAL;
+			goto out;
+		}
+		memcpy(value.buffer, auth->data, auth->len);
+		rc = Esys_TR_SetAuth(t->esys, object, &value);
+		explicit_bzero(&value, sizeof(value));
+		if (rc != TSS2_RC_SUCCESS) {
+			r = tpm_rc_errno(rc, "TR_SetAuth");
+			goto out;
+		}
+	}
+	/*
+	 * Salted but not bound: the HMAC that proves the PIN is keyed with the
+	 * session key, which only the TPM can derive from the salt. Binding to the
+	 * object as well was tried: with PolicyAuthValue, tpm2-tss 3.2.1 and the
+	 * TPM then disagree on the HMAC key and every PIN reads as wrong.
+	 */
+	r = session_start(t, &srk, ESYS_TR_NONE, TPM2_SE_POLICY, &session);
 	if (r < 0)
 		goto out;
 	r = policy_replay(t, session, tok);
+	if (r == 0)
+		r = policy_replay_pin(t, session, tok);
 	if (r < 0)
 		goto out;
 	/* Response encryption: the unsealed secret crosses the bus encrypted. */
@@ -256,6 +286,9 @@ int tpm_unseal(struct tpm *t, const struct token *tok, struct secret **out)
 	rc = Esys_Unseal(t->esys, object, session, ESYS_TR_NONE, ESYS_TR_NONE, &data);
 	if (rc != TSS2_RC_SUCCESS) {
 		r = tpm_rc_errno(rc, "Unseal");
+		if (tok->pin &&
+		    (tpm_rc_base(rc) == TPM2_RC_AUTH_FAIL || tpm_rc_base(rc) == TPM2_RC_BAD_AUTH))
+			r = -EACCES;
 		goto out;
 	}
 	s = secret_new(data->size);

@@ -48,6 +48,8 @@ enum {
 	F_STATES,
 	F_POLICY,
 	F_PIN,
+	F_PIN_SALT,
+	F_PIN_ITERATIONS,
 	F_CREATED,
 	F_COUNT
 };
@@ -77,6 +79,8 @@ static const struct token_field {
 	[F_STATES] = FIELD("tpm2_states", json_type_array, "an array"),
 	[F_POLICY] = FIELD("tpm2_policy", json_type_string, "a string"),
 	[F_PIN] = FIELD("tpm2_pin", json_type_boolean, "a boolean"),
+	[F_PIN_SALT] = FIELD("tpm2_pin_salt", json_type_string, "a string"),
+	[F_PIN_ITERATIONS] = FIELD("tpm2_pin_iterations", json_type_int, "an integer"),
 	[F_CREATED] = FIELD("created", json_type_string, "a string"),
 };
 
@@ -507,28 +511,60 @@ static int parse_policy(struct json_object *root, struct token *tok, const TPM2B
 		return r;
 	if (decode_hex(s, len, tok->policy, OYSTER_POLICY_SIZE) < 0)
 		return fail(why, "tpm2_policy: not 64 lower-case hex digits");
-	if (policy_for_states(tok->bank, tok->pcr_mask, tok->states, tok->n_states, branches,
-			      digest) < 0)
+	if (policy_for_token(tok->bank, tok->pcr_mask, tok->states, tok->n_states, tok->pin,
+			     branches, digest) < 0)
 		return fail(why, "tpm2_policy: cannot be computed from tpm2_states");
 	if (memcmp(digest, tok->policy, OYSTER_POLICY_SIZE))
-		return fail(why, "tpm2_policy: does not match the policy of tpm2_states");
+		return fail(why, "tpm2_policy: does not match the policy of tpm2_states and tpm2_pin");
+	/* With a PIN the TPM must count wrong guesses; without one there is nothing to count. */
+	if (!(pub->publicArea.objectAttributes & TPMA_OBJECT_NODA) != tok->pin)
+		return fail(why, "tpm2_public: noDA must be set exactly when there is no PIN");
 	if (pub->publicArea.authPolicy.size != OYSTER_POLICY_SIZE ||
 	    memcmp(pub->publicArea.authPolicy.buffer, tok->policy, OYSTER_POLICY_SIZE))
 		return fail(why, "tpm2_public: authPolicy differs from tpm2_policy");
 	return 0;
 }
 
-static int parse_rest(struct json_object *root, struct token *tok, const char **why)
+static int parse_pin(struct json_object *root, struct token *tok, const char **why)
 {
 	struct json_object *val;
 	const char *s;
 	size_t len;
+	int64_t n;
 	int r;
 
 	r = get_field(root, F_PIN, &val, why);
 	if (r < 0)
 		return r;
 	tok->pin = json_object_get_boolean(val);
+	if (!tok->pin) {
+		if (json_object_object_get_ex(root, token_fields[F_PIN_SALT].key, NULL) ||
+		    json_object_object_get_ex(root, token_fields[F_PIN_ITERATIONS].key, NULL))
+			return fail(why, "tpm2_pin_salt: present although tpm2_pin is false");
+		return 0;
+	}
+	r = get_string(root, F_PIN_SALT, &s, &len, why);
+	if (r < 0)
+		return r;
+	if (len < 2 * OYSTER_PIN_SALT_MIN || len > 2 * OYSTER_PIN_SALT_MAX ||
+	    decode_hex(s, len, tok->pin_salt, len / 2) < 0)
+		return fail(why, "tpm2_pin_salt: not 16 to 64 bytes of lower-case hex");
+	tok->pin_salt_len = len / 2;
+	r = get_field(root, F_PIN_ITERATIONS, &val, why);
+	if (r < 0)
+		return r;
+	n = json_object_get_int64(val);
+	if (n < OYSTER_PIN_ITERATIONS_MIN || n > OYSTER_PIN_ITERATIONS_MAX)
+		return fail(why, "tpm2_pin_iterations: out of range 1000..10000000");
+	tok->pin_iterations = (uint32_t)n;
+	return 0;
+}
+
+static int parse_created(struct json_object *root, struct token *tok, const char **why)
+{
+	const char *s;
+	size_t len;
+	int r;
 
 	r = get_string(root, F_CREATED, &s, &len, why);
 	if (r < 0)
@@ -583,10 +619,13 @@ int token_parse(const char *json, struct token *tok, const char **why)
 	r = parse_states(root, tok, &err);
 	if (r < 0)
 		goto out;
+	r = parse_pin(root, tok, &err);
+	if (r < 0)
+		goto out;
 	r = parse_policy(root, tok, &pub, &err);
 	if (r < 0)
 		goto out;
-	r = parse_rest(root, tok, &err);
+	r = parse_created(root, tok, &err);
 out:
 	json_object_put(root);
 	if (why)
@@ -717,7 +756,7 @@ static bool token_in_bounds(const struct token *tok)
 	return tok->keyslot >= 0 && tok->keyslot <= 31 && tok->private_len <= OYSTER_MAX_PRIVATE &&
 	       tok->public_len <= OYSTER_MAX_PUBLIC && tok->srk_name_len <= OYSTER_MAX_NAME &&
 	       size > 0 && size <= OYSTER_MAX_DIGEST && tok->n_states <= OYSTER_MAX_STATES &&
-	       !(tok->pcr_mask >> OYSTER_PCR_COUNT) &&
+	       !(tok->pcr_mask >> OYSTER_PCR_COUNT) && tok->pin_salt_len <= OYSTER_PIN_SALT_MAX &&
 	       format_time(tok->created, buf, sizeof(buf)) == 0;
 }
 
@@ -749,8 +788,13 @@ int token_emit(const struct token *tok, char **json)
 	    add(root, "tpm2_pcrs", new_pcrs(tok->pcr_mask)) < 0 ||
 	    add(root, "tpm2_states", new_states(tok)) < 0 ||
 	    add(root, "tpm2_policy", new_hex(tok->policy, OYSTER_POLICY_SIZE)) < 0 ||
-	    add(root, "tpm2_pin", json_object_new_boolean(tok->pin)) < 0 ||
-	    add(root, "created", new_time(tok->created)) < 0)
+	    add(root, "tpm2_pin", json_object_new_boolean(tok->pin)) < 0)
+		goto out;
+	if (tok->pin &&
+	    (add(root, "tpm2_pin_salt", new_hex(tok->pin_salt, tok->pin_salt_len)) < 0 ||
+	     add(root, "tpm2_pin_iterations", json_object_new_int64(tok->pin_iterations)) < 0))
+		goto out;
+	if (add(root, "created", new_time(tok->created)) < 0)
 		goto out;
 	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
 								JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -838,7 +882,11 @@ void token_dump(const struct token *tok, void (*line)(const char *text, void *da
 	dump_hex(hex, sizeof(hex), tok->srk_name,
 		 tok->srk_name_len > OYSTER_MAX_NAME ? 0 : tok->srk_name_len);
 	dumpf(line, data, "\tSRK name:   %s", hex);
-	dumpf(line, data, "\tPIN:        %s", tok->pin ? "yes" : "no");
+	if (tok->pin)
+		dumpf(line, data, "\tPIN:        yes (PBKDF2-SHA256, %u iterations)",
+		      tok->pin_iterations);
+	else
+		dumpf(line, data, "\tPIN:        no");
 	if (format_time(tok->created, hex, sizeof(hex)) < 0)
 		snprintf(hex, sizeof(hex), "(invalid)");
 	dumpf(line, data, "\tCreated:    %s", hex);

@@ -16,6 +16,10 @@
 #define OYSTER_MAX_PRIVATE 1024
 #define OYSTER_MAX_PUBLIC 1024
 #define OYSTER_MAX_NAME 68
+#define OYSTER_PIN_SALT_MIN 16
+#define OYSTER_PIN_SALT_MAX 64
+#define OYSTER_PIN_ITERATIONS_MIN 1000
+#define OYSTER_PIN_ITERATIONS_MAX 10000000
 #define OYSTER_SRK_TRANSIENT 0u
 #define OYSTER_SRK_PERSISTENT 0x81000001u
 
@@ -36,6 +40,10 @@ struct token {
 	struct pcr_state states[OYSTER_MAX_STATES];
 	uint8_t policy[OYSTER_POLICY_SIZE];
 	bool pin;
+	/* With a PIN: authValue = PBKDF2-HMAC-SHA256(PIN, pin_salt, pin_iterations). */
+	uint8_t pin_salt[OYSTER_PIN_SALT_MAX];
+	size_t pin_salt_len;
+	uint32_t pin_iterations;
 	time_t created;
 };
 

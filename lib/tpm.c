@@ -201,3 +201,36 @@ int tpm_pcr_read(struct tpm *t, uint16_t bank, uint32_t mask, struct pcr_state *
 	}
 	return 0;
 }
+
+int tpm_da_read(struct tpm *t, struct tpm_da *da)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TPMI_YES_NO more;
+	TSS2_RC rc;
+
+	memset(da, 0, sizeof(*da));
+	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				TPM2_CAP_TPM_PROPERTIES, TPM2_PT_LOCKOUT_COUNTER, 4, &more, &cap);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_errno(rc, "GetCapability(lockout)");
+	for (uint32_t i = 0; i < cap->data.tpmProperties.count; i++) {
+		const TPMS_TAGGED_PROPERTY *p = &cap->data.tpmProperties.tpmProperty[i];
+
+		switch (p->property) {
+		case TPM2_PT_LOCKOUT_COUNTER:
+			da->counter = p->value;
+			break;
+		case TPM2_PT_MAX_AUTH_FAIL:
+			da->max_tries = p->value;
+			break;
+		case TPM2_PT_LOCKOUT_INTERVAL:
+			da->interval = p->value;
+			break;
+		case TPM2_PT_LOCKOUT_RECOVERY:
+			da->recovery = p->value;
+			break;
+		}
+	}
+	Esys_Free(cap);
+	return 0;
+}

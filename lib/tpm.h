@@ -15,6 +15,8 @@
  *   -EPERM        the TPM refused: the policy (PCR state) is not satisfied
  *   -EKEYREJECTED the storage root key has another name: another TPM
  *   -EBUSY        the TPM is in dictionary-attack lockout
+ *   -ENOKEY       the token needs a PIN and none was given
+ *   -EACCES       wrong PIN (the TPM counted it)
  *   -ENOSPC       the TPM's object or session memory is full
  *   -EINVAL       the token's blobs are not usable objects
  *   -EIO          any other TPM failure
@@ -34,11 +36,23 @@ int tpm_pcr_read(struct tpm *t, uint16_t bank, uint32_t mask, struct pcr_state *
 
 /*
  * Seal secret under the SRK (made persistent when it can be) to the token's
- * policy; fills the token's blobs and SRK handle and name.
+ * policy, with auth (the PIN's authValue) iff tok->pin; fills the token's
+ * blobs and SRK handle and name.
  */
-int tpm_seal(struct tpm *t, const struct secret *secret, struct token *tok);
-/* Unseal the token's secret after checking the SRK's name. */
-int tpm_unseal(struct tpm *t, const struct token *tok, struct secret **out);
+int tpm_seal(struct tpm *t, const struct secret *secret, const struct secret *auth,
+	     struct token *tok);
+/* Unseal the token's secret after checking the SRK's name; auth as for tpm_seal(). */
+int tpm_unseal(struct tpm *t, const struct token *tok, const struct secret *auth,
+	       struct secret **out);
+
+/* Dictionary-attack state: failures counted, failures allowed, seconds per forgiven failure. */
+struct tpm_da {
+	uint32_t counter;
+	uint32_t max_tries;
+	uint32_t interval;
+	uint32_t recovery;
+};
+int tpm_da_read(struct tpm *t, struct tpm_da *da);
 /* 0 when the TPM's SRK is the one the token was sealed under, else -EKEYREJECTED. */
 int tpm_srk_check(struct tpm *t, const struct token *tok);
 

@@ -5,6 +5,7 @@
 
 #include "encode.h"
 #include "log.h"
+#include "pin.h"
 #include "tpm.h"
 #include "unlock.h"
 
@@ -87,18 +88,50 @@ static void explain_refusal(struct tpm *t, const struct token *tok)
 		pcrs);
 }
 
-int unlock_token_with(struct tpm *t, const struct token *tok, struct secret **passphrase)
+static void explain_da(struct tpm *t, int r)
 {
+	struct tpm_da da;
+
+	if (tpm_da_read(t, &da) < 0 || !da.max_tries) {
+		if (r == -EACCES)
+			log_err("Wrong PIN.");
+		else
+			log_err("The TPM is locked out after too many wrong PINs; unlock with the "
+				"passphrase.");
+		return;
+	}
+	if (r == -EACCES && da.counter < da.max_tries)
+		log_err("Wrong PIN; %u more wrong PINs lock the TPM out.",
+			da.max_tries - da.counter);
+	else if (r == -EACCES || !da.interval)
+		log_err("Wrong PIN; the TPM is now locked out; unlock with the passphrase.");
+	else
+		log_err("The TPM is locked out after too many wrong PINs and allows one more try "
+			"in at most %u seconds; unlock with the passphrase.",
+			da.interval);
+}
+
+int unlock_token_with(struct tpm *t, const struct token *tok, const char *pin, size_t pin_len,
+		      struct secret **passphrase)
+{
+	struct secret *auth = NULL;
 	struct secret *raw = NULL;
 	struct secret *pass = NULL;
 	int r;
 
 	*passphrase = NULL;
-	r = tpm_unseal(t, tok, &raw);
+	if (tok->pin && pin) {
+		r = pin_auth_value(tok, pin, pin_len, &auth);
+		if (r < 0)
+			return r;
+	}
+	r = tpm_unseal(t, tok, tok->pin ? auth : NULL, &raw);
 	if (r == -EPERM)
 		explain_refusal(t, tok);
-	else if (r == -EBUSY)
-		log_err("The TPM is in dictionary-attack lockout; unlock with the passphrase.");
+	else if (r == -EACCES || r == -EBUSY)
+		explain_da(t, r);
+	else if (r == -ENOKEY)
+		log_debug("This token needs a PIN.");
 	else if (r == -EIO)
 		log_err("The TPM failed to unseal the secret; unlock with the passphrase (oyster "
 			"status tells more).");
@@ -116,12 +149,14 @@ int unlock_token_with(struct tpm *t, const struct token *tok, struct secret **pa
 	*passphrase = pass;
 	pass = NULL;
 out:
+	secret_free(auth);
 	secret_free(raw);
 	secret_free(pass);
 	return r;
 }
 
-int unlock_token(const struct token *tok, struct secret **passphrase)
+int unlock_token(const struct token *tok, const char *pin, size_t pin_len,
+		 struct secret **passphrase)
 {
 	struct tpm *t = NULL;
 	int r;
@@ -130,7 +165,7 @@ int unlock_token(const struct token *tok, struct secret **passphrase)
 	r = tpm_open(&t);
 	if (r < 0)
 		return r;
-	r = unlock_token_with(t, tok, passphrase);
+	r = unlock_token_with(t, tok, pin, pin_len, passphrase);
 	tpm_close(t);
 	return r;
 }

@@ -12,11 +12,15 @@ struct tpm;
 
 /*
  * The whole unlock, shared by the plugin and `oyster unseal`: open the TPM,
- * unseal, encode the keyslot passphrase (NUL-terminated, len 44). Errors as
- * in tpm.h; on -EPERM it logs which PCRs changed since enrollment.
+ * unseal, encode the keyslot passphrase (NUL-terminated, len 44). pin (not
+ * NUL-terminated; NULL for none) is used when the token has one. Errors as
+ * in tpm.h; each logs its reason in the user's terms (which PCRs changed,
+ * how many PIN tries remain, when a lockout lifts).
  */
-int unlock_token(const struct token *tok, struct secret **passphrase);
-int unlock_token_with(struct tpm *t, const struct token *tok, struct secret **passphrase);
+int unlock_token(const struct token *tok, const char *pin, size_t pin_len,
+		 struct secret **passphrase);
+int unlock_token_with(struct tpm *t, const struct token *tok, const char *pin, size_t pin_len,
+		      struct secret **passphrase);
 
 /*
  * Current values of the token's PCRs into now; *changed gets the PCRs whose

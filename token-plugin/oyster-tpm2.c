@@ -57,9 +57,9 @@ int cryptsetup_token_open_pin(struct crypt_device *cd, int token, const char *pi
 		r = -EINVAL;
 		goto out;
 	}
-	if (pin)
+	if (pin && !tok->pin)
 		log_debug("token %d has no PIN; ignoring the one given", token);
-	r = unlock_token(tok, &pass);
+	r = unlock_token(tok, pin, pin ? pin_size : 0, &pass);
 	switch (r) {
 	case 0:
 		*buffer = (char *)pass->data;
@@ -67,6 +67,11 @@ int cryptsetup_token_open_pin(struct crypt_device *cd, int token, const char *pi
 		break;
 	case -ENODEV:
 		r = -EAGAIN;
+		break;
+	case -ENOKEY:
+	case -EACCES:
+		/* Ask for a PIN (again); lockout is -EBUSY, sent to the passphrase below. */
+		r = -ENOANO;
 		break;
 	case -ENOMEM:
 		break;

@@ -88,8 +88,8 @@ static void make_token(struct token *tok, int keyslot, uint16_t bank, uint32_t m
 				tok->states[i].value[pcr][k] = (uint8_t)(16 * i + pcr + 7 * k);
 		}
 	}
-	if (policy_for_states(bank, mask, tok->states, n_states, branches, tok->policy) < 0) {
-		fprintf(stderr, "policy_for_states failed\n");
+	if (policy_for_token(bank, mask, tok->states, n_states, pin, branches, tok->policy) < 0) {
+		fprintf(stderr, "policy_for_token failed\n");
 		exit(99);
 	}
 	make_public(&pub, tok->policy, pin);
@@ -102,6 +102,12 @@ static void make_token(struct token *tok, int keyslot, uint16_t bank, uint32_t m
 		tok->srk_name[i] = (uint8_t)(0xc0 + i);
 	tok->srk_name_len = 34;
 	tok->pin = pin;
+	if (pin) {
+		tok->pin_salt_len = 16;
+		for (i = 0; i < tok->pin_salt_len; i++)
+			tok->pin_salt[i] = (uint8_t)(0x50 + i);
+		tok->pin_iterations = 100000;
+	}
 	tok->created = CREATED;
 }
 
@@ -137,6 +143,10 @@ static void check_same(const struct token *a, const struct token *b, const char 
 	CHECK(states_same, "%s: state values", what);
 	CHECK(!memcmp(a->policy, b->policy, OYSTER_POLICY_SIZE), "%s: policy", what);
 	CHECK(a->pin == b->pin, "%s: PIN", what);
+	CHECK(a->pin_salt_len == b->pin_salt_len &&
+		      !memcmp(a->pin_salt, b->pin_salt, a->pin_salt_len),
+	      "%s: PIN salt", what);
+	CHECK(a->pin_iterations == b->pin_iterations, "%s: PIN iterations", what);
 	CHECK(a->created == b->created, "%s: created", what);
 }
 
@@ -804,6 +814,10 @@ static const struct mutation {
 	SET("tpm2_pin", "tpm2_pin", "\"false\""),
 	SET("tpm2_pin", "tpm2_pin", "0"),
 	SET("tpm2_pin", "tpm2_pin", "[]"),
+	/* PIN fields on a token without a PIN, or a PIN without its fields. */
+	SET("tpm2_pin_salt", "tpm2_pin_salt", "\"000102030405060708090a0b0c0d0e0f\""),
+	SET("tpm2_pin_salt", "tpm2_pin_iterations", "100000"),
+	SET("tpm2_pin_salt", "tpm2_pin", "true"),
 
 	SET("created", "created", "\"2026-11-26 15:00:00Z\""),
 	SET("created", "created", "\"2026-11-26T15:00:00\""),
@@ -859,6 +873,64 @@ static void test_mutations(void)
 		      m->field);
 		json_object_put(root);
 	}
+	free(tok);
+}
+
+/* A token with a PIN, broken in its PIN fields or in what the PIN changes. */
+static void test_pin_mutations(void)
+{
+	static const struct mutation pin_mutations[] = {
+		DEL("tpm2_pin_salt", "tpm2_pin_salt"),
+		DEL("tpm2_pin_iterations", "tpm2_pin_iterations"),
+		SET("tpm2_pin_salt", "tpm2_pin_salt", "\"00112233\""),
+		SET("tpm2_pin_salt", "tpm2_pin_salt", "\"000102030405060708090A0B0C0D0E0F\""),
+		SET("tpm2_pin_salt", "tpm2_pin_salt", "\"000102030405060708090a0b0c0d0e0\""),
+		SET("tpm2_pin_salt", "tpm2_pin_salt", "16"),
+		SET("tpm2_pin_iterations", "tpm2_pin_iterations", "999"),
+		SET("tpm2_pin_iterations", "tpm2_pin_iterations", "10000001"),
+		SET("tpm2_pin_iterations", "tpm2_pin_iterations", "-1"),
+		SET("tpm2_pin_iterations", "tpm2_pin_iterations", "\"100000\""),
+		SET("tpm2_pin_iterations", "tpm2_pin_iterations", "1e5"),
+		/* Without the PIN the policy (no PolicyAuthValue) no longer matches. */
+		SET("tpm2_pin", "tpm2_pin", "false"),
+	};
+	struct token *tok = malloc(sizeof(*tok));
+	TPM2B_PUBLIC pub;
+	char *json = NULL;
+	size_t i;
+
+	if (!tok)
+		exit(99);
+	make_token(tok, 2, TPM2_ALG_SHA256, 1u << 7, 1, OYSTER_SRK_PERSISTENT, true);
+	if (token_emit(tok, &json) < 0)
+		exit(99);
+	for (i = 0; i < sizeof(pin_mutations) / sizeof(pin_mutations[0]); i++) {
+		const struct mutation *m = &pin_mutations[i];
+		struct json_object *root = json_tokener_parse(json);
+		const char *why = NULL, *text;
+		int r;
+
+		if (!root)
+			exit(99);
+		if (m->value)
+			set(root, m->key, json_tokener_parse(m->value));
+		else
+			json_object_object_del(root, m->key);
+		text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+		r = token_parse(text, tok, &why);
+		CHECK(r == -EINVAL && why && strstr(why, m->field),
+		      "PIN case %zu (%s=%s): got %d, why \"%s\", wanted a reason naming \"%s\"", i,
+		      m->key, m->value ? m->value : "-", r, why ? why : "(null)", m->field);
+		json_object_put(root);
+	}
+	/* The sealed object of a PIN token must not be noDA, and the other way round. */
+	free(json);
+	json = NULL;
+	make_token(tok, 2, TPM2_ALG_SHA256, 1u << 7, 1, OYSTER_SRK_PERSISTENT, true);
+	make_public(&pub, tok->policy, false);
+	tok->public_len = marshal_public(&pub, tok->public_blob, sizeof(tok->public_blob));
+	CHECK(token_emit(tok, &json) == -EINVAL, "a PIN token with a noDA object was emitted");
+	free(json);
 	free(tok);
 }
 
@@ -997,6 +1069,7 @@ int main(void)
 	test_round_trip();
 	test_emit_refuses();
 	test_mutations();
+	test_pin_mutations();
 	test_not_tokens();
 	test_partial();
 	test_dump();
