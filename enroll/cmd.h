@@ -14,7 +14,7 @@ enum {
 	OYSTER_EXIT_USAGE = 2,
 	OYSTER_EXIT_REFUSED = 3, /* the TPM refused: the measured state changed */
 	OYSTER_EXIT_NO_TPM = 4,
-	OYSTER_EXIT_PIN = 5,     /* a PIN is needed, or the one given is wrong */
+	OYSTER_EXIT_PIN = 5,	 /* a PIN is needed, or the one given is wrong */
 	OYSTER_EXIT_LOCKOUT = 6, /* the TPM is in dictionary-attack lockout */
 };
 
@@ -23,6 +23,10 @@ int cmd_status(int argc, char **argv);
 int cmd_wipe(int argc, char **argv);
 int cmd_unseal(int argc, char **argv);
 int cmd_pcrs(int argc, char **argv);
+int cmd_fence(int argc, char **argv);
+
+/* The PCR the boot integrations extend once a volume is done with (oyster fence). */
+#define OYSTER_FENCE_PCR 15
 
 /* Exit status for a negative errno from the core. */
 int exit_status(int r);

@@ -18,7 +18,7 @@
 
 static const char usage[] =
 	"Usage: oyster enroll DEVICE [--pcrs SPEC] [--bank BANK] [--key-file FILE] [--pin]\n"
-	"                            [--replace]\n\n"
+	"                            [--fence[=PCR]] [--replace]\n\n"
 	"Seal a new random secret in the TPM, bound to the current values of the chosen PCRs,\n"
 	"and add it to DEVICE (a LUKS2 block device, image file or UUID=...) as a new keyslot\n"
 	"with an oyster-tpm2 token. An existing passphrase authorizes it.\n\n"
@@ -28,6 +28,8 @@ static const char usage[] =
 	"                   $PASSWORD or a prompt\n"
 	"  --pin            also require a PIN (from $NEWPIN, or typed twice); the TPM counts\n"
 	"                   wrong PINs and locks out after too many\n"
+	"  --fence[=PCR]    also bind to the fence PCR (default 15) at its reset value, so that\n"
+	"                   the token closes once the boot integrations extend it (oyster fence)\n"
 	"  --replace        after the new token works, remove the other oyster tokens and "
 	"keyslots\n"
 	"                   (with --pin: how to change the PIN)\n"
@@ -40,6 +42,7 @@ struct enroll_args {
 	uint16_t bank;
 	bool replace;
 	bool pin;
+	int fence; /* the fence PCR, or -1 */
 };
 
 static int parse_args(int argc, char **argv, struct enroll_args *a)
@@ -50,12 +53,14 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
 		{ "key-file", required_argument, NULL, 'k' },
 		{ "replace", no_argument, NULL, 'r' },
 		{ "pin", no_argument, NULL, 'P' },
+		{ "fence", optional_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	int c;
 
 	a->mask = 1u << 7;
+	a->fence = -1;
 	a->bank = pcr_bank_from_name("sha256");
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -80,6 +85,14 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
 		case 'P':
 			a->pin = true;
 			break;
+		case 'F': {
+			unsigned pcr = OYSTER_FENCE_PCR;
+
+			if (optarg && !parse_uint(optarg, OYSTER_PCR_COUNT - 1, &pcr))
+				return usage_error("enroll", "invalid fence PCR '%s'", optarg);
+			a->fence = (int)pcr;
+			break;
+		}
 		case 'h':
 			fputs(usage, stdout);
 			return -1;
@@ -109,12 +122,12 @@ static int new_secret(struct secret **raw, struct secret **pass)
 	return r;
 }
 
-static void warn_trivial(const struct token *tok)
+static void warn_trivial(const struct token *tok, int fence)
 {
 	size_t size = pcr_bank_digest_size(tok->bank);
 
 	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
-		if ((tok->pcr_mask & (1u << pcr)) &&
+		if ((tok->pcr_mask & (1u << pcr)) && (int)pcr != fence &&
 		    pcr_value_is_trivial(tok->states[0].value[pcr], size))
 			fprintf(stderr,
 				"Warning: PCR %u (%s) reads all %s: nothing was measured into it, "
@@ -123,8 +136,12 @@ static void warn_trivial(const struct token *tok)
 				tok->states[0].value[pcr][0] ? "ones" : "zeros");
 }
 
-/* Everything but the TPM blobs: today's PCR values, the policy, the PIN's parameters. */
-static int token_init(struct tpm *t, const struct enroll_args *a, struct token *tok)
+/*
+ * Everything but the TPM blobs: today's PCR values (the fence PCR at its
+ * reset value, zeros), the policy, the PIN's parameters. *fenced tells that
+ * the fence PCR is extended now, so the token cannot be proven before a reboot.
+ */
+static int token_init(struct tpm *t, const struct enroll_args *a, struct token *tok, bool *fenced)
 {
 	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
 	int r;
@@ -133,6 +150,7 @@ static int token_init(struct tpm *t, const struct enroll_args *a, struct token *
 	tok->bank = a->bank;
 	tok->pcr_mask = a->mask;
 	tok->n_states = 1;
+	*fenced = false;
 	tok->created = time(NULL);
 	if (a->pin) {
 		tok->pin = true;
@@ -141,10 +159,21 @@ static int token_init(struct tpm *t, const struct enroll_args *a, struct token *
 		if (getrandom(tok->pin_salt, tok->pin_salt_len, 0) != (ssize_t)tok->pin_salt_len)
 			return -errno;
 	}
-	r = tpm_pcr_read(t, a->bank, a->mask, &tok->states[0]);
+	if (a->fence >= 0)
+		tok->pcr_mask |= 1u << a->fence;
+	r = tpm_pcr_read(t, a->bank, tok->pcr_mask, &tok->states[0]);
 	if (r < 0)
 		return r;
-	warn_trivial(tok);
+	if (a->fence >= 0) {
+		uint8_t *v = tok->states[0].value[a->fence];
+		size_t size = pcr_bank_digest_size(a->bank);
+
+		*fenced = false;
+		for (size_t i = 0; i < size; i++)
+			*fenced |= v[i] != 0;
+		memset(v, 0, size);
+	}
+	warn_trivial(tok, a->fence);
 	return policy_for_token(tok->bank, tok->pcr_mask, tok->states, 1, tok->pin, branches,
 				tok->policy);
 }
@@ -201,7 +230,7 @@ int cmd_enroll(int argc, char **argv)
 	struct token *tok = NULL;
 	struct tpm *t = NULL;
 	int keyslot = -1, id = -1;
-	bool bad_passphrase = false;
+	bool bad_passphrase = false, fenced = false;
 	char spec[128];
 	int r;
 
@@ -219,7 +248,7 @@ int cmd_enroll(int argc, char **argv)
 	r = tpm_open(&t);
 	if (r < 0)
 		goto out;
-	r = token_init(t, &a, tok);
+	r = token_init(t, &a, tok, &fenced);
 	if (r < 0)
 		goto out;
 
@@ -258,9 +287,17 @@ int cmd_enroll(int argc, char **argv)
 		r = id;
 		goto undo;
 	}
-	r = prove(t, cd, tok, pin, pass);
-	if (r < 0)
-		goto undo;
+	if (fenced) {
+		/* Proving needs the fence PCR at zero: at the next boot. The passphrase is
+		 * untouched. */
+		printf("PCR %d is extended already (by the boot fence): the new token will first "
+		       "work at the next boot.\n",
+		       a.fence);
+	} else {
+		r = prove(t, cd, tok, pin, pass);
+		if (r < 0)
+			goto undo;
+	}
 	if (a.replace)
 		remove_others(cd, id, keyslot);
 	pcr_format_spec(a.mask, spec, sizeof(spec));

@@ -19,6 +19,7 @@ static const struct {
 	{ "wipe", cmd_wipe, "Remove oyster tokens and their keyslots" },
 	{ "unseal", cmd_unseal, "Print the keyslot passphrase for a keyscript" },
 	{ "pcrs", cmd_pcrs, "Show the current PCR values with their names" },
+	{ "fence", cmd_fence, "Extend the fence PCR so that --fence tokens close until reboot" },
 };
 
 static bool verbose;
@@ -39,7 +40,8 @@ static void show_usage(FILE *f)
 	fprintf(f, "\nRun 'oyster COMMAND --help' for a command's options.\n"
 		   "Environment: OYSTER_TCTI selects the TPM (default device:/dev/tpmrm0, then "
 		   "device:/dev/tpm0);\n"
-		   "OYSTER_DEBUG=1 prints TPM details; OYSTER_TPM_TIMEOUT=SECONDS bounds each wait for\n"
+		   "OYSTER_DEBUG=1 prints TPM details; OYSTER_TPM_TIMEOUT=SECONDS bounds each wait "
+		   "for\n"
 		   "the TPM (default 10).\n"
 		   "Exit status: 0 success, 1 failure, 2 usage error, 3 the TPM refused (measured "
 		   "state\n"

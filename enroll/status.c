@@ -43,7 +43,26 @@ static void judge(struct tpm *t, const struct token *tok, struct verdict *v)
 	v->diff_r = unlock_diff(t, tok, &now, &v->changed);
 }
 
-static const char *verdict_text(const struct verdict *v, char *buf, size_t size)
+/* PCRs bound to their reset value (zeros) in every state: the boot fence. */
+static uint32_t fence_pcrs(const struct token *tok)
+{
+	size_t size = pcr_bank_digest_size(tok->bank);
+	uint32_t fence = 0;
+
+	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+		bool zero = tok->pcr_mask & (1u << pcr);
+
+		for (unsigned s = 0; s < tok->n_states && zero; s++)
+			for (size_t i = 0; i < size && zero; i++)
+				zero = tok->states[s].value[pcr][i] == 0;
+		if (zero)
+			fence |= 1u << pcr;
+	}
+	return fence;
+}
+
+static const char *verdict_text(const struct token *tok, const struct verdict *v, char *buf,
+				size_t size)
 {
 	char pcrs[512];
 
@@ -62,7 +81,13 @@ static const char *verdict_text(const struct verdict *v, char *buf, size_t size)
 	if (!v->changed)
 		return "no: each PCR matches some approved state, but no state as a whole";
 	unlock_describe_pcrs(v->changed, pcrs, sizeof(pcrs));
-	snprintf(buf, size, "no: %s changed since enrollment", pcrs);
+	if (!(v->changed & ~fence_pcrs(tok)))
+		snprintf(buf, size,
+			 "no: %s left its reset value; if the boot fence extended it, as it does "
+			 "after every boot, the token works again at the next boot",
+			 pcrs);
+	else
+		snprintf(buf, size, "no: %s changed since enrollment", pcrs);
 	return buf;
 }
 
@@ -73,7 +98,7 @@ static void print_text(int id, const struct token *tok, const struct verdict *v)
 
 	if (v->parse_r < 0) {
 		printf("Token %d: oyster-tpm2, keyslot %d, MALFORMED\n", id, tok->keyslot);
-		printf("  would unlock now: %s\n", verdict_text(v, buf, sizeof(buf)));
+		printf("  would unlock now: %s\n", verdict_text(tok, v, buf, sizeof(buf)));
 		return;
 	}
 	pcr_format_spec(tok->pcr_mask, spec, sizeof(spec));
@@ -97,7 +122,7 @@ static void print_text(int id, const struct token *tok, const struct verdict *v)
 			       v->changed & (1u << pcr) ? "CHANGED" : "matches",
 			       pcr_description(pcr));
 		}
-	printf("  would unlock now: %s\n", verdict_text(v, buf, sizeof(buf)));
+	printf("  would unlock now: %s\n", verdict_text(tok, v, buf, sizeof(buf)));
 }
 
 static struct json_object *json_token(int id, const struct token *tok, const struct verdict *v)
@@ -138,7 +163,7 @@ static struct json_object *json_token(int id, const struct token *tok, const str
 			       : v->diff_r == -ENOENT ? json_object_new_boolean(0)
 						      : NULL);
 	json_object_object_add(o, "verdict",
-			       json_object_new_string(verdict_text(v, buf, sizeof(buf))));
+			       json_object_new_string(verdict_text(tok, v, buf, sizeof(buf))));
 	return o;
 }
 

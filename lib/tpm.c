@@ -234,3 +234,21 @@ int tpm_da_read(struct tpm *t, struct tpm_da *da)
 	Esys_Free(cap);
 	return 0;
 }
+
+int tpm_pcr_event(struct tpm *t, unsigned pcr, const void *data, size_t len)
+{
+	TPM2B_EVENT event = { .size = (UINT16)len };
+	TPML_DIGEST_VALUES *digests = NULL;
+	TSS2_RC rc;
+
+	if (pcr >= OYSTER_PCR_COUNT || len > sizeof(event.buffer))
+		return -EINVAL;
+	memcpy(event.buffer, data, len);
+	/* PCR_Event hashes the data into every active bank at once. */
+	rc = Esys_PCR_Event(t->esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+			    ESYS_TR_NONE, &event, &digests);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_errno(rc, "PCR_Event");
+	Esys_Free(digests);
+	return 0;
+}
