@@ -28,6 +28,20 @@ int cmd_fence(int argc, char **argv);
 /* The PCR the boot integrations extend once a volume is done with (oyster fence). */
 #define OYSTER_FENCE_PCR 15
 
+struct crypt_device;
+struct token;
+struct tpm;
+
+/*
+ * Seals a new secret for tok (policy already set), adds its keyslot with
+ * the volume key vk and writes the token; proves it by unsealing when
+ * prove_now. Returns the token id; on failure removes what it added.
+ */
+int enroll_add(struct tpm *t, struct crypt_device *cd, struct token *tok, const struct secret *vk,
+	       const struct secret *pin, const struct secret *auth, bool prove_now);
+/* Removes every oyster token but keep_id, and their keyslots but keep_slot. */
+void enroll_remove_others(struct crypt_device *cd, int keep_id, int keep_slot);
+
 /* Exit status for a negative errno from the core. */
 int exit_status(int r);
 /* One-line usage error on stderr; returns OYSTER_EXIT_USAGE. */

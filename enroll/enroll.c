@@ -106,22 +106,6 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
 	return 0;
 }
 
-static int new_secret(struct secret **raw, struct secret **pass)
-{
-	int r;
-
-	*raw = secret_new(OYSTER_SECRET_SIZE);
-	*pass = secret_new(OYSTER_PASSPHRASE_LEN);
-	if (!*raw || !*pass)
-		return -ENOMEM;
-	if (getrandom((*raw)->data, OYSTER_SECRET_SIZE, 0) != OYSTER_SECRET_SIZE)
-		return -errno;
-	(*raw)->len = OYSTER_SECRET_SIZE;
-	r = base64_encode((*raw)->data, (*raw)->len, (char *)(*pass)->data, (*pass)->size + 1);
-	(*pass)->len = OYSTER_PASSPHRASE_LEN;
-	return r;
-}
-
 static void warn_trivial(const struct token *tok, int fence)
 {
 	size_t size = pcr_bank_digest_size(tok->bank);
@@ -178,28 +162,7 @@ static int token_init(struct tpm *t, const struct enroll_args *a, struct token *
 				tok->policy);
 }
 
-/* Proves the new token the way an unlock will, before anything else relies on it. */
-static int prove(struct tpm *t, struct crypt_device *cd, const struct token *tok,
-		 const struct secret *pin, const struct secret *expected)
-{
-	struct secret *got = NULL;
-	int r;
-
-	r = unlock_token_with(t, tok, pin ? (const char *)pin->data : NULL, pin ? pin->len : 0,
-			      &got);
-	if (r < 0)
-		return r;
-	if (got->len != expected->len || memcmp(got->data, expected->data, got->len))
-		r = -EIO;
-	else
-		r = luks_keyslot_check(cd, tok->keyslot, got) == tok->keyslot ? 0 : -EIO;
-	secret_free(got);
-	if (r < 0)
-		log_err("The new token does not open its keyslot; it was removed again.");
-	return r;
-}
-
-static void remove_others(struct crypt_device *cd, int keep_id, int keep_slot)
+void enroll_remove_others(struct crypt_device *cd, int keep_id, int keep_slot)
 {
 	struct token *old = calloc(1, sizeof(*old));
 	int id, parse_r;
@@ -225,8 +188,7 @@ int cmd_enroll(int argc, char **argv)
 {
 	struct enroll_args a = { 0 };
 	struct crypt_device *cd = NULL;
-	struct secret *old = NULL, *vk = NULL, *raw = NULL, *pass = NULL;
-	struct secret *pin = NULL, *auth = NULL;
+	struct secret *old = NULL, *vk = NULL, *pin = NULL, *auth = NULL;
 	struct token *tok = NULL;
 	struct tpm *t = NULL;
 	int keyslot = -1, id = -1;
@@ -270,55 +232,27 @@ int cmd_enroll(int argc, char **argv)
 			goto out;
 	}
 
-	r = new_secret(&raw, &pass);
-	if (r < 0)
-		goto out;
-	r = tpm_seal(t, raw, auth, tok);
-	if (r < 0)
-		goto out;
-	keyslot = luks_keyslot_add(cd, vk, pass);
-	if (keyslot < 0) {
-		r = keyslot;
-		goto out;
-	}
-	tok->keyslot = keyslot;
-	id = luks_token_write(cd, -1, tok);
+	id = enroll_add(t, cd, tok, vk, pin, auth, !fenced);
 	if (id < 0) {
 		r = id;
-		goto undo;
+		goto out;
 	}
-	if (fenced) {
-		/* Proving needs the fence PCR at zero: at the next boot. The passphrase is
-		 * untouched. */
+	keyslot = tok->keyslot;
+	if (fenced)
 		printf("PCR %d is extended already (by the boot fence): the new token will first "
 		       "work at the next boot.\n",
 		       a.fence);
-	} else {
-		r = prove(t, cd, tok, pin, pass);
-		if (r < 0)
-			goto undo;
-	}
 	if (a.replace)
-		remove_others(cd, id, keyslot);
+		enroll_remove_others(cd, id, keyslot);
 	pcr_format_spec(a.mask, spec, sizeof(spec));
 	printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank%s.\n", id, keyslot,
 	       spec, pcr_bank_name(a.bank), a.pin ? " and a PIN" : "");
 	r = 0;
-	goto out;
-undo:
-	/* Only what this run added; the user's keyslots are never touched. */
-	if (id >= 0)
-		luks_token_remove(cd, id);
-	if (keyslot >= 0)
-		luks_keyslot_remove(cd, keyslot);
-	log_err("Enrollment failed; %s was left as it was.", a.device);
 out:
 	secret_free(old);
 	secret_free(pin);
 	secret_free(auth);
 	secret_free(vk);
-	secret_free(raw);
-	secret_free(pass);
 	tpm_close(t);
 	crypt_free(cd);
 	free(tok);
