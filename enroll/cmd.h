@@ -24,6 +24,7 @@ int cmd_wipe(int argc, char **argv);
 int cmd_unseal(int argc, char **argv);
 int cmd_pcrs(int argc, char **argv);
 int cmd_fence(int argc, char **argv);
+int cmd_reseal(int argc, char **argv);
 
 /* The PCR the boot integrations extend once a volume is done with (oyster fence). */
 #define OYSTER_FENCE_PCR 15

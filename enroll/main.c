@@ -16,6 +16,8 @@ static const struct {
 } commands[] = {
 	{ "enroll", cmd_enroll, "Seal a new secret in the TPM and add it as a keyslot and token" },
 	{ "status", cmd_status, "Show tokens, bound PCRs and whether the TPM would unlock now" },
+	{ "reseal", cmd_reseal,
+	  "Seal the secret again for the PCRs of now (or approve more states)" },
 	{ "wipe", cmd_wipe, "Remove oyster tokens and their keyslots" },
 	{ "unseal", cmd_unseal, "Print the keyslot passphrase for a keyscript" },
 	{ "pcrs", cmd_pcrs, "Show the current PCR values with their names" },

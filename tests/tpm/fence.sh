@@ -70,6 +70,18 @@ expect_fail token_open "$other"
 reboot_tpm
 expect_ok token_open "$other"
 
+say "reseal from the fenced running system: PCR 15 stays bound to zeros"
+reboot_tpm
+expect_ok "$OYSTER" fence "$img"
+expect_ok "$OYSTER" reseal "$img" --key-file "$kf"
+grep_out 'next boot'
+tok=$(oyster_token_ids "$img")
+[ "$(luks_json "$img" | jq -r --arg id "$tok" '.tokens[$id].tpm2_states[0]["15"]')" = "$(printf '0%.0s' {1..64})" ] ||
+	fail "reseal bound PCR 15 to its fenced value instead of its reset value"
+expect_fail token_open "$img"
+reboot_tpm
+expect_ok token_open "$img"
+
 say "fence of a missing device fails, but still fences the others"
 reboot_tpm
 run "$OYSTER" fence "$WORKDIR/missing.img" "$img"

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Re-seal a token to today's PCR values (and pre-approved future ones).
+ * While the token still unseals, the same secret is sealed again and the
+ * token replaced in place: one header write, the keyslot untouched, so a
+ * crash leaves the old token or the new one, each working. When it no
+ * longer unseals, the passphrase authorizes a fresh secret in a new keyslot
+ * and the old token and keyslot go only after the new ones are proven.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libcryptsetup.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "encode.h"
+#include "log.h"
+#include "luks.h"
+#include "pin.h"
+#include "tpm.h"
+#include "unlock.h"
+
+static const char usage[] =
+	"Usage: oyster reseal DEVICE [--token N] [--add-state SPEC] [--prune] [--key-file FILE]\n\n"
+	"Seal the token's secret again for the PCR values of now and replace the token in place\n"
+	"(its keyslot is kept). When the TPM no longer unseals it, an existing passphrase\n"
+	"(--key-file, $PASSWORD or a prompt) authorizes a fresh secret in a new keyslot; the old\n"
+	"token and keyslot are removed once the new ones work. A PIN comes from $PIN or a "
+	"prompt.\n\n"
+	"  --token N          the oyster token to reseal (needed when there are several)\n"
+	"  --add-state SPEC   keep the approved states and approve one more: today's values with\n"
+	"                     some replaced, SPEC = PCR:BANK=HEX[,PCR:BANK=HEX...] (at most 8 "
+	"states)\n"
+	"  --prune            keep only the state of now (what the machine booted with)\n"
+	"  --key-file FILE    the existing passphrase, when one is needed\n"
+	"  -h, --help         show this help\n\n"
+	"PCRs bound to their reset value (the boot fence) stay bound to it.\n";
+
+struct reseal_args {
+	const char *device;
+	const char *key_file;
+	const char *add_state;
+	bool prune;
+	bool have_token;
+	unsigned token;
+};
+
+static int parse_args(int argc, char **argv, struct reseal_args *a)
+{
+	static const struct option opts[] = {
+		{ "token", required_argument, NULL, 't' },
+		{ "add-state", required_argument, NULL, 'a' },
+		{ "prune", no_argument, NULL, 'p' },
+		{ "key-file", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (!parse_uint(optarg, 31, &a->token))
+				return usage_error("reseal", "invalid token id '%s'", optarg);
+			a->have_token = true;
+			break;
+		case 'a':
+			a->add_state = optarg;
+			break;
+		case 'p':
+			a->prune = true;
+			break;
+		case 'k':
+			a->key_file = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return -1;
+		default:
+			return usage_error("reseal", "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("reseal", "expected exactly one DEVICE");
+	if (a->add_state && a->prune)
+		return usage_error("reseal", "--add-state and --prune contradict each other");
+	a->device = argv[optind];
+	return 0;
+}
+
+/* PCR:BANK=HEX[,...] applied onto state; every PCR must be one the token binds. */
+static int apply_spec(const char *spec, const struct token *tok, struct pcr_state *state)
+{
+	size_t size = pcr_bank_digest_size(tok->bank);
+	char *copy = strdup(spec), *item, *save = NULL;
+	int r = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (item = strtok_r(copy, ",", &save); item && r == 0; item = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(item, ':'), *eq = strchr(item, '=');
+		unsigned pcr;
+		size_t n;
+
+		r = -EINVAL;
+		if (!colon || !eq || eq < colon)
+			break;
+		*colon = *eq = '\0';
+		if (!parse_uint(item, OYSTER_PCR_COUNT - 1, &pcr) ||
+		    !(tok->pcr_mask & (1u << pcr)) || pcr_bank_from_name(colon + 1) != tok->bank ||
+		    hex_decode(eq + 1, state->value[pcr], size, &n) < 0 || n != size)
+			break;
+		r = 0;
+	}
+	free(copy);
+	return r;
+}
+
+/* PCRs bound to their reset value in every approved state: the boot fence. */
+static uint32_t zero_bound(const struct token *tok)
+{
+	size_t size = pcr_bank_digest_size(tok->bank);
+	uint32_t mask = 0;
+
+	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+		bool zero = tok->pcr_mask & (1u << pcr);
+
+		for (unsigned s = 0; s < tok->n_states && zero; s++)
+			for (size_t i = 0; i < size && zero; i++)
+				zero = !tok->states[s].value[pcr][i];
+		if (zero)
+			mask |= 1u << pcr;
+	}
+	return mask;
+}
+
+static bool same_state(const struct token *tok, const struct pcr_state *a,
+		       const struct pcr_state *b)
+{
+	size_t size = pcr_bank_digest_size(tok->bank);
+
+	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
+		if ((tok->pcr_mask & (1u << pcr)) && memcmp(a->value[pcr], b->value[pcr], size))
+			return false;
+	return true;
+}
+
+static int add_state(struct token *tok, const struct pcr_state *state)
+{
+	for (unsigned s = 0; s < tok->n_states; s++)
+		if (same_state(tok, &tok->states[s], state))
+			return 0;
+	if (tok->n_states == OYSTER_MAX_STATES) {
+		log_err("A token holds at most %d approved states; run oyster reseal --prune "
+			"first.",
+			OYSTER_MAX_STATES);
+		return -E2BIG;
+	}
+	tok->states[tok->n_states++] = *state;
+	return 0;
+}
+
+/*
+ * The new approved states: today's values (fence PCRs at zero), plus with
+ * --add-state the old states and the given one. *now_approved tells whether
+ * the machine's state of now is among them, so the result can be proven.
+ */
+static int new_states(struct tpm *t, const struct reseal_args *a, const struct token *old,
+		      struct token *tok, bool *now_approved)
+{
+	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
+	size_t size = pcr_bank_digest_size(old->bank);
+	uint32_t fence = zero_bound(old);
+	struct pcr_state now, today;
+	int r;
+
+	r = tpm_pcr_read(t, old->bank, old->pcr_mask, &now);
+	if (r < 0)
+		return r;
+	today = now;
+	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
+		if (fence & (1u << pcr))
+			memset(today.value[pcr], 0, size);
+	*now_approved = same_state(old, &now, &today);
+
+	tok->n_states = 0;
+	if (a->add_state)
+		for (unsigned s = 0; s < old->n_states; s++)
+			tok->states[tok->n_states++] = old->states[s];
+	r = add_state(tok, &today);
+	if (r == 0 && a->add_state) {
+		struct pcr_state extra = today;
+
+		if (apply_spec(a->add_state, old, &extra) < 0) {
+			usage_error(
+				"reseal",
+				"invalid --add-state '%s': use PCR:%s=HEX for PCRs the token binds",
+				a->add_state, pcr_bank_name(old->bank));
+			return -EDOM;
+		}
+		r = add_state(tok, &extra);
+	}
+	if (r < 0)
+		return r;
+	return policy_for_token(tok->bank, tok->pcr_mask, tok->states, tok->n_states, tok->pin,
+				branches, tok->policy);
+}
+
+/* The token's secret, unsealed now: the way to reseal without a passphrase. */
+static int unseal_raw(struct tpm *t, const struct token *tok, const struct secret *pin,
+		      struct secret **raw)
+{
+	struct secret *pass = NULL;
+	int r;
+
+	*raw = NULL;
+	r = unlock_token_with(t, tok, pin ? (const char *)pin->data : NULL, pin ? pin->len : 0,
+			      &pass);
+	if (r < 0)
+		return r;
+	*raw = secret_new(OYSTER_SECRET_SIZE);
+	if (!*raw)
+		r = -ENOMEM;
+	else
+		r = base64_decode((const char *)pass->data, (*raw)->data, (*raw)->size,
+				  &(*raw)->len);
+	secret_free(pass);
+	return r;
+}
+
+/* Same secret, new policy, same keyslot: one header write. */
+static int reseal_in_place(struct tpm *t, struct crypt_device *cd, int id, const struct token *old,
+			   struct token *tok, const struct secret *raw, const struct secret *pin,
+			   bool prove_now)
+{
+	struct secret *auth = NULL, *got = NULL;
+	int r;
+
+	if (tok->pin) {
+		r = pin_auth_value(tok, (const char *)pin->data, pin->len, &auth);
+		if (r < 0)
+			return r;
+	}
+	r = tpm_seal(t, raw, auth, tok);
+	if (r < 0)
+		goto out;
+	r = luks_token_write(cd, id, tok);
+	if (r < 0 || !prove_now)
+		goto out;
+	r = unlock_token_with(t, tok, pin ? (const char *)pin->data : NULL, pin ? pin->len : 0,
+			      &got);
+	if (r < 0) {
+		log_err("The resealed token does not unseal; the old one was put back.");
+		luks_token_write(cd, id, old);
+		r = -EIO;
+	}
+out:
+	secret_free(got);
+	secret_free(auth);
+	return r < 0 ? r : 0;
+}
+
+/* A fresh secret in a new keyslot, authorized by the passphrase; then the old ones go. */
+static int reseal_by_passphrase(struct tpm *t, struct crypt_device *cd, int id,
+				const struct reseal_args *a, struct token *tok,
+				const struct secret *pin, bool prove_now, bool *bad_passphrase)
+{
+	struct secret *old = NULL, *vk = NULL, *auth = NULL;
+	int old_slot = tok->keyslot, new_id, r;
+
+	r = ask_passphrase(a->key_file, a->device, &old);
+	if (r < 0)
+		return r;
+	r = luks_volume_key_get(cd, old, &vk);
+	secret_free(old);
+	if (r < 0) {
+		*bad_passphrase = true;
+		return r;
+	}
+	if (tok->pin) {
+		r = pin_auth_value(tok, (const char *)pin->data, pin->len, &auth);
+		if (r < 0)
+			goto out;
+	}
+	new_id = enroll_add(t, cd, tok, vk, pin, auth, prove_now);
+	if (new_id < 0) {
+		r = new_id;
+		goto out;
+	}
+	r = luks_token_remove(cd, id);
+	if (r == 0 && old_slot >= 0 && luks_keyslot_token_count(cd, old_slot, -1) == 0)
+		r = luks_keyslot_remove(cd, old_slot);
+	if (r == 0)
+		printf("Resealed token %d with a fresh secret as token %d (keyslot %d); removed "
+		       "the old keyslot %d.\n",
+		       id, new_id, tok->keyslot, old_slot);
+out:
+	secret_free(auth);
+	secret_free(vk);
+	return r;
+}
+
+/* The one token to reseal: --token N, or the only oyster token there is. */
+static int pick_token(struct crypt_device *cd, const struct reseal_args *a, struct token *tok)
+{
+	int id, next, parse_r;
+
+	id = luks_token_next(cd, a->have_token ? (int)a->token : 0, tok, &parse_r);
+	if (id < 0 || (a->have_token && id != (int)a->token)) {
+		log_err("%s has no oyster token%s; see oyster status.", a->device,
+			a->have_token ? " with that id" : "");
+		return -ENOENT;
+	}
+	if (parse_r < 0) {
+		log_err("Token %d is malformed; wipe it and enroll again.", id);
+		return -EINVAL;
+	}
+	if (!a->have_token) {
+		struct token *other = calloc(1, sizeof(*other));
+
+		if (!other)
+			return -ENOMEM;
+		next = luks_token_next(cd, id + 1, other, &parse_r);
+		free(other);
+		if (next >= 0) {
+			log_err("%s has several oyster tokens; choose one with --token (see oyster "
+				"status).",
+				a->device);
+			return -EDOM;
+		}
+	}
+	return id;
+}
+
+int cmd_reseal(int argc, char **argv)
+{
+	struct reseal_args a = { 0 };
+	struct crypt_device *cd = NULL;
+	struct secret *pin = NULL, *raw = NULL;
+	struct token *old = NULL, *tok = NULL;
+	struct tpm *t = NULL;
+	bool now_approved = false, bad_passphrase = false;
+	char spec[128];
+	int id, r;
+
+	r = parse_args(argc, argv, &a);
+	if (r)
+		return r < 0 ? OYSTER_EXIT_OK : r;
+	old = calloc(1, sizeof(*old));
+	tok = calloc(1, sizeof(*tok));
+	if (!old || !tok) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = luks_open(a.device, &cd);
+	if (r < 0)
+		goto out;
+	r = id = pick_token(cd, &a, old);
+	if (r < 0)
+		goto out;
+	r = tpm_open(&t);
+	if (r < 0)
+		goto out;
+	*tok = *old;
+	r = new_states(t, &a, old, tok, &now_approved);
+	if (r < 0)
+		goto out;
+	if (old->pin) {
+		r = ask_pin(a.device, &pin);
+		if (r < 0) {
+			if (r == -ENOKEY)
+				log_err("Token %d needs its PIN: set $PIN, or run on a terminal.",
+					id);
+			goto out;
+		}
+	}
+
+	r = unseal_raw(t, old, pin, &raw);
+	if (r == 0) {
+		r = reseal_in_place(t, cd, id, old, tok, raw, pin, now_approved);
+		if (r == 0)
+			printf("Resealed token %d in place (keyslot %d).\n", id, tok->keyslot);
+	} else if (r == -EPERM || r == -EKEYREJECTED || r == -EINVAL) {
+		log_info("The token does not unseal now; an existing passphrase authorizes a fresh "
+			 "secret.");
+		r = reseal_by_passphrase(t, cd, id, &a, tok, pin, now_approved, &bad_passphrase);
+	}
+	if (r < 0)
+		goto out;
+	pcr_format_spec(tok->pcr_mask, spec, sizeof(spec));
+	printf("Approved states: %u, PCRs %s of the %s bank%s.\n", tok->n_states, spec,
+	       pcr_bank_name(tok->bank),
+	       now_approved ? "" : " (the state of now is fenced: it is proven at the next boot)");
+out:
+	secret_free(raw);
+	secret_free(pin);
+	tpm_close(t);
+	crypt_free(cd);
+	free(old);
+	free(tok);
+	if (r == -EDOM)
+		return OYSTER_EXIT_USAGE;
+	if (bad_passphrase)
+		return OYSTER_EXIT_FAILURE;
+	return exit_status(r);
+}
