@@ -128,6 +128,7 @@ static void warn_trivial(const struct token *tok, int fence)
 static int token_init(struct tpm *t, const struct enroll_args *a, struct token *tok, bool *fenced)
 {
 	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
+	unsigned n;
 	int r;
 
 	tok->version = OYSTER_TOKEN_VERSION;
@@ -158,8 +159,7 @@ static int token_init(struct tpm *t, const struct enroll_args *a, struct token *
 		memset(v, 0, size);
 	}
 	warn_trivial(tok, a->fence);
-	return policy_for_token(tok->bank, tok->pcr_mask, tok->states, 1, tok->pin, branches,
-				tok->policy);
+	return token_policy(tok, branches, &n, tok->policy);
 }
 
 void enroll_remove_others(struct crypt_device *cd, int keep_id, int keep_slot)

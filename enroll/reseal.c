@@ -23,7 +23,8 @@
 #include "unlock.h"
 
 static const char usage[] =
-	"Usage: oyster reseal DEVICE [--token N] [--add-state SPEC] [--prune] [--key-file FILE]\n\n"
+	"Usage: oyster reseal DEVICE [--token N] [--add-state SPEC] [--next-boot] [--prune]\n"
+	"                            [--key-file FILE]\n\n"
 	"Seal the token's secret again for the PCR values of now and replace the token in place\n"
 	"(its keyslot is kept). When the TPM no longer unseals it, an existing passphrase\n"
 	"(--key-file, $PASSWORD or a prompt) authorizes a fresh secret in a new keyslot; the old\n"
@@ -34,6 +35,10 @@ static const char usage[] =
 	"                     some replaced, SPEC = PCR:BANK=HEX[,PCR:BANK=HEX...] (at most 8 "
 	"states)\n"
 	"  --prune            keep only the state of now (what the machine booted with)\n"
+	"  --next-boot        also approve the next boot, whatever it measures (a firmware "
+	"update);\n"
+	"                     bound to the TPM's reset count, so it cannot be used on a later "
+	"boot\n"
 	"  --key-file FILE    the existing passphrase, when one is needed\n"
 	"  -h, --help         show this help\n\n"
 	"PCRs bound to their reset value (the boot fence) stay bound to it.\n";
@@ -43,6 +48,7 @@ struct reseal_args {
 	const char *key_file;
 	const char *add_state;
 	bool prune;
+	bool next_boot;
 	bool have_token;
 	unsigned token;
 };
@@ -53,6 +59,7 @@ static int parse_args(int argc, char **argv, struct reseal_args *a)
 		{ "token", required_argument, NULL, 't' },
 		{ "add-state", required_argument, NULL, 'a' },
 		{ "prune", no_argument, NULL, 'p' },
+		{ "next-boot", no_argument, NULL, 'n' },
 		{ "key-file", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -72,6 +79,9 @@ static int parse_args(int argc, char **argv, struct reseal_args *a)
 		case 'p':
 			a->prune = true;
 			break;
+		case 'n':
+			a->next_boot = true;
+			break;
 		case 'k':
 			a->key_file = optarg;
 			break;
@@ -84,8 +94,8 @@ static int parse_args(int argc, char **argv, struct reseal_args *a)
 	}
 	if (optind != argc - 1)
 		return usage_error("reseal", "expected exactly one DEVICE");
-	if (a->add_state && a->prune)
-		return usage_error("reseal", "--add-state and --prune contradict each other");
+	if (a->prune && (a->add_state || a->next_boot))
+		return usage_error("reseal", "--prune contradicts --add-state and --next-boot");
 	a->device = argv[optind];
 	return 0;
 }
@@ -116,24 +126,6 @@ static int apply_spec(const char *spec, const struct token *tok, struct pcr_stat
 	}
 	free(copy);
 	return r;
-}
-
-/* PCRs bound to their reset value in every approved state: the boot fence. */
-static uint32_t zero_bound(const struct token *tok)
-{
-	size_t size = pcr_bank_digest_size(tok->bank);
-	uint32_t mask = 0;
-
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-		bool zero = tok->pcr_mask & (1u << pcr);
-
-		for (unsigned s = 0; s < tok->n_states && zero; s++)
-			for (size_t i = 0; i < size && zero; i++)
-				zero = !tok->states[s].value[pcr][i];
-		if (zero)
-			mask |= 1u << pcr;
-	}
-	return mask;
 }
 
 static bool same_state(const struct token *tok, const struct pcr_state *a,
@@ -172,8 +164,9 @@ static int new_states(struct tpm *t, const struct reseal_args *a, const struct t
 {
 	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
 	size_t size = pcr_bank_digest_size(old->bank);
-	uint32_t fence = zero_bound(old);
+	uint32_t fence = token_fence_pcrs(old);
 	struct pcr_state now, today;
+	unsigned n;
 	int r;
 
 	r = tpm_pcr_read(t, old->bank, old->pcr_mask, &now);
@@ -185,10 +178,15 @@ static int new_states(struct tpm *t, const struct reseal_args *a, const struct t
 			memset(today.value[pcr], 0, size);
 	*now_approved = same_state(old, &now, &today);
 
+	/* Adding keeps what was approved; a plain reseal or --prune starts over from now. */
 	tok->n_states = 0;
-	if (a->add_state)
+	tok->next_boot = false;
+	if (a->add_state || a->next_boot) {
 		for (unsigned s = 0; s < old->n_states; s++)
 			tok->states[tok->n_states++] = old->states[s];
+		tok->next_boot = old->next_boot;
+		tok->next_boot_reset = old->next_boot_reset;
+	}
 	r = add_state(tok, &today);
 	if (r == 0 && a->add_state) {
 		struct pcr_state extra = today;
@@ -202,10 +200,24 @@ static int new_states(struct tpm *t, const struct reseal_args *a, const struct t
 		}
 		r = add_state(tok, &extra);
 	}
+	if (r == 0 && a->next_boot) {
+		uint32_t reset;
+
+		r = tpm_reset_count(t, &reset);
+		if (r == 0 && reset == UINT32_MAX)
+			r = -ERANGE;
+		tok->next_boot = true;
+		tok->next_boot_reset = reset + 1;
+	}
+	if (r == 0 && tok->next_boot && tok->n_states >= OYSTER_MAX_STATES) {
+		log_err("A token holds at most %d approved states with the next boot; run oyster "
+			"reseal --prune first.",
+			OYSTER_MAX_STATES - 1);
+		r = -E2BIG;
+	}
 	if (r < 0)
 		return r;
-	return policy_for_token(tok->bank, tok->pcr_mask, tok->states, tok->n_states, tok->pin,
-				branches, tok->policy);
+	return token_policy(tok, branches, &n, tok->policy);
 }
 
 /* The token's secret, unsealed now: the way to reseal without a passphrase. */

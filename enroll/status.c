@@ -29,6 +29,7 @@ struct verdict {
 	int srk_r;  /* 0 same TPM, -EKEYREJECTED another, other: unknown */
 	int diff_r; /* matching state index, -ENOENT none, other: unknown */
 	uint32_t changed;
+	bool this_boot; /* the token's next-boot approval is for this boot */
 };
 
 static void judge(struct tpm *t, const struct token *tok, struct verdict *v)
@@ -41,24 +42,11 @@ static void judge(struct tpm *t, const struct token *tok, struct verdict *v)
 		return;
 	v->srk_r = tpm_srk_check(t, tok);
 	v->diff_r = unlock_diff(t, tok, &now, &v->changed);
-}
+	if (tok->next_boot && !(v->changed & token_fence_pcrs(tok))) {
+		uint32_t reset;
 
-/* PCRs bound to their reset value (zeros) in every state: the boot fence. */
-static uint32_t fence_pcrs(const struct token *tok)
-{
-	size_t size = pcr_bank_digest_size(tok->bank);
-	uint32_t fence = 0;
-
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-		bool zero = tok->pcr_mask & (1u << pcr);
-
-		for (unsigned s = 0; s < tok->n_states && zero; s++)
-			for (size_t i = 0; i < size && zero; i++)
-				zero = tok->states[s].value[pcr][i] == 0;
-		if (zero)
-			fence |= 1u << pcr;
+		v->this_boot = tpm_reset_count(t, &reset) == 0 && reset == tok->next_boot_reset;
 	}
-	return fence;
 }
 
 static const char *verdict_text(const struct token *tok, const struct verdict *v, char *buf,
@@ -74,6 +62,9 @@ static const char *verdict_text(const struct token *tok, const struct verdict *v
 		return "no: the volume was enrolled with another TPM";
 	if (v->srk_r < 0 || (v->diff_r < 0 && v->diff_r != -ENOENT))
 		return "unknown: the TPM could not be queried";
+	if (v->diff_r < 0 && v->this_boot)
+		return "yes (approved for this boot whatever it measures; bind to it with oyster "
+		       "reseal --prune)";
 	if (v->diff_r >= 0) {
 		snprintf(buf, size, "yes (the PCRs match approved state %d)", v->diff_r + 1);
 		return buf;
@@ -81,7 +72,7 @@ static const char *verdict_text(const struct token *tok, const struct verdict *v
 	if (!v->changed)
 		return "no: each PCR matches some approved state, but no state as a whole";
 	unlock_describe_pcrs(v->changed, pcrs, sizeof(pcrs));
-	if (!(v->changed & ~fence_pcrs(tok)))
+	if (!(v->changed & ~token_fence_pcrs(tok)))
 		snprintf(buf, size,
 			 "no: %s left its reset value; if the boot fence extended it, as it does "
 			 "after every boot, the token works again at the next boot",
@@ -107,6 +98,9 @@ static void print_text(int id, const struct token *tok, const struct verdict *v)
 	printf("Token %d: oyster-tpm2, keyslot %d\n", id, tok->keyslot);
 	printf("  PCR bank:  %s\n  PCRs:      %s\n  States:    %u approved\n  Created:   %s\n",
 	       pcr_bank_name(tok->bank), spec, tok->n_states, when);
+	if (tok->next_boot)
+		printf("  Next boot: approved whatever it measures (TPM reset count %u)\n",
+		       tok->next_boot_reset);
 	printf("  SRK:       %s%s\n",
 	       tok->srk_handle == OYSTER_SRK_PERSISTENT ? "0x81000001 (persistent)" : "transient",
 	       v->srk_r == 0		   ? ", this TPM's"

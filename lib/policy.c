@@ -151,3 +151,44 @@ int policy_for_token(uint16_t bank, uint32_t mask, const struct pcr_state *state
 		return r;
 	return policy_auth_value(out, out);
 }
+
+/*
+ * TPM 2.0 Part 3, PolicyCounterTimer: args = H(operandB || offset || operation),
+ * policyDigest' = H(policyDigest || TPM_CC_PolicyCounterTimer || args).
+ */
+static int policy_counter_timer_eq32(const uint8_t old[OYSTER_POLICY_SIZE], uint32_t value,
+				     uint16_t offset, uint8_t out[OYSTER_POLICY_SIZE])
+{
+	uint8_t args_in[8], args[OYSTER_POLICY_SIZE];
+	uint8_t buf[OYSTER_POLICY_SIZE + 4 + OYSTER_POLICY_SIZE];
+	int r;
+
+	put_be32(args_in, value);
+	args_in[4] = (uint8_t)(offset >> 8);
+	args_in[5] = (uint8_t)offset;
+	args_in[6] = (uint8_t)(TPM2_EO_EQ >> 8);
+	args_in[7] = (uint8_t)TPM2_EO_EQ;
+	r = sha256(args_in, sizeof(args_in), args);
+	if (r < 0)
+		return r;
+	memcpy(buf, old ? old : policy_zero, OYSTER_POLICY_SIZE);
+	put_be32(buf + OYSTER_POLICY_SIZE, TPM2_CC_PolicyCounterTimer);
+	memcpy(buf + OYSTER_POLICY_SIZE + 4, args, OYSTER_POLICY_SIZE);
+	return sha256(buf, sizeof(buf), out);
+}
+
+int policy_next_boot(uint16_t bank, uint32_t fence_mask, uint32_t reset_count,
+		     uint8_t out[OYSTER_POLICY_SIZE])
+{
+	struct pcr_state zeros;
+	int r;
+
+	memset(&zeros, 0, sizeof(zeros));
+	memset(out, 0, OYSTER_POLICY_SIZE);
+	if (fence_mask) {
+		r = policy_pcr(NULL, bank, fence_mask, &zeros, out);
+		if (r < 0)
+			return r;
+	}
+	return policy_counter_timer_eq32(out, reset_count, OYSTER_RESET_COUNT_OFFSET, out);
+}

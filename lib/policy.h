@@ -42,4 +42,16 @@ int policy_for_token(uint16_t bank, uint32_t mask, const struct pcr_state *state
 		     bool pin, uint8_t (*branches)[OYSTER_POLICY_SIZE],
 		     uint8_t out[OYSTER_POLICY_SIZE]);
 
+/* Where TPMS_TIME_INFO (time, clock, resetCount, ...) keeps resetCount, for PolicyCounterTimer. */
+#define OYSTER_RESET_COUNT_OFFSET 16
+
+/*
+ * The next-boot branch: the fence PCRs at their reset value (when
+ * fence_mask is not empty), then PolicyCounterTimer(resetCount == reset_count):
+ * it approves exactly the boot whose TPM reset count is reset_count, whatever
+ * the other PCRs hold.
+ */
+int policy_next_boot(uint16_t bank, uint32_t fence_mask, uint32_t reset_count,
+		     uint8_t out[OYSTER_POLICY_SIZE]);
+
 #endif

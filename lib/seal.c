@@ -153,47 +153,96 @@ out:
 	return r;
 }
 
-static int policy_replay(struct tpm *t, ESYS_TR session, const struct token *tok)
+static int policy_pcr_now(struct tpm *t, ESYS_TR session, uint16_t bank, uint32_t mask)
 {
-	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
-	uint8_t digest[OYSTER_POLICY_SIZE];
 	TPML_PCR_SELECTION sel = { .count = 1 };
 	TPM2B_DIGEST empty = { 0 };
-	TPML_DIGEST list = { 0 };
 	TSS2_RC rc;
-	int r;
 
-	sel.pcrSelections[0].hash = tok->bank;
+	sel.pcrSelections[0].hash = bank;
 	sel.pcrSelections[0].sizeofSelect = 3;
 	for (unsigned i = 0; i < 3; i++)
-		sel.pcrSelections[0].pcrSelect[i] = (tok->pcr_mask >> (8 * i)) & 0xff;
+		sel.pcrSelections[0].pcrSelect[i] = (mask >> (8 * i)) & 0xff;
 	/* An empty pcrDigest: the TPM uses its own current values, never ours. */
 	rc = Esys_PolicyPCR(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &empty,
 			    &sel);
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_rc_errno(rc, "PolicyPCR");
-	if (tok->n_states < 2)
-		return 0;
+	return 0;
+}
 
-	r = policy_for_states(tok->bank, tok->pcr_mask, tok->states, tok->n_states, branches,
-			      digest);
-	if (r < 0)
-		return r;
-	list.count = tok->n_states;
-	for (unsigned i = 0; i < tok->n_states; i++) {
+static int policy_or_now(struct tpm *t, ESYS_TR session,
+			 const uint8_t (*branches)[OYSTER_POLICY_SIZE], unsigned n)
+{
+	TPML_DIGEST list = { .count = n };
+	TSS2_RC rc;
+
+	for (unsigned i = 0; i < n; i++) {
 		list.digests[i].size = OYSTER_POLICY_SIZE;
 		memcpy(list.digests[i].buffer, branches[i], OYSTER_POLICY_SIZE);
 	}
 	rc = Esys_PolicyOR(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &list);
+	if (rc == TSS2_RC_SUCCESS)
+		return 0;
+	/* PolicyOR says VALUE when the session's digest matches none of the branches. */
+	if (tpm_rc_base(rc) == TPM2_RC_VALUE) {
+		tpm_rc_errno(rc, "PolicyOR");
+		return -EPERM;
+	}
+	return tpm_rc_errno(rc, "PolicyOR");
+}
+
+/*
+ * The next-boot branch, after the PCR branches failed: the fence PCRs at
+ * zero, and the TPM's own reset count equal to the approved one.
+ */
+static int policy_next_boot_now(struct tpm *t, ESYS_TR session, const struct token *tok)
+{
+	TPM2B_OPERAND operand = { .size = 4 };
+	uint32_t fence = token_fence_pcrs(tok);
+	TSS2_RC rc;
+	int r;
+
+	rc = Esys_PolicyRestart(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_errno(rc, "PolicyRestart");
+	if (fence) {
+		r = policy_pcr_now(t, session, tok->bank, fence);
+		if (r < 0)
+			return r;
+	}
+	for (unsigned i = 0; i < 4; i++)
+		operand.buffer[i] = (uint8_t)(tok->next_boot_reset >> (24 - 8 * i));
+	rc = Esys_PolicyCounterTimer(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				     &operand, OYSTER_RESET_COUNT_OFFSET, TPM2_EO_EQ);
 	if (rc != TSS2_RC_SUCCESS) {
-		/* PolicyOR says VALUE when the PCRs match none of the branches. */
-		if (tpm_rc_base(rc) == TPM2_RC_VALUE) {
-			tpm_rc_errno(rc, "PolicyOR");
-			return -EPERM;
-		}
-		return tpm_rc_errno(rc, "PolicyOR");
+		/* POLICY: this is not the approved boot. */
+		r = tpm_rc_errno(rc, "PolicyCounterTimer");
+		return tpm_rc_base(rc) == TPM2_RC_POLICY ? -EPERM : r;
 	}
 	return 0;
+}
+
+static int policy_replay(struct tpm *t, ESYS_TR session, const struct token *tok)
+{
+	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
+	uint8_t digest[OYSTER_POLICY_SIZE];
+	unsigned n;
+	int r;
+
+	r = token_policy(tok, branches, &n, digest);
+	if (r < 0)
+		return r;
+	r = policy_pcr_now(t, session, tok->bank, tok->pcr_mask);
+	if (r < 0 || n < 2)
+		return r;
+	r = policy_or_now(t, session, (const uint8_t(*)[OYSTER_POLICY_SIZE])branches, n);
+	if (r != -EPERM || !tok->next_boot)
+		return r;
+	r = policy_next_boot_now(t, session, tok);
+	if (r < 0)
+		return r;
+	return policy_or_now(t, session, (const uint8_t(*)[OYSTER_POLICY_SIZE])branches, n);
 }
 
 /* The PIN is proven by the session's HMAC, keyed with it: it never crosses the bus. */

@@ -50,6 +50,7 @@ enum {
 	F_PIN,
 	F_PIN_SALT,
 	F_PIN_ITERATIONS,
+	F_NEXT_BOOT,
 	F_CREATED,
 	F_COUNT
 };
@@ -81,6 +82,7 @@ static const struct token_field {
 	[F_PIN] = FIELD("tpm2_pin", json_type_boolean, "a boolean"),
 	[F_PIN_SALT] = FIELD("tpm2_pin_salt", json_type_string, "a string"),
 	[F_PIN_ITERATIONS] = FIELD("tpm2_pin_iterations", json_type_int, "an integer"),
+	[F_NEXT_BOOT] = FIELD("tpm2_next_boot_reset", json_type_int, "an integer"),
 	[F_CREATED] = FIELD("created", json_type_string, "a string"),
 };
 
@@ -500,6 +502,7 @@ static int parse_states(struct json_object *root, struct token *tok, const char 
 static int parse_policy(struct json_object *root, struct token *tok, const TPM2B_PUBLIC *pub,
 			const char **why)
 {
+	unsigned n;
 	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
 	uint8_t digest[OYSTER_POLICY_SIZE];
 	const char *s;
@@ -511,11 +514,13 @@ static int parse_policy(struct json_object *root, struct token *tok, const TPM2B
 		return r;
 	if (decode_hex(s, len, tok->policy, OYSTER_POLICY_SIZE) < 0)
 		return fail(why, "tpm2_policy: not 64 lower-case hex digits");
-	if (policy_for_token(tok->bank, tok->pcr_mask, tok->states, tok->n_states, tok->pin,
-			     branches, digest) < 0)
+	if (tok->next_boot && tok->n_states >= OYSTER_MAX_STATES)
+		return fail(why, "tpm2_next_boot_reset: no room for it beside 8 states");
+	if (token_policy(tok, branches, &n, digest) < 0)
 		return fail(why, "tpm2_policy: cannot be computed from tpm2_states");
 	if (memcmp(digest, tok->policy, OYSTER_POLICY_SIZE))
-		return fail(why, "tpm2_policy: does not match the policy of tpm2_states and tpm2_pin");
+		return fail(why,
+			    "tpm2_policy: does not match the policy of tpm2_states and tpm2_pin");
 	/* With a PIN the TPM must count wrong guesses; without one there is nothing to count. */
 	if (!(pub->publicArea.objectAttributes & TPMA_OBJECT_NODA) != tok->pin)
 		return fail(why, "tpm2_public: noDA must be set exactly when there is no PIN");
@@ -560,6 +565,25 @@ static int parse_pin(struct json_object *root, struct token *tok, const char **w
 	return 0;
 }
 
+static int parse_next_boot(struct json_object *root, struct token *tok, const char **why)
+{
+	struct json_object *val;
+	int64_t n;
+	int r;
+
+	if (!json_object_object_get_ex(root, token_fields[F_NEXT_BOOT].key, NULL))
+		return 0;
+	r = get_field(root, F_NEXT_BOOT, &val, why);
+	if (r < 0)
+		return r;
+	n = json_object_get_int64(val);
+	if (n < 1 || n > UINT32_MAX)
+		return fail(why, "tpm2_next_boot_reset: out of range 1..4294967295");
+	tok->next_boot = true;
+	tok->next_boot_reset = (uint32_t)n;
+	return 0;
+}
+
 static int parse_created(struct json_object *root, struct token *tok, const char **why)
 {
 	const char *s;
@@ -572,6 +596,50 @@ static int parse_created(struct json_object *root, struct token *tok, const char
 	if (parse_time(s, len, &tok->created) < 0)
 		return fail(why, "created: not a UTC time such as 2026-11-26T15:00:00Z");
 	return 0;
+}
+
+uint32_t token_fence_pcrs(const struct token *tok)
+{
+	size_t size = pcr_bank_digest_size(tok->bank);
+	uint32_t mask = 0;
+
+	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+		bool zero = tok->n_states && (tok->pcr_mask & (1u << pcr));
+
+		for (unsigned s = 0; s < tok->n_states && zero; s++)
+			for (size_t i = 0; i < size && zero; i++)
+				zero = !tok->states[s].value[pcr][i];
+		if (zero)
+			mask |= 1u << pcr;
+	}
+	return mask;
+}
+
+int token_policy(const struct token *tok, uint8_t (*branches)[OYSTER_POLICY_SIZE], unsigned *n,
+		 uint8_t out[OYSTER_POLICY_SIZE])
+{
+	int r;
+
+	*n = tok->n_states;
+	if (!tok->next_boot)
+		return policy_for_token(tok->bank, tok->pcr_mask, tok->states, tok->n_states,
+					tok->pin, branches, out);
+	if (tok->n_states < 1 || tok->n_states >= OYSTER_MAX_STATES)
+		return -EINVAL;
+	for (unsigned s = 0; s < tok->n_states; s++) {
+		r = policy_pcr(NULL, tok->bank, tok->pcr_mask, &tok->states[s], branches[s]);
+		if (r < 0)
+			return r;
+	}
+	r = policy_next_boot(tok->bank, token_fence_pcrs(tok), tok->next_boot_reset,
+			     branches[tok->n_states]);
+	if (r < 0)
+		return r;
+	*n = tok->n_states + 1;
+	r = policy_or(NULL, (const uint8_t(*)[OYSTER_POLICY_SIZE])branches, *n, out);
+	if (r < 0 || !tok->pin)
+		return r;
+	return policy_auth_value(out, out);
 }
 
 int token_parse(const char *json, struct token *tok, const char **why)
@@ -620,6 +688,9 @@ int token_parse(const char *json, struct token *tok, const char **why)
 	if (r < 0)
 		goto out;
 	r = parse_pin(root, tok, &err);
+	if (r < 0)
+		goto out;
+	r = parse_next_boot(root, tok, &err);
 	if (r < 0)
 		goto out;
 	r = parse_policy(root, tok, &pub, &err);
@@ -789,6 +860,9 @@ int token_emit(const struct token *tok, char **json)
 	    add(root, "tpm2_states", new_states(tok)) < 0 ||
 	    add(root, "tpm2_policy", new_hex(tok->policy, OYSTER_POLICY_SIZE)) < 0 ||
 	    add(root, "tpm2_pin", json_object_new_boolean(tok->pin)) < 0)
+		goto out;
+	if (tok->next_boot &&
+	    add(root, "tpm2_next_boot_reset", json_object_new_int64(tok->next_boot_reset)) < 0)
 		goto out;
 	if (tok->pin &&
 	    (add(root, "tpm2_pin_salt", new_hex(tok->pin_salt, tok->pin_salt_len)) < 0 ||

@@ -44,6 +44,9 @@ struct token {
 	uint8_t pin_salt[OYSTER_PIN_SALT_MAX];
 	size_t pin_salt_len;
 	uint32_t pin_iterations;
+	/* One more PolicyOR branch: the boot whose TPM reset count is next_boot_reset. */
+	bool next_boot;
+	uint32_t next_boot_reset;
 	time_t created;
 };
 
@@ -53,6 +56,15 @@ struct token {
  * the states. On -EINVAL, *why (if not NULL) names the offending field.
  */
 int token_parse(const char *json, struct token *tok, const char **why);
+/*
+ * The token's authPolicy, and the PolicyOR branches an unseal replays
+ * (*n of them; 1 means no PolicyOR). branches has room for OYSTER_MAX_STATES.
+ */
+int token_policy(const struct token *tok, uint8_t (*branches)[OYSTER_POLICY_SIZE], unsigned *n,
+		 uint8_t out[OYSTER_POLICY_SIZE]);
+/* PCRs bound to their reset value (zeros) in every state: the boot fence. */
+uint32_t token_fence_pcrs(const struct token *tok);
+
 /* JSON text for crypt_token_json_set(); the caller frees it. */
 int token_emit(const struct token *tok, char **json);
 /* Human-readable lines for cryptsetup luksDump / oyster status; called once per line. */

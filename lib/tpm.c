@@ -252,3 +252,16 @@ int tpm_pcr_event(struct tpm *t, unsigned pcr, const void *data, size_t len)
 	Esys_Free(digests);
 	return 0;
 }
+
+int tpm_reset_count(struct tpm *t, uint32_t *out)
+{
+	TPMS_TIME_INFO *info = NULL;
+	TSS2_RC rc;
+
+	rc = Esys_ReadClock(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &info);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_errno(rc, "ReadClock");
+	*out = info->clockInfo.resetCount;
+	Esys_Free(info);
+	return 0;
+}

@@ -33,6 +33,8 @@ void tpm_close(struct tpm *t);
 const char *tpm_tcti(const struct tpm *t);
 
 int tpm_pcr_read(struct tpm *t, uint16_t bank, uint32_t mask, struct pcr_state *out);
+/* How many times the TPM was reset (rebooted) since it was cleared: the boot's number. */
+int tpm_reset_count(struct tpm *t, uint32_t *out);
 /* Extends pcr in every active bank with the hash of data (TPM2_PCR_Event). */
 int tpm_pcr_event(struct tpm *t, unsigned pcr, const void *data, size_t len);
 

@@ -10,20 +10,18 @@
 set -eu
 . "$TESTDIR/lib.sh"
 
-command -v swtpm_ioctl >/dev/null || skip "swtpm_ioctl is not installed (apt-get install swtpm-tools)"
 pass='fence passphrase'
 img=$WORKDIR/disk.img
 other=$WORKDIR/other.img
 make_luks "$img" "$pass"
 make_luks "$other" "$pass"
 
-reboot_tpm() {
-	# A power cycle of the TPM, then what the firmware measures at every boot.
-	swtpm_ioctl --tcp "127.0.0.1:$((SWTPM_PORT + 1))" -i >/dev/null || setup_error "swtpm_ioctl -i failed"
-	tpm2_startup -c || setup_error "TPM2_Startup(CLEAR) failed"
+# A reboot: what the firmware measures at every boot.
+boot() {
+	reboot_tpm
 	extend_pcr 7 secure-boot
 }
-reboot_tpm
+boot
 
 say "enroll with the fence (PCR 7 + PCR 15 at zero)"
 enroll "$img" "$pass" --pcrs 7 --fence
@@ -48,15 +46,15 @@ grep_out 'boot fence'
 expect_ok pass_open "$img" "$pass"
 
 say "the fence measures the volume: a second volume's fence gives another PCR 15"
-reboot_tpm
+boot
 expect_ok "$OYSTER" fence "$img"
 one=$(pcr_value sha256 15)
-reboot_tpm
+boot
 expect_ok "$OYSTER" fence "$other"
 [ "$(pcr_value sha256 15)" != "$one" ] || fail "two volumes with different UUIDs extend PCR 15 alike"
 
 say "after a reboot the token unseals again"
-reboot_tpm
+boot
 expect_ok token_open "$img"
 unseal_to "$WORKDIR/tpm.key" "$img"
 check_passphrase "$WORKDIR/tpm.key"
@@ -67,11 +65,11 @@ kf=$(keyfile "$pass")
 expect_ok "$OYSTER" enroll "$other" --key-file "$kf" --pcrs 7 --fence
 grep_out 'next boot'
 expect_fail token_open "$other"
-reboot_tpm
+boot
 expect_ok token_open "$other"
 
 say "reseal from the fenced running system: PCR 15 stays bound to zeros"
-reboot_tpm
+boot
 expect_ok "$OYSTER" fence "$img"
 expect_ok "$OYSTER" reseal "$img" --key-file "$kf"
 grep_out 'next boot'
@@ -79,11 +77,11 @@ tok=$(oyster_token_ids "$img")
 [ "$(luks_json "$img" | jq -r --arg id "$tok" '.tokens[$id].tpm2_states[0]["15"]')" = "$(printf '0%.0s' {1..64})" ] ||
 	fail "reseal bound PCR 15 to its fenced value instead of its reset value"
 expect_fail token_open "$img"
-reboot_tpm
+boot
 expect_ok token_open "$img"
 
 say "fence of a missing device fails, but still fences the others"
-reboot_tpm
+boot
 run "$OYSTER" fence "$WORKDIR/missing.img" "$img"
 [ "$RC" -eq 1 ] || { show_last; fail "fence with a missing device: exit $RC, expected 1"; }
 expect_fail token_open "$img"

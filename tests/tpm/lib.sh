@@ -323,3 +323,12 @@ closed_port() {
 	done
 	setup_error "no closed port found"
 }
+
+# reboot_tpm: a power cycle of the TPM (_TPM_Init, then Startup(CLEAR)):
+# PCRs back to their reset values, the reset count one higher. Nothing is
+# measured again: the caller extends what its "firmware" measures.
+reboot_tpm() {
+	command -v swtpm_ioctl >/dev/null || skip "swtpm_ioctl is not installed (apt-get install swtpm-tools)"
+	swtpm_ioctl --tcp "127.0.0.1:$((SWTPM_PORT + 1))" -i >/dev/null || setup_error "swtpm_ioctl -i failed"
+	tpm2_startup -c || setup_error "TPM2_Startup(CLEAR) failed"
+}
