@@ -37,8 +37,7 @@ static int prove(struct tpm *t, struct crypt_device *cd, const struct token *tok
 	struct secret *got = NULL;
 	int r;
 
-	r = unlock_token_with(t, tok, pin ? (const char *)pin->data : NULL, pin ? pin->len : 0,
-			      &got);
+	r = unlock_with_pin(t, tok, pin, &got);
 	if (r < 0)
 		return r;
 	if (got->len != expected->len || memcmp(got->data, expected->data, got->len))
@@ -49,6 +48,13 @@ static int prove(struct tpm *t, struct crypt_device *cd, const struct token *tok
 	if (r < 0)
 		log_err("The new token does not open its keyslot; it was removed again.");
 	return r;
+}
+
+int unlock_with_pin(struct tpm *t, const struct token *tok, const struct secret *pin,
+		    struct secret **passphrase)
+{
+	return unlock_token_with(t, tok, pin ? (const char *)pin->data : NULL, pin ? pin->len : 0,
+				 passphrase);
 }
 
 int enroll_add(struct tpm *t, struct crypt_device *cd, struct token *tok, const struct secret *vk,

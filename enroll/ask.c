@@ -96,9 +96,15 @@ static int from_tty(const char *prompt, struct secret *s)
 	return r;
 }
 
-int ask_passphrase(const char *key_file, const char *device, struct secret **out)
+/*
+ * A secret from key_file (when given), else from $env_name, else typed at
+ * the terminal after prompt; NUL-terminated in a locked buffer. what names
+ * it in messages.
+ */
+static int ask_secret(const char *key_file, const char *env_name, const char *prompt,
+		      const char *what, struct secret **out)
 {
-	const char *env = getenv("PASSWORD");
+	const char *env = getenv(env_name);
 	struct secret *s;
 	int r;
 
@@ -116,17 +122,14 @@ int ask_passphrase(const char *key_file, const char *device, struct secret **out
 			memcpy(s->data, env, n);
 			s->len = n;
 		} else {
-			fprintf(stderr, "$PASSWORD is longer than %d characters.\n",
+			fprintf(stderr, "$%s is longer than %d characters.\n", env_name,
 				OYSTER_MAX_TYPED);
 		}
 	} else {
-		char prompt[512];
-
-		snprintf(prompt, sizeof(prompt), "Enter an existing passphrase for %s: ", device);
 		r = from_tty(prompt, s);
 	}
 	if (r == 0 && s->len == 0) {
-		fprintf(stderr, "The passphrase is empty.\n");
+		fprintf(stderr, "The %s is empty.\n", what);
 		r = -EINVAL;
 	}
 	if (r < 0) {
@@ -138,42 +141,17 @@ int ask_passphrase(const char *key_file, const char *device, struct secret **out
 	return 0;
 }
 
-/* A PIN from the environment (automation) or typed, NUL-terminated in a locked buffer. */
+int ask_passphrase(const char *key_file, const char *device, struct secret **out)
+{
+	char prompt[512];
+
+	snprintf(prompt, sizeof(prompt), "Enter an existing passphrase for %s: ", device);
+	return ask_secret(key_file, "PASSWORD", prompt, "passphrase", out);
+}
+
 static int pin_from(const char *env_name, const char *prompt, struct secret **out)
 {
-	const char *env = getenv(env_name);
-	struct secret *s;
-	int r = 0;
-
-	*out = NULL;
-	s = secret_new(OYSTER_MAX_TYPED);
-	if (!s)
-		return -ENOMEM;
-	if (env) {
-		size_t n = strlen(env);
-
-		if (n > s->size) {
-			fprintf(stderr, "$%s is longer than %d characters.\n", env_name,
-				OYSTER_MAX_TYPED);
-			r = -EFBIG;
-		} else {
-			memcpy(s->data, env, n);
-			s->len = n;
-		}
-	} else {
-		r = from_tty(prompt, s);
-	}
-	if (r == 0 && s->len == 0) {
-		fprintf(stderr, "The PIN is empty.\n");
-		r = -EINVAL;
-	}
-	if (r < 0) {
-		secret_free(s);
-		return r;
-	}
-	s->data[s->len] = '\0';
-	*out = s;
-	return 0;
+	return ask_secret(NULL, env_name, prompt, "PIN", out);
 }
 
 int ask_new_pin(struct secret **out)

@@ -43,6 +43,10 @@ int enroll_add(struct tpm *t, struct crypt_device *cd, struct token *tok, const 
 /* Removes every oyster token but keep_id, and their keyslots but keep_slot. */
 void enroll_remove_others(struct crypt_device *cd, int keep_id, int keep_slot);
 
+/* unlock_token_with() with the PIN in a secret buffer (or none). */
+int unlock_with_pin(struct tpm *t, const struct token *tok, const struct secret *pin,
+		    struct secret **passphrase);
+
 /* Exit status for a negative errno from the core. */
 int exit_status(int r);
 /* One-line usage error on stderr; returns OYSTER_EXIT_USAGE. */

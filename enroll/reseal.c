@@ -228,8 +228,7 @@ static int unseal_raw(struct tpm *t, const struct token *tok, const struct secre
 	int r;
 
 	*raw = NULL;
-	r = unlock_token_with(t, tok, pin ? (const char *)pin->data : NULL, pin ? pin->len : 0,
-			      &pass);
+	r = unlock_with_pin(t, tok, pin, &pass);
 	if (r < 0)
 		return r;
 	*raw = secret_new(OYSTER_SECRET_SIZE);
@@ -261,8 +260,7 @@ static int reseal_in_place(struct tpm *t, struct crypt_device *cd, int id, const
 	r = luks_token_write(cd, id, tok);
 	if (r < 0 || !prove_now)
 		goto out;
-	r = unlock_token_with(t, tok, pin ? (const char *)pin->data : NULL, pin ? pin->len : 0,
-			      &got);
+	r = unlock_with_pin(t, tok, pin, &got);
 	if (r < 0) {
 		log_err("The resealed token does not unseal; the old one was put back.");
 		luks_token_write(cd, id, old);

@@ -105,8 +105,7 @@ int cmd_unseal(int argc, char **argv)
 				continue;
 			}
 		}
-		r = unlock_token_with(t, tok, tok->pin ? (const char *)pin->data : NULL,
-				      tok->pin ? pin->len : 0, &pass);
+		r = unlock_with_pin(t, tok, tok->pin ? pin : NULL, &pass);
 		if (r == 0 || r == -ENODEV)
 			break;
 		if (r == -ENOKEY || r == -EACCES || r == -EBUSY)
