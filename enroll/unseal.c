@@ -96,6 +96,12 @@ int cmd_unseal(int argc, char **argv)
 			continue;
 		}
 		if (tok->pin && !pin) {
+			/* Asking for a PIN the TPM will not even check sends the user round in circles. */
+			if (tpm_locked_out(t)) {
+				log_err("The TPM is locked out after too many wrong PINs; unlock with the passphrase.");
+				r = pin_r = -EBUSY;
+				continue;
+			}
 			r = ask_pin(argv[optind], &pin);
 			if (r == -ENOKEY)
 				log_err("Token %d needs a PIN: set $PIN, or run on a terminal.",

@@ -182,10 +182,31 @@ int luks_keyslot_add(struct crypt_device *cd, const struct secret *vk,
 	return r;
 }
 
+/*
+ * oyster destroys only keyslots it made (PBKDF2-SHA512, 1000 iterations, see
+ * luks_keyslot_add()): a token's "keyslots" can be rewritten by anyone with
+ * the disk, and must never lead a wipe to the user's passphrase.
+ */
+static bool keyslot_is_oyster(struct crypt_device *cd, int keyslot)
+{
+	struct crypt_pbkdf_type pbkdf = { 0 };
+
+	return crypt_keyslot_get_pbkdf(cd, keyslot, &pbkdf) == 0 && pbkdf.type &&
+	       !strcmp(pbkdf.type, CRYPT_KDF_PBKDF2) && pbkdf.hash &&
+	       !strcmp(pbkdf.hash, "sha512") && pbkdf.iterations == 1000;
+}
+
 int luks_keyslot_remove(struct crypt_device *cd, int keyslot)
 {
-	int r = crypt_keyslot_destroy(cd, keyslot);
+	int r;
 
+	if (!keyslot_is_oyster(cd, keyslot)) {
+		log_err("Keeping keyslot %d: oyster did not make it (its key derivation is not "
+			"oyster's PBKDF2-SHA512 with 1000 iterations), so it may hold a passphrase.",
+			keyslot);
+		return -EPERM;
+	}
+	r = crypt_keyslot_destroy(cd, keyslot);
 	if (r < 0)
 		log_err("Cannot remove keyslot %d: %s.", keyslot, strerror(-r));
 	return r;

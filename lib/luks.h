@@ -32,6 +32,7 @@ int luks_volume_key_get(struct crypt_device *cd, const struct secret *pass, stru
 /* Adds a keyslot for passphrase new_pass (PBKDF2-SHA512, 1000 iterations). */
 int luks_keyslot_add(struct crypt_device *cd, const struct secret *vk,
 		     const struct secret *new_pass);
+/* Only a keyslot oyster made (its PBKDF says so); -EPERM for any other. */
 int luks_keyslot_remove(struct crypt_device *cd, int keyslot);
 /* The keyslot that passphrase opens, or a negative errno (-EPERM: wrong passphrase). */
 int luks_keyslot_check(struct crypt_device *cd, int keyslot, const struct secret *pass);

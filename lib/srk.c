@@ -69,7 +69,7 @@ static int srk_create(struct tpm *t, struct srk *srk)
 	return 0;
 }
 
-static void srk_persist(struct tpm *t, struct srk *srk)
+static int srk_persist(struct tpm *t, struct srk *srk)
 {
 	ESYS_TR persistent = ESYS_TR_NONE;
 	TSS2_RC rc;
@@ -77,16 +77,19 @@ static void srk_persist(struct tpm *t, struct srk *srk)
 	rc = Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, srk->tr, ESYS_TR_PASSWORD, ESYS_TR_NONE,
 			       ESYS_TR_NONE, OYSTER_SRK_PERSISTENT, &persistent);
 	if (rc != TSS2_RC_SUCCESS) {
+		/* A lost TPM, not a refusal: ESAPI takes no further command in this context. */
+		if (tpm_rc_errno(rc, "EvictControl(SRK)") == -ENODEV)
+			return -ENODEV;
 		/* Still usable: each unlock recreates the same key, at a cost in time. */
-		tpm_rc_errno(rc, "EvictControl(SRK)");
 		log_info("Could not make the storage key persistent; each unlock will recreate it "
 			 "(slower).");
-		return;
+		return 0;
 	}
 	Esys_FlushContext(t->esys, srk->tr);
 	srk->tr = persistent;
 	srk->handle = OYSTER_SRK_PERSISTENT;
 	srk->transient = false;
+	return 0;
 }
 
 /* At enrollment only: whatever another tool left at 0x81000001 must be a storage key. */
@@ -144,9 +147,9 @@ int srk_get(struct tpm *t, uint32_t want, bool persist, struct srk *srk)
 	r = srk_create(t, srk);
 	if (r < 0)
 		return r;
-	if (persist)
-		srk_persist(t, srk);
-	r = srk_set_name(t, srk);
+	r = persist ? srk_persist(t, srk) : 0;
+	if (r == 0)
+		r = srk_set_name(t, srk);
 	if (r < 0)
 		srk_put(t, srk);
 	return r;

@@ -46,12 +46,19 @@ int tpm_rc_errno(TSS2_RC rc, const char *what)
 	TSS2_RC layer = rc & TSS2_RC_LAYER_MASK;
 
 	log_debug("%s: %s (0x%x)", what, Tss2_RC_Decode(rc), rc);
-	if (layer == TSS2_TCTI_RC_LAYER)
-		return -ENODEV;
-	switch (rc & ~TSS2_RC_LAYER_MASK) {
+	switch (layer == TSS2_TCTI_RC_LAYER ? TSS2_BASE_RC_IO_ERROR : rc & ~TSS2_RC_LAYER_MASK) {
 	case TSS2_BASE_RC_IO_ERROR:
 	case TSS2_BASE_RC_NO_CONNECTION:
 	case TSS2_BASE_RC_TRY_AGAIN:
+	/*
+	 * ESAPI's answer to every call after a command's connection failed, even
+	 * when that failure was ignored (a FlushContext on a cleanup path).
+	 */
+	case TSS2_BASE_RC_BAD_SEQUENCE:
+		/* The TPM was there a moment ago: callers only pass -ENODEV on, so say it here. */
+		log_err("Lost the connection to the TPM during %s; check that it is still there "
+			"(or that OYSTER_TCTI points at it) and try again.",
+			what);
 		return -ENODEV;
 	}
 	if (layer)
@@ -264,4 +271,22 @@ int tpm_reset_count(struct tpm *t, uint32_t *out)
 	*out = info->clockInfo.resetCount;
 	Esys_Free(info);
 	return 0;
+}
+
+bool tpm_locked_out(struct tpm *t)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TPMI_YES_NO more;
+	bool locked = false;
+	TSS2_RC rc;
+
+	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				TPM2_CAP_TPM_PROPERTIES, TPM2_PT_PERMANENT, 1, &more, &cap);
+	if (rc != TSS2_RC_SUCCESS)
+		return false;
+	if (cap->data.tpmProperties.count == 1 &&
+	    cap->data.tpmProperties.tpmProperty[0].property == TPM2_PT_PERMANENT)
+		locked = cap->data.tpmProperties.tpmProperty[0].value & TPMA_PERMANENT_INLOCKOUT;
+	Esys_Free(cap);
+	return locked;
 }

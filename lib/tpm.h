@@ -57,6 +57,8 @@ struct tpm_da {
 	uint32_t recovery;
 };
 int tpm_da_read(struct tpm *t, struct tpm_da *da);
+/* True when the TPM is in dictionary-attack lockout now (false when it cannot tell). */
+bool tpm_locked_out(struct tpm *t);
 /* 0 when the TPM's SRK is the one the token was sealed under, else -EKEYREJECTED. */
 int tpm_srk_check(struct tpm *t, const struct token *tok);
 

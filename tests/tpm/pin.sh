@@ -67,6 +67,9 @@ if oyster_messages | grep -q 'Wrong PIN'; then
 	show_last
 	fail "a lockout was reported as a wrong PIN"
 fi
+say "during the lockout oyster unseal does not even ask for a PIN: exit 6"
+expect_status 6 "$OYSTER" unseal "$img" </dev/null
+oyster_messages | grep -q 'locked out' || { show_last; fail "no lockout message without a PIN"; }
 say "during the lockout the plugin sends cryptsetup to the passphrase, not into a PIN loop"
 run with_plugin cryptsetup open --test-passphrase --token-only --debug "$img" < <(printf '%s' "$pin")
 [ "$RC" -ne 0 ] || fail "the volume opened during a lockout"
