@@ -25,6 +25,15 @@ int cmd_unseal(int argc, char **argv);
 int cmd_pcrs(int argc, char **argv);
 int cmd_fence(int argc, char **argv);
 int cmd_reseal(int argc, char **argv);
+int cmd_boot_setup(int argc, char **argv);
+
+/*
+ * What the machine's initramfs needs to unlock device with the TPM: printed,
+ * or done (crypttab edited, initramfs regenerated) when configure.
+ */
+int boot_setup(const char *device, bool configure);
+/* After enrollment: boot_setup() when configure, or when device is a block device. */
+int boot_after_enroll(const char *device, bool configure);
 
 /* The PCR the boot integrations extend once a volume is done with (oyster fence). */
 #define OYSTER_FENCE_PCR 15

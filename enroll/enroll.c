@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <libcryptsetup.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
 #include "cmd.h"
@@ -18,7 +22,7 @@
 
 static const char usage[] =
 	"Usage: oyster enroll DEVICE [--pcrs SPEC] [--bank BANK] [--key-file FILE] [--pin]\n"
-	"                            [--fence[=PCR]] [--replace]\n\n"
+	"                            [--fence[=PCR]] [--replace] [--configure-boot]\n\n"
 	"Seal a new random secret in the TPM, bound to the current values of the chosen PCRs,\n"
 	"and add it to DEVICE (a LUKS2 block device, image file or UUID=...) as a new keyslot\n"
 	"with an oyster-tpm2 token. An existing passphrase authorizes it.\n\n"
@@ -33,6 +37,9 @@ static const char usage[] =
 	"  --replace        after the new token works, remove the other oyster tokens and "
 	"keyslots\n"
 	"                   (with --pin: how to change the PIN)\n"
+	"  --configure-boot then make the initramfs unlock DEVICE at boot (oyster boot-setup);\n"
+	"                   for the volume of the root file system this implies --fence\n"
+	"  --no-fence       not even then\n"
 	"  -h, --help       show this help\n";
 
 struct enroll_args {
@@ -43,6 +50,8 @@ struct enroll_args {
 	bool replace;
 	bool pin;
 	int fence; /* the fence PCR, or -1 */
+	bool configure_boot;
+	bool no_fence;
 };
 
 static int parse_args(int argc, char **argv, struct enroll_args *a)
@@ -54,6 +63,8 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
 		{ "replace", no_argument, NULL, 'r' },
 		{ "pin", no_argument, NULL, 'P' },
 		{ "fence", optional_argument, NULL, 'F' },
+		{ "configure-boot", no_argument, NULL, 'C' },
+		{ "no-fence", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -93,6 +104,12 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
 			a->fence = (int)pcr;
 			break;
 		}
+		case 'C':
+			a->configure_boot = true;
+			break;
+		case 'N':
+			a->no_fence = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return -1;
@@ -162,6 +179,53 @@ static int token_init(struct tpm *t, const struct enroll_args *a, struct token *
 	return token_policy(tok, branches, &n, tok->policy);
 }
 
+/* Whether the block device at sysfs path is dev, or sits on it (its slaves, recursively). */
+static bool sysfs_stacked_on(const char *path, dev_t dev, int depth)
+{
+	char file[PATH_MAX], sub[PATH_MAX];
+	unsigned maj, min;
+	struct dirent *de;
+	bool found = false;
+	DIR *dir;
+	FILE *f;
+
+	if (depth > 8)
+		return false;
+	snprintf(file, sizeof(file), "%s/dev", path);
+	f = fopen(file, "re");
+	if (!f)
+		return false;
+	if (fscanf(f, "%u:%u", &maj, &min) == 2 && makedev(maj, min) == dev)
+		found = true;
+	fclose(f);
+	snprintf(file, sizeof(file), "%s/slaves", path);
+	dir = found ? NULL : opendir(file);
+	while (dir && !found && (de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (snprintf(sub, sizeof(sub), "%s/%s", file, de->d_name) < (int)sizeof(sub))
+			found = sysfs_stacked_on(sub, dev, depth + 1);
+	}
+	if (dir)
+		closedir(dir);
+	return found;
+}
+
+/* Whether the root file system lives on the device cd was opened on, through any stack of dm
+ * devices. */
+static bool backs_root(struct crypt_device *cd)
+{
+	struct stat root, dev;
+	char path[128];
+
+	if (stat("/", &root) < 0 || stat(crypt_get_device_name(cd), &dev) < 0 ||
+	    !S_ISBLK(dev.st_mode))
+		return false;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", major(root.st_dev),
+		 minor(root.st_dev));
+	return sysfs_stacked_on(path, dev.st_rdev, 0);
+}
+
 void enroll_remove_others(struct crypt_device *cd, int keep_id, int keep_slot)
 {
 	struct token *old = calloc(1, sizeof(*old));
@@ -177,9 +241,11 @@ void enroll_remove_others(struct crypt_device *cd, int keep_id, int keep_slot)
 			continue;
 		if (luks_token_remove(cd, id) < 0)
 			continue;
-		if (slot >= 0 && slot != keep_slot && luks_keyslot_token_count(cd, slot, -1) == 0)
-			luks_keyslot_remove(cd, slot);
-		printf("Replaced token %d (keyslot %d).\n", id, slot);
+		if (slot >= 0 && slot != keep_slot && luks_keyslot_token_count(cd, slot, -1) == 0 &&
+		    luks_keyslot_remove(cd, slot) == 0)
+			printf("Replaced token %d (keyslot %d).\n", id, slot);
+		else
+			printf("Replaced token %d (its keyslot %d is kept).\n", id, slot);
 	}
 	free(old);
 }
@@ -210,6 +276,17 @@ int cmd_enroll(int argc, char **argv)
 	r = tpm_open(&t);
 	if (r < 0)
 		goto out;
+	/*
+	 * The initramfs unlocks the volume that holds the root file system: with
+	 * --configure-boot its token is fenced unless told otherwise. (A volume
+	 * unlocked after the initramfs must not be: the fence is up by then.)
+	 */
+	if (a.configure_boot && a.fence < 0 && !a.no_fence && backs_root(cd)) {
+		a.fence = OYSTER_FENCE_PCR;
+		printf("%s holds the root file system: binding the token to the boot fence (PCR "
+		       "%d) too; --no-fence not to.\n",
+		       a.device, OYSTER_FENCE_PCR);
+	}
 	r = token_init(t, &a, tok, &fenced);
 	if (r < 0)
 		goto out;
@@ -247,7 +324,7 @@ int cmd_enroll(int argc, char **argv)
 	pcr_format_spec(a.mask, spec, sizeof(spec));
 	printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank%s.\n", id, keyslot,
 	       spec, pcr_bank_name(a.bank), a.pin ? " and a PIN" : "");
-	r = 0;
+	r = boot_after_enroll(a.device, a.configure_boot) < 0 ? -EIO : 0;
 out:
 	secret_free(old);
 	secret_free(pin);

@@ -22,6 +22,7 @@ static const struct {
 	{ "unseal", cmd_unseal, "Print the keyslot passphrase for a keyscript" },
 	{ "pcrs", cmd_pcrs, "Show the current PCR values with their names" },
 	{ "fence", cmd_fence, "Extend the fence PCR so that --fence tokens close until reboot" },
+	{ "boot-setup", cmd_boot_setup, "Show or do what the initramfs needs to unlock a volume" },
 };
 
 static bool verbose;
@@ -38,7 +39,7 @@ static void show_usage(FILE *f)
 	fprintf(f, "Usage: oyster COMMAND [OPTIONS]\n\n"
 		   "Unlock LUKS2 volumes with a TPM 2.0.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\nRun 'oyster COMMAND --help' for a command's options.\n"
 		   "Environment: OYSTER_TCTI selects the TPM (default device:/dev/tpmrm0, then "
 		   "device:/dev/tpm0);\n"

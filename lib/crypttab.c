@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypttab.h"
+
+#define CRYPTTAB_MAX_SIZE (1024 * 1024)
+#define KEYSCRIPT_OPTION "keyscript=" OYSTER_KEYSCRIPT
+
+/* Byte ranges of a line's whitespace-separated fields; n == 5 means "five or more". */
+struct fields {
+	unsigned n;
+	size_t start[5], end[5];
+};
+
+static void split_fields(const char *line, size_t len, struct fields *f)
+{
+	size_t i = 0;
+
+	f->n = 0;
+	while (f->n < 5) {
+		while (i < len && (line[i] == ' ' || line[i] == '\t'))
+			i++;
+		if (i >= len)
+			break;
+		f->start[f->n] = i;
+		while (i < len && line[i] != ' ' && line[i] != '\t')
+			i++;
+		f->end[f->n++] = i;
+	}
+}
+
+static bool is_entry(const char *line, const struct fields *f)
+{
+	return f->n >= 2 && line[f->start[0]] != '#';
+}
+
+/* The line with 1-based number lineno: its start and length (without the newline). */
+static const char *find_line(const char *text, unsigned lineno, size_t *len)
+{
+	const char *p = text;
+
+	for (unsigned n = 1; *p; n++) {
+		const char *nl = strchr(p, '\n');
+		size_t l = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (n == lineno) {
+			*len = l;
+			return p;
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return NULL;
+}
+
+/* crypttab's mangling, as Debian's printf %b and systemd read it: \NNN octal and \\. */
+static int unmangle(const char *s, size_t len, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '\\' && i + 1 < len && s[i + 1] >= '0' && s[i + 1] <= '7') {
+			unsigned v = 0, digits = 0;
+
+			while (digits < 3 && i + 1 < len && s[i + 1] >= '0' && s[i + 1] <= '7') {
+				v = v * 8 + (unsigned)(s[++i] - '0');
+				digits++;
+			}
+			c = (char)v;
+		} else if (c == '\\' && i + 1 < len && s[i + 1] == '\\') {
+			i++;
+		}
+		if (o + 1 >= size)
+			return -E2BIG;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static int field(const char *line, const struct fields *f, unsigned i, char *out, size_t size)
+{
+	if (i >= f->n) {
+		out[0] = '\0';
+		return 0;
+	}
+	return unmangle(line + f->start[i], f->end[i] - f->start[i], out, size);
+}
+
+/* The value of the keyscript= option among comma-separated options, or "". */
+static int keyscript_of(const char *options, char *out, size_t size)
+{
+	const char *p = options;
+
+	out[0] = '\0';
+	while (*p) {
+		size_t l = strcspn(p, ",");
+
+		if (l > strlen("keyscript=") && !strncmp(p, "keyscript=", strlen("keyscript=")))
+			return unmangle(p + strlen("keyscript="), l - strlen("keyscript="), out,
+					size);
+		p += l;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+static bool keyscript_is_ours(const char *value)
+{
+	static const char suffix[] = "/cryptsetup/scripts/" OYSTER_KEYSCRIPT;
+	size_t l = strlen(value);
+
+	return !strcmp(value, OYSTER_KEYSCRIPT) ||
+	       (l >= strlen(suffix) && !strcmp(value + l - strlen(suffix), suffix));
+}
+
+static int fill_entry(const char *line, const struct fields *f, unsigned lineno,
+		      struct crypttab_entry *e)
+{
+	int r;
+
+	e->line = lineno;
+	e->other_line = 0;
+	r = field(line, f, 0, e->name, sizeof(e->name));
+	if (r == 0)
+		r = field(line, f, 1, e->source, sizeof(e->source));
+	if (r == 0)
+		r = field(line, f, 2, e->key, sizeof(e->key));
+	if (r == 0) {
+		size_t l = f->n > 3 ? f->end[3] - f->start[3] : 0;
+
+		if (l >= sizeof(e->options))
+			return -E2BIG;
+		memcpy(e->options, line + (f->n > 3 ? f->start[3] : 0), l);
+		e->options[l] = '\0';
+		r = keyscript_of(e->options, e->keyscript, sizeof(e->keyscript));
+	}
+	return r;
+}
+
+int crypttab_find(const char *text, const char *uuid, crypttab_resolve_fn resolve, void *data,
+		  struct crypttab_entry *e)
+{
+	const char *p = text;
+	unsigned lineno = 0;
+	int r = -ENOENT;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char source[sizeof(e->source)], got[OYSTER_UUID_MAX];
+		struct fields f;
+
+		lineno++;
+		split_fields(p, len, &f);
+		/* An unreadable or unresolvable source names no volume of ours. */
+		if (is_entry(p, &f) && field(p, &f, 1, source, sizeof(source)) == 0 &&
+		    resolve(source, got, sizeof(got), data) == 0 && !strcasecmp(got, uuid)) {
+			if (r == 0) {
+				e->other_line = lineno;
+				return -ENOTUNIQ;
+			}
+			r = fill_entry(p, &f, lineno, e);
+			if (r < 0)
+				return r;
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return r;
+}
+
+/* out = text with insert put in place of the bytes [at, at + drop). */
+static int text_splice(const char *text, size_t at, size_t drop, const char *insert, char **out)
+{
+	size_t tl = strlen(text), il = strlen(insert);
+	char *s = malloc(tl - drop + il + 1);
+
+	if (!s)
+		return -ENOMEM;
+	memcpy(s, text, at);
+	memcpy(s + at, insert, il);
+	memcpy(s + at + il, text + at + drop, tl - at - drop + 1);
+	*out = s;
+	return 0;
+}
+
+int crypttab_add_keyscript(const char *text, const struct crypttab_entry *e, char **out)
+{
+	char insert[2 * 64 + sizeof("none") + sizeof(KEYSCRIPT_OPTION)];
+	const char *line;
+	struct fields f;
+	size_t len, at, drop = 0;
+
+	*out = NULL;
+	line = find_line(text, e->line, &len);
+	if (!line)
+		return -EINVAL;
+	split_fields(line, len, &f);
+	if (!is_entry(line, &f) || f.n > 4)
+		return -EINVAL;
+	if (e->keyscript[0])
+		return keyscript_is_ours(e->keyscript) ? 1 : -EEXIST;
+	if (f.n >= 3 && strcmp(e->key, "none") && strcmp(e->key, "-"))
+		return -EINVAL;
+
+	if (f.n == 4) {
+		bool empty = f.end[3] - f.start[3] == 1 && line[f.start[3]] == '-';
+
+		at = empty ? f.start[3] : f.end[3];
+		drop = empty ? 1 : 0;
+		snprintf(insert, sizeof(insert), "%s%s", empty ? "" : ",", KEYSCRIPT_OPTION);
+	} else {
+		/* New fields take the separator that precedes the last one. */
+		unsigned last = f.n - 1;
+		size_t sep = f.start[last] - f.end[last - 1];
+
+		if (sep >= 64)
+			sep = 1;
+		at = f.end[last];
+		if (f.n == 3)
+			snprintf(insert, sizeof(insert), "%.*s%s", (int)sep, line + f.end[last - 1],
+				 KEYSCRIPT_OPTION);
+		else
+			snprintf(insert, sizeof(insert), "%.*snone%.*s%s", (int)sep,
+				 line + f.end[last - 1], (int)sep, line + f.end[last - 1],
+				 KEYSCRIPT_OPTION);
+	}
+	return text_splice(text, (size_t)(line - text) + at, drop, insert, out);
+}
+
+int crypttab_read(const char *path, char **text)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	int fd, r;
+
+	*text = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = -EFBIG;
+	if (!S_ISREG(st.st_mode) || st.st_size > CRYPTTAB_MAX_SIZE)
+		goto out;
+	r = -ENOMEM;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		goto out;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	r = -EINVAL;
+	if (memchr(buf, '\0', got))
+		goto out;
+	*text = buf;
+	buf = NULL;
+	r = 0;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+/* Writes text to a new temporary file next to target, with st's owner and mode. */
+static int write_temp(const char *target, const char *text, const struct stat *st, char **tmp)
+{
+	size_t len = strlen(text), done = 0;
+	char *name = NULL;
+	int fd = -1, r;
+
+	*tmp = NULL;
+	if (asprintf(&name, "%s.XXXXXX", target) < 0)
+		return -ENOMEM;
+	fd = mkostemp(name, O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		free(name);
+		return r;
+	}
+	/* Only root can give a file away; anyone else keeps their own. */
+	if (fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM)
+		goto fail;
+	if (fchmod(fd, st->st_mode & 07777) < 0)
+		goto fail;
+	while (done < len) {
+		ssize_t n = write(fd, text + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		done += (size_t)n;
+	}
+	if (fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	*tmp = name;
+	return 0;
+fail:
+	r = -errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(name);
+	free(name);
+	return r;
+}
+
+static void sync_dir_of(const char *path)
+{
+	char *dir = strdup(path), *slash;
+	int fd;
+
+	if (!dir)
+		return;
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
+int crypttab_write(const char *path, const char *old_text, const char *new_text, const char *backup)
+{
+	char *real = NULL, *current = NULL, *tmp = NULL, *backup_tmp = NULL;
+	struct stat st;
+	int r;
+
+	real = realpath(path, NULL);
+	if (!real)
+		return -errno;
+	r = crypttab_read(real, &current);
+	if (r < 0)
+		goto out;
+	r = -ESTALE;
+	if (strcmp(current, old_text))
+		goto out;
+	if (stat(real, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = write_temp(backup, old_text, &st, &backup_tmp);
+	if (r < 0)
+		goto out;
+	if (rename(backup_tmp, backup) < 0) {
+		r = -errno;
+		goto out;
+	}
+	free(backup_tmp);
+	backup_tmp = NULL;
+	r = write_temp(real, new_text, &st, &tmp);
+	if (r < 0)
+		goto out;
+	if (rename(tmp, real) < 0) {
+		r = -errno;
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+	sync_dir_of(real);
+	r = 0;
+out:
+	if (backup_tmp)
+		unlink(backup_tmp);
+	if (tmp)
+		unlink(tmp);
+	free(backup_tmp);
+	free(tmp);
+	free(current);
+	free(real);
+	return r;
+}

@@ -1,0 +1,133 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Story: dracut. The real dracut, with oyster's module 90oyster installed in a
+# sandbox, builds a no-hostonly image that holds the token plugin with every
+# library it loads, the TCTI modules (device, and swtpm because dracut.conf.d
+# asks), cryptsetup and the TPM drivers; the default module set picks the
+# module up by itself. Inside the unpacked image (chroot), the image's own
+# cryptsetup opens an enrolled volume through the token alone, against the
+# swtpm; after PCR 7 changes, the same `cryptsetup open` says why (PCR 7) and
+# takes the passphrase. A missing TCTI module or plugin fails the build.
+set -eu
+. "$TESTDIR/lib.sh"
+. "$INITRAMFS_TESTDIR/lib.sh"
+
+need dracut lsinitrd cpio chroot flock unshare
+find_kernel
+sandbox_init
+
+pass='dracut passphrase'
+img=$WORKDIR/root.img
+make_luks "$img" "$pass"
+extend_pcr 7 secure-boot-on
+enroll "$img" "$pass" --pcrs 7
+
+confdir=$WORKDIR/dracut.conf.d
+mkdir -p "$confdir"
+echo 'oyster_tctis+=" swtpm "' >"$confdir/oyster.conf"
+
+# dracut_build IMAGE ARGS...: dracut in the sandbox with only our
+# configuration; output in $OUT/$ERR, status in $RC.
+dracut_build() {
+	local image=$1 t0
+	shift
+	t0=$(date +%s%N)
+	run sandbox dracut --no-hostonly --kver "$KVER" --conf /dev/null --confdir "$confdir" \
+		--tmpdir "$WORKDIR" --no-early-microcode --force "$@" "$image"
+	BUILD_MS=$((($(date +%s%N) - t0) / 1000000))
+}
+
+say "dracut --no-hostonly -m 'base crypt oyster'"
+image=$WORKDIR/dracut.img
+dracut_build "$image" --modules "base crypt oyster" --no-compress
+[ "$RC" -eq 0 ] && [ -s "$image" ] || { show_last; fail "dracut failed"; }
+say "image: $(du -k "$image" | cut -f1) KiB (uncompressed), built in $BUILD_MS ms"
+list=$WORKDIR/dracut.list
+# lsinitrd prints ls -l lines; keep the paths (symlinks without their targets).
+lsinitrd "$image" | awk '{ p = $9; if (p != "") print p }' >"$list"
+[ -s "$list" ] || fail "lsinitrd listed nothing"
+
+say "the plugin, every library it loads, the TCTI modules and cryptsetup"
+plugin_path=$TOKENDIR/libcryptsetup-token-oyster-tpm2.so
+in_list "$list" "$(usr_merged "$plugin_path")" usr/sbin/cryptsetup
+for lib in $(ldd_closure "$PLUGIN" "$TSS2_LIBDIR/libtss2-tcti-device.so.0" "$TSS2_LIBDIR/libtss2-tcti-swtpm.so.0"); do
+	in_list "$list" "$(usr_merged "$lib")"
+done
+in_list "$list" "$(usr_merged "$TSS2_LIBDIR/libtss2-tcti-device.so.0")" \
+	"$(usr_merged "$(readlink -f "$TSS2_LIBDIR/libtss2-tcti-device.so.0")")" \
+	"$(usr_merged "$TSS2_LIBDIR/libtss2-tcti-swtpm.so.0")"
+not_in_list "$list" 'libtss2-tcti-mssim' 'libtss2-tcti-cmd'
+say "the TPM drivers this kernel has as modules"
+for m in tpm_tis_spi tpm_i2c_infineon tpm_tis_i2c_cr50; do
+	ko=$(cd "$KMODULES" && find . -name "$m.ko*" | head -n 1)
+	[ -z "$ko" ] || in_list "$list" "usr/lib/modules/$KVER/${ko#./}"
+done
+
+say "the image's cryptsetup opens the volume through the token, in a chroot"
+root=$WORKDIR/unpacked
+mkdir -p "$root"
+(cd "$root" && cpio -id --quiet <"$image") || fail "cannot unpack the image"
+mkdir -p "$root/work" "$root/proc" "$root/dev"
+cp -- "$img" "$root/work/"
+# The ASan build's plugin needs the sanitizer runtime first in the process.
+preload=
+if [ -n "$SANITIZED" ]; then
+	preload=$(ldd_closure "$PLUGIN" | grep -m1 '/libasan\.so' || true)
+	[ -z "$preload" ] || preload=LD_PRELOAD=$preload
+fi
+in_image() {
+	run unshare -m --propagation private -- /bin/sh -c '
+		root=$1 script=$2
+		shift 2
+		mount -t proc proc "$root/proc" &&
+		mount -t tmpfs -o mode=755 dev "$root/dev" &&
+		mknod -m 666 "$root/dev/null" c 1 3 &&
+		mknod -m 666 "$root/dev/urandom" c 1 9 &&
+		mknod -m 666 "$root/dev/random" c 1 8 || exit 99
+		exec env -i PATH=/sbin:/usr/sbin:/bin:/usr/bin "$@" chroot "$root" /bin/sh -c "$script"
+		' sh "$root" "$@"
+	[ "$RC" -ne 99 ] || { show_last; setup_error "cannot set up the chroot"; }
+}
+in_image 'cryptsetup open --test-passphrase --token-only /work/root.img' \
+	OYSTER_TCTI="$OYSTER_TCTI" ${preload:+"$preload"} ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"}
+[ "$RC" -eq 0 ] || { show_last; fail "the token did not open the volume inside the dracut image"; }
+
+say "the boot fence: the hook is in the image, and the image's oyster extends PCR 15"
+grep -qE 'hooks/pre-pivot/[0-9]*-?oyster-fence\.sh$' "$list" || fail "no pre-pivot fence hook in the image"
+grep -qE 'hooks/emergency/[0-9]*-?oyster-fence\.sh$' "$list" || fail "no emergency fence hook in the image"
+in_list "$list" "$(usr_merged "$SBINDIR/oyster")"
+before15=$(pcr_value sha256 15)
+in_image "$SBINDIR/oyster fence /work/root.img" \
+	OYSTER_TCTI="$OYSTER_TCTI" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"}
+[ "$RC" -eq 0 ] || { show_last; fail "the image's oyster could not fence the volume"; }
+[ "$(pcr_value sha256 15)" != "$before15" ] || fail "the image's oyster fence did not change PCR 15"
+
+say "PCR 7 changes: the token declines, naming PCR 7, and the passphrase opens it in the same call"
+extend_pcr 7 secure-boot-off
+printf '%s' "$pass" >"$root/work/pass"
+in_image 'cryptsetup open --debug --test-passphrase /work/root.img </work/pass' \
+	OYSTER_TCTI="$OYSTER_TCTI" ${preload:+"$preload"} ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"}
+[ "$RC" -eq 0 ] || { show_last; fail "the passphrase did not open the volume after the token declined"; }
+grep -qE 'PCR 7([^0-9]|$)' "$OUT" "$ERR" || { show_last; fail "cryptsetup --debug does not show why (PCR 7)"; }
+grep -q 'Key slot 0 unlocked' "$OUT" "$ERR" || { show_last; fail "the passphrase keyslot 0 did not open it"; }
+
+say "the default module set includes oyster by itself"
+dracut_build "$WORKDIR/default.img" --no-kernel --no-compress
+[ "$RC" -eq 0 ] || { show_last; fail "dracut (default modules) failed"; }
+grep -q 'Including module: oyster' "$OUT" "$ERR" || { show_last; fail "dracut did not include module oyster by default"; }
+lsinitrd "$WORKDIR/default.img" | grep -q 'libcryptsetup-token-oyster-tpm2.so' || fail "no plugin in the default image"
+
+say "a TCTI module that is not installed fails the build, naming it"
+echo 'oyster_tctis+=" nosuch "' >>"$confdir/oyster.conf"
+dracut_build "$WORKDIR/bad.img" --modules "base crypt oyster" --no-kernel --no-compress
+[ "$RC" -ne 0 ] || fail "dracut succeeded although a TCTI module is missing"
+grep -q 'oyster: .*libtss2-tcti-nosuch.so.0 is missing' "$OUT" "$ERR" || { show_last; fail "no message naming the missing TCTI"; }
+echo 'oyster_tctis+=" swtpm "' >"$confdir/oyster.conf"
+
+say "a missing plugin fails the build"
+rm -f -- "$(sb_path "$plugin_path")"
+dracut_build "$WORKDIR/bad2.img" --modules "base crypt oyster" --no-kernel --no-compress
+[ "$RC" -ne 0 ] || fail "dracut succeeded without the plugin"
+grep -q "oyster: $plugin_path is missing" "$OUT" "$ERR" || { show_last; fail "no message naming the missing plugin"; }
+say "PASS"

@@ -1,0 +1,82 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Story: mkinitcpio (Arch) is not packaged for Debian, so its install hook
+# runs here with stub add_binary/add_file/add_module/add_checked_modules that
+# record what it adds, in the sandbox where oyster is installed. Every file
+# it adds exists on this machine (the plugin, the TCTI modules), the module
+# directory it asks for exists in the kernel, a TCTI asked for in
+# OYSTER_TCTIS is added, a bad name is refused, and help shows a HOOKS line
+# with oyster before encrypt and before sd-encrypt.
+set -eu
+. "$TESTDIR/lib.sh"
+. "$INITRAMFS_TESTDIR/lib.sh"
+
+: "${MKINITCPIO_INSTALL:?}"
+find_kernel
+sandbox_init
+
+stubs=$WORKDIR/stubs.sh
+cat >"$stubs" <<'EOF'
+# What mkinitcpio's functions would be asked to add, one "kind path" a line;
+# errors (which fail mkinitcpio's build) in $WORKDIR/errors.
+added=$WORKDIR/added
+add_binary() { local p=$1; case $p in /*) ;; *) p=$(command -v "$p") ;; esac; echo "binary $p" >>"$added"; [ -f "$p" ] || { error "file not found: '%s'" "$1"; return 1; }; }
+add_file() { echo "file $1" >>"$added"; [ -f "$1" ] || { error "file not found: '%s'" "$1"; return 1; }; }
+add_module() { echo "module $1" >>"$added"; }
+add_checked_modules() { echo "modules $1" >>"$added"; }
+add_all_modules() { echo "modules $1" >>"$added"; }
+add_full_dir() { echo "dir $1" >>"$added"; }
+add_runscript() { echo "runscript" >>"$added"; }
+error() { local f=$1; shift; printf "==> ERROR: $f\n" "$@" | tee -a "$WORKDIR/errors" >&2; }
+warning() { local f=$1; shift; printf "==> WARNING: $f\n" "$@" >&2; }
+EOF
+
+# hook [VAR=VALUE...]: the install hook's build() in the sandbox, as
+# mkinitcpio runs it (sourced by bash, configuration variables set).
+hook() {
+	rm -f "$WORKDIR/added" "$WORKDIR/errors"
+	run sandbox env WORKDIR="$WORKDIR" "$@" bash -c '. "$1"; . "$2"; build' hook "$stubs" "$MKINITCPIO_INSTALL"
+	touch "$WORKDIR/added" "$WORKDIR/errors"
+}
+
+say "build() adds the plugin, the device TCTI and the TPM drivers; each exists"
+hook
+[ "$RC" -eq 0 ] && [ ! -s "$WORKDIR/errors" ] || { show_last; fail "build() failed"; }
+cat "$WORKDIR/added" >&2
+grep -qx "binary $TOKENDIR/libcryptsetup-token-oyster-tpm2.so" "$WORKDIR/added" || fail "the plugin is not added"
+grep -qx "binary $TSS2_LIBDIR/libtss2-tcti-device.so.0" "$WORKDIR/added" || fail "the device TCTI is not added"
+grep -qx "binary $SBINDIR/oyster" "$WORKDIR/added" || fail "the oyster tool (for the boot fence) is not added"
+grep -qx "runscript" "$WORKDIR/added" || fail "the boot fence's runtime hook is not added"
+! grep -q 'tcti-swtpm' "$WORKDIR/added" || fail "the swtpm TCTI is added without being asked for"
+while read -r kind path; do
+	case $kind in
+	binary | file) sandbox test -f "$path" || fail "build() adds $path, which does not exist" ;;
+	modules) [ -d "$KMODULES/kernel/${path#/}" ] || fail "build() adds modules from $path, which kernel $KVER lacks" ;;
+	runscript) [ -s "$(dirname -- "$MKINITCPIO_INSTALL")/mkinitcpio-hook" ] || fail "build() adds its runscript, which was not built" ;;
+	module) find "$KMODULES" -name "${path%\?}.ko*" | grep -q . || fail "build() adds module $path, which kernel $KVER lacks" ;;
+	*) fail "build() adds something unexpected: $kind $path" ;;
+	esac
+done <"$WORKDIR/added"
+
+say "OYSTER_TCTIS adds more TCTI modules"
+hook OYSTER_TCTIS="swtpm"
+[ "$RC" -eq 0 ] && [ ! -s "$WORKDIR/errors" ] || { show_last; fail "build() failed with OYSTER_TCTIS=swtpm"; }
+grep -qx "binary $TSS2_LIBDIR/libtss2-tcti-swtpm.so.0" "$WORKDIR/added" || fail "the swtpm TCTI is not added"
+
+say "a TCTI that is not installed fails, as add_binary does in mkinitcpio"
+hook OYSTER_TCTIS="nosuch"
+grep -q "ERROR: file not found: '$TSS2_LIBDIR/libtss2-tcti-nosuch.so.0'" "$WORKDIR/errors" ||
+	{ show_last; fail "no error naming the missing TCTI"; }
+
+say "a bad TCTI name is refused"
+hook OYSTER_TCTIS="../../etc/shadow"
+[ "$RC" -ne 0 ] || fail "build() accepted a TCTI name with slashes"
+grep -q "is not a TCTI name" "$WORKDIR/errors" || { show_last; fail "no error about the bad name"; }
+! grep -q 'shadow' "$WORKDIR/added" || fail "build() added a path from a bad TCTI name"
+
+say "help() documents the HOOKS line: oyster before encrypt and sd-encrypt"
+run bash -c '. "$1"; help' hook "$MKINITCPIO_INSTALL"
+grep -qE '^ *HOOKS=\(.* block oyster encrypt .*\)$' "$OUT" || { show_last; fail "help has no HOOKS line with oyster before encrypt"; }
+grep -qE '^ *HOOKS=\(.* block oyster sd-encrypt .*\)$' "$OUT" || { show_last; fail "help has no HOOKS line with oyster before sd-encrypt"; }
+say "PASS"
