@@ -248,14 +248,15 @@ say "cryptsetup tries the token first; when the TPM refuses, the passphrase open
 show with_plugin cryptsetup open --test-passphrase -v --key-file passphrase "$IMG" ||
 	die "the passphrase no longer opens the volume"
 
-step "12. The new state is approved: re-enroll with --replace"
-say "After checking the change was yours, seal to the new PCR 7 and drop the old token"
-say "(a dedicated 'oyster reseal' will come later):"
-show oyster enroll "$IMG" --pcrs 7 --key-file passphrase --replace ||
-	die "oyster enroll --replace failed"
+step "12. The new state is approved: re-enroll with oyster reseal"
+say "After checking the change was yours, seal to the new PCR 7. The TPM refuses the old"
+say "token now, so the passphrase authorizes a fresh secret; the old keyslot goes once the new works:"
+show oyster reseal "$IMG" --key-file passphrase ||
+	die "oyster reseal failed"
 show oyster status "$IMG" || die "oyster status failed"
 n=$(grep -c 'would unlock now:' "$TMP/last" || true)
-[ "$n" -eq 1 ] || die "expected exactly one oyster token after --replace, status shows $n"
+[ "$n" -eq 1 ] || die "expected exactly one oyster token after the reseal, status shows $n"
+grep -q 'would unlock now: yes' "$TMP/last" || die "status does not say 'would unlock now: yes' after the reseal"
 
 step "13. The TPM unlocks again"
 show with_plugin cryptsetup open --test-passphrase --token-only -v "$IMG" ||
