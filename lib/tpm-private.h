@@ -12,6 +12,7 @@ struct tpm {
 	TSS2_TCTI_CONTEXT *tcti;     /* from tctildr */
 	TSS2_TCTI_CONTEXT *deadline; /* wraps tcti; what ESAPI talks to */
 	ESYS_CONTEXT *esys;
+	int lock_fd; /* see tpmlock.h; -1 for none */
 	char tcti_conf[256];
 };
 

@@ -8,6 +8,7 @@
 
 #include "deadline.h"
 #include "log.h"
+#include "tpmlock.h"
 #include "tpm-private.h"
 
 /*
@@ -88,15 +89,25 @@ static int tpm_try(struct tpm *t, const char *conf)
 	TSS2_RC rc;
 
 	snprintf(t->tcti_conf, sizeof(t->tcti_conf), "%s", conf);
+	/* Before the TCTI opens anything: /dev/tpm0 admits one process at a time. */
+	t->lock_fd = tpm_lock_take(conf, 4 * tpm_timeout_ms());
+	if (t->lock_fd == -ENODEV) {
+		t->lock_fd = -1;
+		return -ENODEV;
+	}
 	rc = Tss2_TctiLdr_Initialize(conf, &t->tcti);
 	if (rc != TSS2_RC_SUCCESS) {
 		t->tcti = NULL;
+		tpm_lock_release(t->lock_fd);
+		t->lock_fd = -1;
 		log_debug("TPM interface '%s' unavailable: %s", conf, Tss2_RC_Decode(rc));
 		return -ENODEV;
 	}
 	t->deadline = deadline_wrap(t->tcti, tpm_timeout_ms());
 	if (!t->deadline) {
 		Tss2_TctiLdr_Finalize(&t->tcti);
+		tpm_lock_release(t->lock_fd);
+		t->lock_fd = -1;
 		return -ENOMEM;
 	}
 	rc = Esys_Initialize(&t->esys, t->deadline, NULL);
@@ -105,6 +116,8 @@ static int tpm_try(struct tpm *t, const char *conf)
 		deadline_free(t->deadline);
 		t->deadline = NULL;
 		Tss2_TctiLdr_Finalize(&t->tcti);
+		tpm_lock_release(t->lock_fd);
+		t->lock_fd = -1;
 		return tpm_rc_errno(rc, "Esys_Initialize");
 	}
 	return 0;
@@ -123,6 +136,7 @@ int tpm_open(struct tpm **out)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	t->lock_fd = -1;
 	if (conf && *conf) {
 		r = tpm_try(t, conf);
 	} else {
@@ -150,6 +164,7 @@ void tpm_close(struct tpm *t)
 	deadline_free(t->deadline);
 	if (t->tcti)
 		Tss2_TctiLdr_Finalize(&t->tcti);
+	tpm_lock_release(t->lock_fd);
 	free(t);
 }
 
