@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The other direction of token.c: a struct token as the JSON text of
+ * docs/token-format.md (checked by token_parse() before it is handed out),
+ * and as the lines of `cryptsetup luksDump`.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "encode.h"
+#include "log.h"
+#include "token.h"
+
+/* Hex buffers fit the longest of a name and a digest. */
+#define TOKEN_HEX_MAX (2 * OYSTER_MAX_NAME + 1)
+
+static int format_time(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || tm.tm_year < 70 || tm.tm_year > 9999 - 1900)
+		return -EINVAL;
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return 0;
+}
+
+/* A NULL val (allocation failed) or a failed add both give -ENOMEM; the object owns val. */
+static int add(struct json_object *obj, const char *key, struct json_object *val)
+{
+	if (!val)
+		return -ENOMEM;
+	if (json_object_object_add(obj, key, val) < 0) {
+		json_object_put(val);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int append(struct json_object *arr, struct json_object *val)
+{
+	if (!val)
+		return -ENOMEM;
+	if (json_object_array_add(arr, val) < 0) {
+		json_object_put(val);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static struct json_object *new_hex(const uint8_t *in, size_t n)
+{
+	char buf[TOKEN_HEX_MAX];
+
+	if (hex_encode(in, n, buf, sizeof(buf)) < 0)
+		return NULL;
+	return json_object_new_string(buf);
+}
+
+static struct json_object *new_base64(const uint8_t *in, size_t n)
+{
+	char buf[BASE64_LEN(OYSTER_MAX_PRIVATE > OYSTER_MAX_PUBLIC ? OYSTER_MAX_PRIVATE
+								   : OYSTER_MAX_PUBLIC) +
+		 1];
+
+	if (base64_encode(in, n, buf, sizeof(buf)) < 0)
+		return NULL;
+	return json_object_new_string(buf);
+}
+
+static struct json_object *new_keyslots(int keyslot)
+{
+	struct json_object *arr = json_object_new_array();
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d", keyslot);
+	if (arr && append(arr, json_object_new_string(buf)) < 0) {
+		json_object_put(arr);
+		arr = NULL;
+	}
+	return arr;
+}
+
+static struct json_object *new_pcrs(uint32_t mask)
+{
+	struct json_object *arr = json_object_new_array();
+	unsigned pcr;
+
+	for (pcr = 0; arr && pcr < OYSTER_PCR_COUNT; pcr++) {
+		if (!(mask & (1u << pcr)))
+			continue;
+		if (append(arr, json_object_new_int((int)pcr)) < 0) {
+			json_object_put(arr);
+			arr = NULL;
+		}
+	}
+	return arr;
+}
+
+static struct json_object *new_state(const struct token *tok, const struct pcr_state *state)
+{
+	struct json_object *obj = json_object_new_object();
+	size_t size = pcr_bank_digest_size(tok->bank);
+	char key[4];
+	unsigned pcr;
+
+	for (pcr = 0; obj && pcr < OYSTER_PCR_COUNT; pcr++) {
+		if (!(tok->pcr_mask & (1u << pcr)))
+			continue;
+		snprintf(key, sizeof(key), "%u", pcr);
+		if (add(obj, key, new_hex(state->value[pcr], size)) < 0) {
+			json_object_put(obj);
+			obj = NULL;
+		}
+	}
+	return obj;
+}
+
+static struct json_object *new_states(const struct token *tok)
+{
+	struct json_object *arr = json_object_new_array();
+	unsigned i;
+
+	for (i = 0; arr && i < tok->n_states; i++) {
+		if (append(arr, new_state(tok, &tok->states[i])) < 0) {
+			json_object_put(arr);
+			arr = NULL;
+		}
+	}
+	return arr;
+}
+
+static struct json_object *new_time(time_t t)
+{
+	char buf[64];
+
+	if (format_time(t, buf, sizeof(buf)) < 0)
+		return NULL;
+	return json_object_new_string(buf);
+}
+
+/* What the encoders below rely on to stay inside tok; token_parse() judges the rest. */
+static bool token_in_bounds(const struct token *tok)
+{
+	size_t size = pcr_bank_digest_size(tok->bank);
+	char buf[64];
+
+	return tok->keyslot >= 0 && tok->keyslot <= 31 && tok->private_len <= OYSTER_MAX_PRIVATE &&
+	       tok->public_len <= OYSTER_MAX_PUBLIC && tok->srk_name_len <= OYSTER_MAX_NAME &&
+	       size > 0 && size <= OYSTER_MAX_DIGEST && tok->n_states <= OYSTER_MAX_STATES &&
+	       !(tok->pcr_mask >> OYSTER_PCR_COUNT) && tok->pin_salt_len <= OYSTER_PIN_SALT_MAX &&
+	       format_time(tok->created, buf, sizeof(buf)) == 0;
+}
+
+int token_emit(const struct token *tok, char **json)
+{
+	struct json_object *root = NULL;
+	struct token *check = NULL;
+	const char *why = NULL;
+	char *s = NULL;
+	int r = -EINVAL;
+
+	*json = NULL;
+	if (!token_in_bounds(tok)) {
+		log_debug("token: cannot emit a token with out-of-range fields");
+		goto out;
+	}
+	r = -ENOMEM;
+	root = json_object_new_object();
+	if (!root)
+		goto out;
+	if (add(root, "type", json_object_new_string(OYSTER_TOKEN_TYPE)) < 0 ||
+	    add(root, "keyslots", new_keyslots(tok->keyslot)) < 0 ||
+	    add(root, "oyster_version", json_object_new_int((int)tok->version)) < 0 ||
+	    add(root, "tpm2_private", new_base64(tok->private_blob, tok->private_len)) < 0 ||
+	    add(root, "tpm2_public", new_base64(tok->public_blob, tok->public_len)) < 0 ||
+	    add(root, "tpm2_srk_handle", json_object_new_int64(tok->srk_handle)) < 0 ||
+	    add(root, "tpm2_srk_name", new_hex(tok->srk_name, tok->srk_name_len)) < 0 ||
+	    add(root, "tpm2_pcr_bank", json_object_new_string(pcr_bank_name(tok->bank))) < 0 ||
+	    add(root, "tpm2_pcrs", new_pcrs(tok->pcr_mask)) < 0 ||
+	    add(root, "tpm2_states", new_states(tok)) < 0 ||
+	    add(root, "tpm2_policy", new_hex(tok->policy, OYSTER_POLICY_SIZE)) < 0 ||
+	    add(root, "tpm2_pin", json_object_new_boolean(tok->pin)) < 0)
+		goto out;
+	if (tok->next_boot &&
+	    add(root, "tpm2_next_boot_reset", json_object_new_int64(tok->next_boot_reset)) < 0)
+		goto out;
+	if (tok->pin &&
+	    (add(root, "tpm2_pin_salt", new_hex(tok->pin_salt, tok->pin_salt_len)) < 0 ||
+	     add(root, "tpm2_pin_iterations", json_object_new_int64(tok->pin_iterations)) < 0))
+		goto out;
+	if (add(root, "created", new_time(tok->created)) < 0)
+		goto out;
+	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+								JSON_C_TO_STRING_NOSLASHESCAPE));
+	check = malloc(sizeof(*check));
+	if (!s || !check)
+		goto out;
+	/* Never write what no reader would accept (a stale policy, a bad blob). */
+	r = token_parse(s, check, &why);
+	if (r < 0) {
+		log_debug("token: refusing to emit an invalid token: %s", why ? why : "no memory");
+		goto out;
+	}
+	*json = s;
+	s = NULL;
+out:
+	free(check);
+	free(s);
+	json_object_put(root);
+	return r;
+}
+
+static void dumpf(void (*line)(const char *text, void *data), void *data, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void dumpf(void (*line)(const char *text, void *data), void *data, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	line(buf, data);
+}
+
+static void dump_hex(char *buf, size_t size, const uint8_t *in, size_t n)
+{
+	if (hex_encode(in, n, buf, size) < 0)
+		snprintf(buf, size, "(invalid)");
+}
+
+/* Layout of cryptsetup luksDump: a tab, a label padded to 12 columns, the value. */
+void token_dump(const struct token *tok, void (*line)(const char *text, void *data), void *data)
+{
+	size_t size = pcr_bank_digest_size(tok->bank);
+	const char *bank = pcr_bank_name(tok->bank);
+	char hex[TOKEN_HEX_MAX];
+	char spec[OYSTER_PCR_COUNT * 3 + 1];
+	unsigned pcr, i, n_states;
+	const char *name;
+
+	if (size > OYSTER_MAX_DIGEST)
+		size = 0;
+	n_states = tok->n_states > OYSTER_MAX_STATES ? OYSTER_MAX_STATES : tok->n_states;
+
+	dumpf(line, data, "\tVersion:    %u", tok->version);
+	pcr_format_spec(tok->pcr_mask, spec, sizeof(spec));
+	dumpf(line, data, "\tTPM2 PCRs:  %s (%s)", spec, bank ? bank : "unknown bank");
+	for (pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+		if (!(tok->pcr_mask & (1u << pcr)))
+			continue;
+		name = pcr_name(pcr);
+		dumpf(line, data, "\t            %2u: %s", pcr, name ? name : pcr_description(pcr));
+	}
+	dumpf(line, data, "\tStates:     %u", n_states);
+	for (i = 0; i < n_states; i++) {
+		bool first = true;
+
+		for (pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+			if (!(tok->pcr_mask & (1u << pcr)))
+				continue;
+			dump_hex(hex, sizeof(hex), tok->states[i].value[pcr], size);
+			if (first)
+				dumpf(line, data, "\tState %u:    %2u: %s", i + 1, pcr, hex);
+			else
+				dumpf(line, data, "\t            %2u: %s", pcr, hex);
+			first = false;
+		}
+	}
+	dump_hex(hex, sizeof(hex), tok->policy, OYSTER_POLICY_SIZE);
+	dumpf(line, data, "\tPolicy:     %s", hex);
+	dumpf(line, data, "\tSRK:        0x%08x (%s)", tok->srk_handle,
+	      tok->srk_handle == OYSTER_SRK_TRANSIENT ? "transient, created at each unlock"
+						      : "persistent");
+	dump_hex(hex, sizeof(hex), tok->srk_name,
+		 tok->srk_name_len > OYSTER_MAX_NAME ? 0 : tok->srk_name_len);
+	dumpf(line, data, "\tSRK name:   %s", hex);
+	if (tok->pin)
+		dumpf(line, data, "\tPIN:        yes (PBKDF2-SHA256, %u iterations)",
+		      tok->pin_iterations);
+	else
+		dumpf(line, data, "\tPIN:        no");
+	if (format_time(tok->created, hex, sizeof(hex)) < 0)
+		snprintf(hex, sizeof(hex), "(invalid)");
+	dumpf(line, data, "\tCreated:    %s", hex);
+}
