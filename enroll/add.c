@@ -57,6 +57,34 @@ int unlock_with_pin(struct tpm *t, const struct token *tok, const struct secret 
 				 passphrase);
 }
 
+/*
+ * After a failed header write libcryptsetup's copy of the header may hold
+ * what never reached the disk: judge the undo from a fresh read of the disk.
+ */
+static bool left_clean(struct crypt_device *cd, int keyslot)
+{
+	struct crypt_device *fresh = NULL;
+	bool clean = false;
+
+	if (crypt_init(&fresh, crypt_get_device_name(cd)) == 0 &&
+	    crypt_load(fresh, CRYPT_LUKS2, NULL) == 0) {
+		crypt_keyslot_info ki = crypt_keyslot_status(fresh, keyslot);
+
+		clean = ki == CRYPT_SLOT_INACTIVE || ki == CRYPT_SLOT_INVALID;
+		for (int id = 0; id < 32 && clean; id++) {
+			const char *type = NULL;
+			crypt_token_info ti = crypt_token_status(fresh, id, &type);
+
+			if ((ti == CRYPT_TOKEN_EXTERNAL || ti == CRYPT_TOKEN_EXTERNAL_UNKNOWN) &&
+			    type && !strcmp(type, OYSTER_TOKEN_TYPE) &&
+			    luks_token_keyslot(fresh, id) < 0)
+				clean = false;
+		}
+	}
+	crypt_free(fresh);
+	return clean;
+}
+
 int enroll_add(struct tpm *t, struct crypt_device *cd, struct token *tok, const struct secret *vk,
 	       const struct secret *pin, const struct secret *auth, bool prove_now)
 {
@@ -93,7 +121,13 @@ undo:
 	if (id >= 0)
 		luks_token_remove(cd, id);
 	luks_keyslot_remove(cd, keyslot);
-	log_err("Nothing was changed on the volume.");
+	if (left_clean(cd, keyslot))
+		log_err("Nothing was changed on the volume.");
+	else
+		log_err("The volume may keep an unused keyslot %d or an oyster token that opens "
+			"nothing; the passphrase and the other tokens are untouched. See oyster "
+			"status, and remove leftovers with oyster wipe.",
+			keyslot);
 out:
 	secret_free(raw);
 	secret_free(pass);
