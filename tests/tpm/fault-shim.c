@@ -95,7 +95,7 @@ static int fault_hit(int fd, const char *call)
 				       call, n, fd);
 			if (len > 0 && (size_t)len < sizeof(line))
 				((ssize_t(*)(int, const void *, size_t))real("write"))(log_fd, line,
-										   (size_t)len);
+										       (size_t)len);
 			close(log_fd);
 		}
 	}
@@ -115,7 +115,7 @@ ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset)
 	if (fault_hit(fd, "pwrite"))
 		return -1;
 	return ((ssize_t(*)(int, const void *, size_t, off_t))real("pwrite"))(fd, buf, count,
-									       offset);
+									      offset);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t count, off64_t offset)
@@ -123,7 +123,7 @@ ssize_t pwrite64(int fd, const void *buf, size_t count, off64_t offset)
 	if (fault_hit(fd, "pwrite64"))
 		return -1;
 	return ((ssize_t(*)(int, const void *, size_t, off64_t))real("pwrite64"))(fd, buf, count,
-										   offset);
+										  offset);
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
@@ -138,7 +138,7 @@ ssize_t pwritev(int fd, const struct iovec *iov, int iovcnt, off_t offset)
 	if (fault_hit(fd, "pwritev"))
 		return -1;
 	return ((ssize_t(*)(int, const struct iovec *, int, off_t))real("pwritev"))(fd, iov, iovcnt,
-										     offset);
+										    offset);
 }
 
 ssize_t pwritev64(int fd, const struct iovec *iov, int iovcnt, off64_t offset)
