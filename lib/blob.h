@@ -12,5 +12,8 @@
  * A function of its own so that the fuzzer runs the exact unlock path.
  */
 int blob_unmarshal(const struct token *tok, TPM2B_PRIVATE *priv, TPM2B_PUBLIC *pub);
+/* One blob each; the token parser checks them with these too. */
+int blob_private(const uint8_t *blob, size_t len, TPM2B_PRIVATE *priv);
+int blob_public(const uint8_t *blob, size_t len, TPM2B_PUBLIC *pub);
 
 #endif

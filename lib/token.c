@@ -12,8 +12,8 @@
 #include <time.h>
 
 #include <json-c/json.h>
-#include <tss2/tss2_mu.h>
 
+#include "blob.h"
 #include "encode.h"
 #include "log.h"
 #include "token.h"
@@ -294,20 +294,11 @@ static int check_keys(struct json_object *root, const char **why)
 	return 0;
 }
 
-/*
- * A non-empty TPM2B whose size field covers the rest of the blob exactly.
- * Checked before Tss2_MU_*_Unmarshal(), which logs to stderr on failure.
- */
-static bool tpm2b_whole(const uint8_t *blob, size_t len)
-{
-	return len > 2 && ((size_t)blob[0] << 8 | blob[1]) == len - 2;
-}
-
 static int parse_private(struct json_object *root, struct token *tok, const char **why)
 {
-	TPM2B_PRIVATE priv = { 0 };
+	TPM2B_PRIVATE priv;
 	const char *s;
-	size_t len, off = 0;
+	size_t len;
 	int r;
 
 	r = get_string(root, F_PRIVATE, &s, &len, why);
@@ -320,10 +311,7 @@ static int parse_private(struct json_object *root, struct token *tok, const char
 		return fail(why, "tpm2_private: longer than 1024 bytes");
 	if (r < 0)
 		return fail(why, "tpm2_private: not base64");
-	if (!tpm2b_whole(tok->private_blob, tok->private_len) ||
-	    Tss2_MU_TPM2B_PRIVATE_Unmarshal(tok->private_blob, tok->private_len, &off, &priv) !=
-		    TSS2_RC_SUCCESS ||
-	    off != tok->private_len)
+	if (blob_private(tok->private_blob, tok->private_len, &priv) < 0)
 		return fail(why, "tpm2_private: not a marshalled TPM2B_PRIVATE");
 	return 0;
 }
@@ -338,7 +326,7 @@ static int parse_public(struct json_object *root, struct token *tok, TPM2B_PUBLI
 	 */
 	const TPMA_OBJECT allow = need | TPMA_OBJECT_NODA;
 	const char *s;
-	size_t len, off = 0;
+	size_t len;
 	TPMA_OBJECT attrs;
 	int r;
 
@@ -352,12 +340,7 @@ static int parse_public(struct json_object *root, struct token *tok, TPM2B_PUBLI
 		return fail(why, "tpm2_public: longer than 1024 bytes");
 	if (r < 0)
 		return fail(why, "tpm2_public: not base64");
-	/* The unmarshaller refuses to fill a TPM2B_PUBLIC whose size is not zero. */
-	memset(pub, 0, sizeof(*pub));
-	if (!tpm2b_whole(tok->public_blob, tok->public_len) ||
-	    Tss2_MU_TPM2B_PUBLIC_Unmarshal(tok->public_blob, tok->public_len, &off, pub) !=
-		    TSS2_RC_SUCCESS ||
-	    off != tok->public_len)
+	if (blob_public(tok->public_blob, tok->public_len, pub) < 0)
 		return fail(why, "tpm2_public: not a marshalled TPM2B_PUBLIC");
 	if (pub->publicArea.type != TPM2_ALG_KEYEDHASH ||
 	    pub->publicArea.parameters.keyedHashDetail.scheme.scheme != TPM2_ALG_NULL)
