@@ -59,28 +59,65 @@ int unlock_with_pin(struct tpm *t, const struct token *tok, const struct secret 
 
 /*
  * After a failed header write libcryptsetup's copy of the header may hold
- * what never reached the disk: judge the undo from a fresh read of the disk.
+ * what never reached the disk, and an undo through that copy writes it out
+ * (seen with the fault shim: a token for a keyslot that was gone). So the
+ * undo works on a fresh read of the disk, and is judged by another one.
  */
+static int fresh_header(struct crypt_device *cd, struct crypt_device **fresh)
+{
+	int r = crypt_init(fresh, crypt_get_device_name(cd));
+
+	if (r == 0)
+		r = crypt_load(*fresh, CRYPT_LUKS2, NULL);
+	if (r < 0) {
+		crypt_free(*fresh);
+		*fresh = NULL;
+	}
+	return r;
+}
+
+static bool is_oyster_token(struct crypt_device *cd, int id)
+{
+	const char *type = NULL;
+	crypt_token_info ti = crypt_token_status(cd, id, &type);
+
+	return (ti == CRYPT_TOKEN_EXTERNAL || ti == CRYPT_TOKEN_EXTERNAL_UNKNOWN) && type &&
+	       !strcmp(type, OYSTER_TOKEN_TYPE);
+}
+
+static bool keyslot_unused(struct crypt_device *cd, int keyslot)
+{
+	crypt_keyslot_info ki = crypt_keyslot_status(cd, keyslot);
+
+	return ki == CRYPT_SLOT_INACTIVE || ki == CRYPT_SLOT_INVALID;
+}
+
+/* Removes what this run added: tokens for its keyslot, then the keyslot. */
+static void undo(struct crypt_device *cd, int keyslot)
+{
+	struct crypt_device *fresh = NULL;
+
+	if (fresh_header(cd, &fresh) < 0)
+		return;
+	for (int id = 0; id < 32; id++)
+		if (is_oyster_token(fresh, id) && luks_token_keyslot(fresh, id) == keyslot)
+			luks_token_remove(fresh, id);
+	if (!keyslot_unused(fresh, keyslot))
+		luks_keyslot_remove(fresh, keyslot);
+	crypt_free(fresh);
+}
+
 static bool left_clean(struct crypt_device *cd, int keyslot)
 {
 	struct crypt_device *fresh = NULL;
-	bool clean = false;
+	bool clean;
 
-	if (crypt_init(&fresh, crypt_get_device_name(cd)) == 0 &&
-	    crypt_load(fresh, CRYPT_LUKS2, NULL) == 0) {
-		crypt_keyslot_info ki = crypt_keyslot_status(fresh, keyslot);
-
-		clean = ki == CRYPT_SLOT_INACTIVE || ki == CRYPT_SLOT_INVALID;
-		for (int id = 0; id < 32 && clean; id++) {
-			const char *type = NULL;
-			crypt_token_info ti = crypt_token_status(fresh, id, &type);
-
-			if ((ti == CRYPT_TOKEN_EXTERNAL || ti == CRYPT_TOKEN_EXTERNAL_UNKNOWN) &&
-			    type && !strcmp(type, OYSTER_TOKEN_TYPE) &&
-			    luks_token_keyslot(fresh, id) < 0)
-				clean = false;
-		}
-	}
+	if (fresh_header(cd, &fresh) < 0)
+		return false;
+	clean = keyslot_unused(fresh, keyslot);
+	for (int id = 0; id < 32 && clean; id++)
+		if (is_oyster_token(fresh, id) && luks_token_keyslot(fresh, id) < 0)
+			clean = false;
 	crypt_free(fresh);
 	return clean;
 }
@@ -98,11 +135,18 @@ int enroll_add(struct tpm *t, struct crypt_device *cd, struct token *tok, const 
 	r = tpm_seal(t, raw, auth, tok);
 	if (r < 0)
 		goto out;
-	keyslot = luks_keyslot_add(cd, vk, pass);
+	/*
+	 * The slot is chosen here, so that the undo knows it even when the
+	 * keyslot's own header write failed half-way (one of two copies).
+	 */
+	keyslot = luks_keyslot_free(cd);
 	if (keyslot < 0) {
 		r = keyslot;
 		goto out;
 	}
+	r = luks_keyslot_add(cd, keyslot, vk, pass);
+	if (r < 0)
+		goto undo;
 	tok->keyslot = keyslot;
 	id = luks_token_write(cd, -1, tok);
 	if (id < 0) {
@@ -118,9 +162,7 @@ int enroll_add(struct tpm *t, struct crypt_device *cd, struct token *tok, const 
 	goto out;
 undo:
 	/* Only what this run added; the user's keyslots are never touched. */
-	if (id >= 0)
-		luks_token_remove(cd, id);
-	luks_keyslot_remove(cd, keyslot);
+	undo(cd, keyslot);
 	if (left_clean(cd, keyslot))
 		log_err("Nothing was changed on the volume.");
 	else

@@ -156,7 +156,18 @@ int luks_volume_key_get(struct crypt_device *cd, const struct secret *pass, stru
 	return r;
 }
 
-int luks_keyslot_add(struct crypt_device *cd, const struct secret *vk,
+int luks_keyslot_free(struct crypt_device *cd)
+{
+	int max = crypt_keyslot_max(CRYPT_LUKS2);
+
+	for (int k = 0; k < max; k++)
+		if (crypt_keyslot_status(cd, k) == CRYPT_SLOT_INACTIVE)
+			return k;
+	log_err("Cannot add a keyslot: all %d keyslots are in use.", max);
+	return -ENOSPC;
+}
+
+int luks_keyslot_add(struct crypt_device *cd, int keyslot, const struct secret *vk,
 		     const struct secret *new_pass)
 {
 	/* The secret has full entropy: stretching it buys nothing and costs boot time and memory.
@@ -172,7 +183,7 @@ int luks_keyslot_add(struct crypt_device *cd, const struct secret *vk,
 	r = crypt_set_pbkdf_type(cd, &pbkdf);
 	if (r < 0)
 		return r;
-	r = crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, (const char *)vk->data, vk->len,
+	r = crypt_keyslot_add_by_volume_key(cd, keyslot, (const char *)vk->data, vk->len,
 					    (const char *)new_pass->data, new_pass->len);
 	if (r < 0)
 		log_err("Cannot add a keyslot: %s%s.", strerror(-r),

@@ -29,8 +29,10 @@ int luks_token_remove(struct crypt_device *cd, int id);
  * keyslot is); returns the keyslot it opened.
  */
 int luks_volume_key_get(struct crypt_device *cd, const struct secret *pass, struct secret **vk);
-/* Adds a keyslot for passphrase new_pass (PBKDF2-SHA512, 1000 iterations). */
-int luks_keyslot_add(struct crypt_device *cd, const struct secret *vk,
+/* The first unused keyslot, or -ENOSPC (with a message). */
+int luks_keyslot_free(struct crypt_device *cd);
+/* Adds keyslot for passphrase new_pass (PBKDF2-SHA512, 1000 iterations). */
+int luks_keyslot_add(struct crypt_device *cd, int keyslot, const struct secret *vk,
 		     const struct secret *new_pass);
 /* Only a keyslot oyster made (its PBKDF says so); -EPERM for any other. */
 int luks_keyslot_remove(struct crypt_device *cd, int keyslot);
