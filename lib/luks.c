@@ -213,7 +213,8 @@ int luks_keyslot_remove(struct crypt_device *cd, int keyslot)
 
 	if (!keyslot_is_oyster(cd, keyslot)) {
 		log_err("Keeping keyslot %d: oyster did not make it (its key derivation is not "
-			"oyster's PBKDF2-SHA512 with 1000 iterations), so it may hold a passphrase.",
+			"oyster's PBKDF2-SHA512 with 1000 iterations), so it may hold a "
+			"passphrase.",
 			keyslot);
 		return -EPERM;
 	}
