@@ -340,7 +340,7 @@ order=$(grep -oE '/scripts/local-bottom/oyster(-prune)?( |$)' "$root/scripts/loc
 	{ cat "$root/scripts/local-bottom/ORDER" >&2; fail "local-bottom order: [$order], the prune must come before the fence"; }
 # local_bottom: our two local-bottom scripts, in the image's order.
 local_bottom() {
-	in_image '/scripts/local-bottom/oyster-prune && /scripts/local-bottom/oyster' "$@"
+	in_image '/scripts/local-bottom/oyster-prune && /scripts/local-bottom/oyster'
 }
 prune_states() { luks_json "$root/work/prune.img" | jq -r '[.tokens[] | select(.type == "oyster-tpm2")][0].tpm2_states | length'; }
 prune_header() { cryptsetup luksHeaderBackup "$root/work/prune.img" --header-backup-file "$WORKDIR/hdr" >/dev/null && sha256sum <"$WORKDIR/hdr" && rm -f "$WORKDIR/hdr"; }

@@ -72,7 +72,7 @@ expect_ok token_open "$img"
 say "the reboot into the new kernel unlocks through the TPM; the prune keeps only its state"
 boot "$new"
 expect_ok token_open "$img"
-PASSWORD= expect_ok "$OYSTER" reseal "$img" --prune --unattended </dev/null
+PASSWORD="" expect_ok "$OYSTER" reseal "$img" --prune --unattended </dev/null
 [ "$(states)" -eq 1 ] || fail "the prune left $(states) states"
 boot "$new"
 expect_ok token_open "$img"
