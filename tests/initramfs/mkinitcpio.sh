@@ -83,10 +83,9 @@ grep -qx 'DefaultDependencies=no' "$unit" || fail "the unit keeps the default de
 grep -qE '^Before=.*initrd-switch-root\.target' "$unit" || fail "the unit does not run before initrd-switch-root.target"
 grep -qE '^After=.*cryptsetup\.target' "$unit" || fail "the unit does not wait for cryptsetup.target"
 grep -qxF "ExecStart=/usr/bin/sh -c '. /hooks/oyster && run_latehook'" "$unit" || fail "the unit does not run the fence latehook"
-if command -v systemd-analyze >/dev/null; then
-	run systemd-analyze verify "$unit"
-	[ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "systemd-analyze verify finds fault with the unit"; }
-fi
+need systemd-analyze
+run systemd-analyze verify "$unit"
+[ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "systemd-analyze verify finds fault with the unit"; }
 say "the unit's command runs the fence: the latehook, sourced by sh, calls oyster fence on each LUKS volume"
 mkdir -p "$WORKDIR/fake"
 printf '#!/bin/sh\necho "$*" >>"%s"\n' "$WORKDIR/fence.args" >"$WORKDIR/fake/oyster"
