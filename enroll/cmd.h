@@ -26,6 +26,7 @@ int cmd_pcrs(int argc, char **argv);
 int cmd_fence(int argc, char **argv);
 int cmd_reseal(int argc, char **argv);
 int cmd_boot_setup(int argc, char **argv);
+int cmd_list(int argc, char **argv);
 
 /*
  * What the machine's initramfs needs to unlock device with the TPM: printed,

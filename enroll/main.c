@@ -23,6 +23,7 @@ static const struct {
 	{ "pcrs", cmd_pcrs, "Show the current PCR values with their names" },
 	{ "fence", cmd_fence, "Extend the fence PCR so that --fence tokens close until reboot" },
 	{ "boot-setup", cmd_boot_setup, "Show or do what the initramfs needs to unlock a volume" },
+	{ "list", cmd_list, "List the oyster tokens of the volumes in crypttab (for hooks)" },
 };
 
 static bool verbose;

@@ -24,7 +24,7 @@
 
 static const char usage[] =
 	"Usage: oyster reseal DEVICE [--token N] [--add-state SPEC] [--next-boot] [--prune]\n"
-	"                            [--key-file FILE]\n\n"
+	"                            [--key-file FILE] [--unattended]\n\n"
 	"Seal the token's secret again for the PCR values of now and replace the token in place\n"
 	"(its keyslot is kept). When the TPM no longer unseals it, an existing passphrase\n"
 	"(--key-file, $PASSWORD or a prompt) authorizes a fresh secret in a new keyslot; the old\n"
@@ -34,12 +34,16 @@ static const char usage[] =
 	"  --add-state SPEC   keep the approved states and approve one more: today's values with\n"
 	"                     some replaced, SPEC = PCR:BANK=HEX[,PCR:BANK=HEX...] (at most 8 "
 	"states)\n"
-	"  --prune            keep only the state of now (what the machine booted with)\n"
+	"  --prune            keep only the state of now (what the machine booted with) and a\n"
+	"                     next-boot approval for a boot still to come; writes nothing when\n"
+	"                     that is all the token holds\n"
 	"  --next-boot        also approve the next boot, whatever it measures (a firmware "
 	"update);\n"
 	"                     bound to the TPM's reset count, so it cannot be used on a later "
 	"boot\n"
 	"  --key-file FILE    the existing passphrase, when one is needed\n"
+	"  --unattended       never ask (for hooks): when the token does not unseal now, or\n"
+	"                     needs a PIN that $PIN does not give, change nothing and fail\n"
 	"  -h, --help         show this help\n\n"
 	"PCRs bound to their reset value (the boot fence) stay bound to it.\n";
 
@@ -49,6 +53,7 @@ struct reseal_args {
 	const char *add_state;
 	bool prune;
 	bool next_boot;
+	bool unattended;
 	bool have_token;
 	unsigned token;
 };
@@ -61,6 +66,7 @@ static int parse_args(int argc, char **argv, struct reseal_args *a)
 		{ "prune", no_argument, NULL, 'p' },
 		{ "next-boot", no_argument, NULL, 'n' },
 		{ "key-file", required_argument, NULL, 'k' },
+		{ "unattended", no_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -84,6 +90,9 @@ static int parse_args(int argc, char **argv, struct reseal_args *a)
 			break;
 		case 'k':
 			a->key_file = optarg;
+			break;
+		case 'u':
+			a->unattended = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -187,6 +196,22 @@ static int new_states(struct tpm *t, const struct reseal_args *a, const struct t
 		tok->next_boot = old->next_boot;
 		tok->next_boot_reset = old->next_boot_reset;
 	}
+	/*
+	 * --prune drops what this boot did not use. A next-boot approval for a
+	 * boot still to come was not for this one: it stays (a plain reseal
+	 * drops it). The boot it was for has used it up.
+	 */
+	if (a->prune && old->next_boot) {
+		uint32_t reset;
+
+		r = tpm_reset_count(t, &reset);
+		if (r < 0)
+			return r;
+		if (reset < old->next_boot_reset) {
+			tok->next_boot = true;
+			tok->next_boot_reset = old->next_boot_reset;
+		}
+	}
 	r = add_state(tok, &today);
 	if (r == 0 && a->add_state) {
 		struct pcr_state extra = today;
@@ -218,6 +243,15 @@ static int new_states(struct tpm *t, const struct reseal_args *a, const struct t
 	if (r < 0)
 		return r;
 	return token_policy(tok, branches, &n, tok->policy);
+}
+
+/* --prune on a token that holds only what it would keep: no header write. */
+static bool nothing_to_prune(const struct token *old, const struct token *tok)
+{
+	return old->n_states == 1 && tok->n_states == 1 &&
+	       same_state(old, &old->states[0], &tok->states[0]) &&
+	       old->next_boot == tok->next_boot &&
+	       (!old->next_boot || old->next_boot_reset == tok->next_boot_reset);
 }
 
 /* The token's secret, unsealed now: the way to reseal without a passphrase. */
@@ -377,6 +411,17 @@ int cmd_reseal(int argc, char **argv)
 	r = new_states(t, &a, old, tok, &now_approved);
 	if (r < 0)
 		goto out;
+	if (a.prune && nothing_to_prune(old, tok)) {
+		printf("Token %d approves only the state of now: nothing to prune.\n", id);
+		goto out;
+	}
+	if (old->pin && a.unattended && !getenv("PIN")) {
+		log_err("Token %d of %s needs its PIN, and --unattended asks for none; nothing was "
+			"changed: run oyster reseal %s --token %d.",
+			id, a.device, a.device, id);
+		r = -ENOKEY;
+		goto out;
+	}
 	if (old->pin) {
 		r = ask_pin(a.device, &pin);
 		if (r < 0) {
@@ -392,6 +437,10 @@ int cmd_reseal(int argc, char **argv)
 		r = reseal_in_place(t, cd, id, old, tok, raw, pin, now_approved);
 		if (r == 0)
 			printf("Resealed token %d in place (keyslot %d).\n", id, tok->keyslot);
+	} else if ((r == -EPERM || r == -EKEYREJECTED || r == -EINVAL) && a.unattended) {
+		log_err("Token %d of %s does not unseal now, and --unattended asks for no "
+			"passphrase; nothing was changed: run oyster reseal %s --token %d.",
+			id, a.device, a.device, id);
 	} else if (r == -EPERM || r == -EKEYREJECTED || r == -EINVAL) {
 		log_info("The token does not unseal now; an existing passphrase authorizes a fresh "
 			 "secret.");

@@ -99,23 +99,29 @@ static int field(const char *line, const struct fields *f, unsigned i, char *out
 	return unmangle(line + f->start[i], f->end[i] - f->start[i], out, size);
 }
 
-/* The value of the keyscript= option among comma-separated options, or "". */
-static int keyscript_of(const char *options, char *out, size_t size)
+int crypttab_option(const char *options, const char *name, char *out, size_t size)
 {
+	size_t n = strlen(name);
 	const char *p = options;
 
 	out[0] = '\0';
 	while (*p) {
 		size_t l = strcspn(p, ",");
 
-		if (l > strlen("keyscript=") && !strncmp(p, "keyscript=", strlen("keyscript=")))
-			return unmangle(p + strlen("keyscript="), l - strlen("keyscript="), out,
-					size);
+		if (l > n + 1 && !strncmp(p, name, n) && p[n] == '=')
+			return unmangle(p + n + 1, l - n - 1, out, size) < 0 ? -E2BIG : 1;
 		p += l;
 		if (*p == ',')
 			p++;
 	}
 	return 0;
+}
+
+static int keyscript_of(const char *options, char *out, size_t size)
+{
+	int r = crypttab_option(options, "keyscript", out, size);
+
+	return r < 0 ? r : 0;
 }
 
 static bool keyscript_is_ours(const char *value)
@@ -182,6 +188,23 @@ int crypttab_find(const char *text, const char *uuid, crypttab_resolve_fn resolv
 		p = nl + 1;
 	}
 	return r;
+}
+
+int crypttab_next(const char *text, unsigned *lineno, struct crypttab_entry *e)
+{
+	const char *p;
+	size_t len;
+
+	for (unsigned n = *lineno + 1; (p = find_line(text, n, &len)); n++) {
+		struct fields f;
+
+		split_fields(p, len, &f);
+		if (is_entry(p, &f) && fill_entry(p, &f, n, e) == 0) {
+			*lineno = n;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 /* out = text with insert put in place of the bytes [at, at + drop). */

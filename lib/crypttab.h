@@ -39,6 +39,16 @@ int crypttab_find(const char *text, const char *uuid, crypttab_resolve_fn resolv
 		  struct crypttab_entry *e);
 
 /*
+ * The first entry after line *lineno (0: from the start): 0, *e filled and
+ * *lineno set to its line; -ENOENT when none is left. Entries with a field
+ * too long to hold are skipped.
+ */
+int crypttab_next(const char *text, unsigned *lineno, struct crypttab_entry *e);
+
+/* The value of option name= among comma-separated options: 1 and out, 0 when absent. */
+int crypttab_option(const char *options, const char *name, char *out, size_t size);
+
+/*
  * *out: a copy of text in which the entry at e->line has keyscript=oyster
  * among its options. Returns 0 (changed); 1 when it already runs oyster's
  * keyscript (*out is NULL); -EEXIST when it has another keyscript; -EINVAL

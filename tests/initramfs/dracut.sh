@@ -8,7 +8,10 @@
 # module up by itself. Inside the unpacked image (chroot), the image's own
 # cryptsetup opens an enrolled volume through the token alone, against the
 # swtpm; after PCR 7 changes, the same `cryptsetup open` says why (PCR 7) and
-# takes the passphrase. A missing TCTI module or plugin fails the build.
+# takes the passphrase. At pre-pivot the prune and then the fence find the
+# volume themselves with blkid (a loop device in the chroot): the prune
+# narrows a two-state token, the fence extends PCR 15 with exactly that
+# volume's measurement. A missing TCTI module or plugin fails the build.
 set -eu
 . "$TESTDIR/lib.sh"
 . "$INITRAMFS_TESTDIR/lib.sh"
@@ -76,17 +79,29 @@ if [ -n "$SANITIZED" ]; then
 	preload=$(ldd_closure "$PLUGIN" | grep -m1 '/libasan\.so' || true)
 	[ -z "$preload" ] || preload=LD_PRELOAD=$preload
 fi
+# in_image SCRIPT [VAR=VALUE...]: SCRIPT in the image (chroot), /dev holding
+# null, random, urandom and the block device $IMAGE_DEV when set (with /sys).
+IMAGE_DEV=
 in_image() {
+	local major=0 minor=0
+	if [ -n "$IMAGE_DEV" ]; then
+		major=$((0x$(stat -c %t "$IMAGE_DEV"))) minor=$((0x$(stat -c %T "$IMAGE_DEV")))
+	fi
 	run unshare -m --propagation private -- /bin/sh -c '
-		root=$1 script=$2
-		shift 2
+		root=$1 script=$2 dev=$3 major=$4 minor=$5
+		shift 5
 		mount -t proc proc "$root/proc" &&
 		mount -t tmpfs -o mode=755 dev "$root/dev" &&
 		mknod -m 666 "$root/dev/null" c 1 3 &&
 		mknod -m 666 "$root/dev/urandom" c 1 9 &&
 		mknod -m 666 "$root/dev/random" c 1 8 || exit 99
+		if [ -n "$dev" ]; then
+			# blkid lists block devices from /proc/partitions and sysfs.
+			mkdir -p "$root/sys" && mount -t sysfs sysfs "$root/sys" &&
+			mknod -m 600 "$root$dev" b "$major" "$minor" || exit 99
+		fi
 		exec env -i PATH=/sbin:/usr/sbin:/bin:/usr/bin "$@" chroot "$root" /bin/sh -c "$script"
-		' sh "$root" "$@"
+		' sh "$root" "$1" "$IMAGE_DEV" "$major" "$minor" "${@:2}"
 	[ "$RC" -ne 99 ] || { show_last; setup_error "cannot set up the chroot"; }
 }
 in_image 'cryptsetup open --test-passphrase --token-only /work/root.img' \
@@ -102,6 +117,33 @@ in_image "$SBINDIR/oyster fence /work/root.img" \
 	OYSTER_TCTI="$OYSTER_TCTI" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"}
 [ "$RC" -eq 0 ] || { show_last; fail "the image's oyster could not fence the volume"; }
 [ "$(pcr_value sha256 15)" != "$before15" ] || fail "the image's oyster fence did not change PCR 15"
+
+say "at pre-pivot the prune, then the fence, find the volume themselves (blkid), on a loop device"
+prune_hook=$(grep -E 'hooks/pre-pivot/[0-9]*-?oyster-prune\.sh$' "$list" || true)
+fence_hook=$(grep -E 'hooks/pre-pivot/[0-9]*-?oyster-fence\.sh$' "$list" || true)
+[ -n "$prune_hook" ] || fail "no pre-pivot prune hook in the image"
+[ "$(printf '%s\n%s\n' "$prune_hook" "$fence_hook" | sort)" = "$(printf '%s\n%s\n' "$prune_hook" "$fence_hook")" ] ||
+	fail "the pre-pivot prune ($prune_hook) does not run before the fence ($fence_hook)"
+need losetup
+expect_ok "$OYSTER" reseal "$root/work/root.img" --add-state "7:sha256=$(printf 'other' | sha256sum | cut -d' ' -f1)"
+states() { luks_json "$root/work/root.img" | jq -r '[.tokens[] | select(.type == "oyster-tpm2")][0].tpm2_states | length'; }
+[ "$(states)" -eq 2 ] || setup_error "expected 2 states, found $(states)"
+IMAGE_DEV=$(losetup -f --show "$root/work/root.img") || unavailable "no loop device for the image (losetup -f failed)"
+at_exit losetup -d "$IMAGE_DEV"
+uuid=$(cryptsetup luksUUID "$root/work/root.img")
+before15=$(pcr_value sha256 15)
+want15=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(bytes.fromhex(sys.argv[1]) + hashlib.sha256(sys.argv[2].encode()).digest()).hexdigest())' "$before15" "oyster-fence $uuid")
+rm -rf "$root/run/oyster"
+in_image "sh /$prune_hook && sh /$fence_hook" \
+	OYSTER_TCTI="$OYSTER_TCTI" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"}
+[ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "the pre-pivot hooks failed or spoke"; }
+[ "$(states)" -eq 1 ] || fail "the prune did not narrow the token on $IMAGE_DEV ($(states) states)"
+[ "$(pcr_value sha256 15)" = "$want15" ] ||
+	fail "PCR 15 is not the fence of exactly this volume once: $(pcr_value sha256 15), expected $want15"
+say "each once per boot: run again, nothing changes"
+in_image "sh /$prune_hook && sh /$fence_hook" OYSTER_TCTI="$OYSTER_TCTI"
+[ "$(pcr_value sha256 15)" = "$want15" ] || fail "the fence ran twice in one boot"
+IMAGE_DEV=
 
 say "PCR 7 changes: the token declines, naming PCR 7, and the passphrase opens it in the same call"
 extend_pcr 7 secure-boot-off

@@ -12,6 +12,9 @@
 # through askpass; oydata goes straight to askpass; later tries only ask; a
 # missing TPM costs one bounded wait; a PIN is asked through askpass with its
 # own prompt, three times at most; a locked-out TPM sends to the passphrase.
+# The post-boot prune runs before the fence and narrows a fenced token
+# the TPM unlocked to the state of this boot, writes nothing when there is
+# nothing to prune, and fails in one line without holding up the boot.
 # Broken setups (a missing TCTI module, a missing oyster) fail the build.
 set -eu
 . "$TESTDIR/lib.sh"
@@ -328,6 +331,81 @@ keyscript oyfence "$fence_img" 0 "$swtpm_tcti"
 [ "$RC" -eq 0 ] && [ "$ASKED" = "Please unlock disk oyfence: " ] || { show_last; fail "fallback after the fence"; }
 in_image /scripts/panic/oyster
 [ "$RC" -eq 0 ] && [ "$(pcr_value sha256 15)" != "$pcr15" ] || fail "the panic path did not fence"
+
+# ------------------------------------------------------------------------
+say "the post-boot prune: in the image, before the fence (local-bottom/ORDER)"
+in_list "$list" scripts/local-bottom/oyster-prune
+order=$(grep -oE '/scripts/local-bottom/oyster(-prune)?( |$)' "$root/scripts/local-bottom/ORDER" | tr -d ' ' | tr '\n' ' ')
+[ "$order" = "/scripts/local-bottom/oyster-prune /scripts/local-bottom/oyster " ] ||
+	{ cat "$root/scripts/local-bottom/ORDER" >&2; fail "local-bottom order: [$order], the prune must come before the fence"; }
+# local_bottom: our two local-bottom scripts, in the image's order.
+local_bottom() {
+	in_image '/scripts/local-bottom/oyster-prune && /scripts/local-bottom/oyster'
+}
+prune_states() { luks_json "$root/work/prune.img" | jq -r '[.tokens[] | select(.type == "oyster-tpm2")][0].tpm2_states | length'; }
+prune_header() { cryptsetup luksHeaderBackup "$root/work/prune.img" --header-backup-file "$WORKDIR/hdr" >/dev/null && sha256sum <"$WORKDIR/hdr" && rm -f "$WORKDIR/hdr"; }
+
+say "a fenced token with two approved states: the TPM unlocks, the prune keeps only the state of this boot"
+reboot_tpm
+extend_pcr 7 secure-boot-on
+prune_img=$WORKDIR/prune.img
+make_luks "$prune_img" "$pass"
+enroll "$prune_img" "$pass" --pcrs 7 --fence
+expect_ok "$OYSTER" reseal "$prune_img" --add-state "7:sha256=$(printf 'other' | sha256sum | cut -d' ' -f1)"
+cp -- "$prune_img" "$root/work/prune.img"
+[ "$(prune_states)" -eq 2 ] || setup_error "expected 2 states before the boot, found $(prune_states)"
+new_boot
+keyscript oyprune "$prune_img" 0 "$swtpm_tcti"
+[ "$RC" -eq 0 ] && [ -z "$ASKED" ] || { show_last; fail "the TPM did not unlock the two-state token"; }
+keyscript oydata "$data_img" 0 "$swtpm_tcti"
+[ "$(cat "$root/run/oyster/unsealed-devices")" = /work/prune.img ] ||
+	fail "unsealed list: [$(cat "$root/run/oyster/unsealed-devices")], expected only the volume the TPM unlocked"
+local_bottom
+[ "$RC" -eq 0 ] || { show_last; fail "local-bottom failed"; }
+[ ! -s "$ERR" ] || { show_last; fail "the prune or the fence said something on a good boot"; }
+[ "$(prune_states)" -eq 1 ] || fail "the prune left $(prune_states) states"
+[ "$(pcr_value sha256 15)" != "$zeros" ] || fail "the fence did not run after the prune"
+expect_status 3 "$OYSTER" unseal "$root/work/prune.img"
+say "the next boot unlocks with the pruned token; nothing left to prune: no header write"
+reboot_tpm
+extend_pcr 7 secure-boot-on
+new_boot
+keyscript oyprune "$prune_img" 0 "$swtpm_tcti"
+[ "$RC" -eq 0 ] && [ -z "$ASKED" ] || { show_last; fail "the pruned token did not unlock the next boot"; }
+before=$(prune_header)
+local_bottom
+[ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "local-bottom failed or spoke"; }
+[ "$(prune_header)" = "$before" ] || fail "the prune wrote the header with nothing to prune"
+
+say "the prune fails (the TPM is gone): one line, and the boot goes on"
+reboot_tpm
+extend_pcr 7 secure-boot-on
+expect_ok "$OYSTER" reseal "$root/work/prune.img" --add-state "7:sha256=$(printf 'other' | sha256sum | cut -d' ' -f1)"
+new_boot
+keyscript oyprune "$prune_img" 0 "$swtpm_tcti"
+[ "$RC" -eq 0 ] || { show_last; fail "the TPM did not unlock"; }
+echo "swtpm:host=127.0.0.1,port=$(closed_port)" >"$root/run/oyster/tcti"
+before=$(prune_header)
+elapsed local_bottom
+[ "$RC" -eq 0 ] || { show_last; fail "local-bottom failed"; }
+[ "$(grep -c '^oyster: could not narrow the token of /work/prune.img' "$ERR")" -eq 1 ] ||
+	{ show_last; fail "expected one line about the failed prune"; }
+[ "$(prune_header)" = "$before" ] || fail "a failed prune changed the header"
+[ "$ELAPSED" -le 30 ] || fail "the failed prune took ${ELAPSED}s"
+say "console: $(grep -m1 'could not narrow' "$ERR")"
+
+say "OYSTER_PRUNE=no in conf.d/oyster turns it off"
+reboot_tpm
+extend_pcr 7 secure-boot-on
+new_boot
+keyscript oyprune "$prune_img" 0 "$swtpm_tcti"
+[ "$RC" -eq 0 ] || { show_last; fail "the TPM did not unlock"; }
+cp -- "$root/conf/conf.d/oyster" "$WORKDIR/conf.saved"
+echo OYSTER_PRUNE=no >>"$root/conf/conf.d/oyster"
+local_bottom
+cp -- "$WORKDIR/conf.saved" "$root/conf/conf.d/oyster"
+[ "$RC" -eq 0 ] || { show_last; fail "local-bottom failed"; }
+[ "$(prune_states)" -eq 2 ] || fail "the prune ran although OYSTER_PRUNE=no"
 
 # ------------------------------------------------------------------------
 say "no crypttab entry uses keyscript=oyster: the image is built without oyster"

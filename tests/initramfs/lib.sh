@@ -4,7 +4,7 @@
 # Helpers for the initramfs suite, sourced after tests/tpm/lib.sh (the test
 # runs through tests/tpm/with-swtpm.sh, which starts its swtpm). meson passes
 # the configured integration files and their install paths in the
-# environment: HOOK, KEYSCRIPT, FENCE, SCRIPTSDIR, DRACUT_MODULE_SETUP,
+# environment: HOOK, KEYSCRIPT, FENCE, PRUNE, KERNEL_HOOK, PRUNE_SCRIPT, SCRIPTSDIR, DRACUT_MODULE_SETUP,
 # MKINITCPIO_INSTALL, SBINDIR, HOOKDIR, KEYSCRIPTDIR, DRACUT_MODULEDIR,
 # TSS2_LIBDIR, KERNEL_CACHE, SANITIZED.
 #
@@ -13,7 +13,7 @@
 # oyster and its integrations are installed at their real paths, and a
 # kernel's modules are at /usr/lib/modules/$KVER for mkinitramfs and dracut.
 
-: "${HOOK:?run through meson}" "${KEYSCRIPT:?}" "${FENCE:?}" "${SCRIPTSDIR:?}" "${DRACUT_MODULE_SETUP:?}" "${SBINDIR:?}"
+: "${HOOK:?run through meson}" "${KEYSCRIPT:?}" "${FENCE:?}" "${PRUNE:?}" "${SCRIPTSDIR:?}" "${DRACUT_MODULE_SETUP:?}" "${SBINDIR:?}"
 : "${HOOKDIR:?}" "${KEYSCRIPTDIR:?}" "${DRACUT_MODULEDIR:?}" "${KERNEL_CACHE:?}"
 
 SANDBOX=$WORKDIR/sandbox
@@ -94,8 +94,10 @@ sandbox_init() {
 	sb_install "$KEYSCRIPT" "$KEYSCRIPTDIR/oyster" 755
 	sb_install "$FENCE" "$SCRIPTSDIR/local-bottom/oyster" 755
 	sb_install "$FENCE" "$SCRIPTSDIR/panic/oyster" 755
+	sb_install "$PRUNE" "$SCRIPTSDIR/local-bottom/oyster-prune" 755
 	sb_install "$DRACUT_MODULE_SETUP" "$DRACUT_MODULEDIR/module-setup.sh" 755
 	sb_install "$(dirname -- "$DRACUT_MODULE_SETUP")/oyster-fence.sh" "$DRACUT_MODULEDIR/oyster-fence.sh" 755
+	sb_install "$(dirname -- "$DRACUT_MODULE_SETUP")/oyster-prune.sh" "$DRACUT_MODULEDIR/oyster-prune.sh" 755
 	sb_install "$PLUGIN" "$TOKENDIR/libcryptsetup-token-oyster-tpm2.so" 755
 	if [ -n "${KVER:-}" ]; then
 		mkdir -p "$SB_USR/lib/modules/$KVER"

@@ -153,6 +153,53 @@ static void test_entry_fields(void)
 	CHECK(calls == 1, "the resolver ran %d times for one entry", calls);
 }
 
+/* What oyster list walks: every entry in order, comments, blank and overlong lines skipped. */
+static void test_next(void)
+{
+	static const char text[] = "# comment\n"
+				   "\n"
+				   "root UUID=" UUID " none luks,header=/boot/h\\040dr.img\n"
+				   "   \t# indented comment\n"
+				   "swap /dev/sda2 /dev/urandom swap\n"
+				   "lonely\n"
+				   "data\t/dev/sdb1";
+	char value[64], longline[2048];
+	struct crypttab_entry e;
+	unsigned line = 0;
+
+	CHECK(crypttab_next(text, &line, &e) == 0 && line == 3 && !strcmp(e.name, "root"),
+	      "first entry: line %u, name '%s'", line, e.name);
+	CHECK(crypttab_option(e.options, "header", value, sizeof(value)) == 1 &&
+		      !strcmp(value, "/boot/h dr.img"),
+	      "header= unmangled: '%s'", value);
+	CHECK(crypttab_option(e.options, "keyscript", value, sizeof(value)) == 0 && !value[0],
+	      "an absent option");
+	CHECK(crypttab_option("luks,headerx=1,header", "header", value, sizeof(value)) == 0,
+	      "neither a longer name nor a bare word is the option");
+	CHECK(crypttab_next(text, &line, &e) == 0 && line == 5 && !strcmp(e.source, "/dev/sda2"),
+	      "second entry: line %u, source '%s'", line, e.source);
+	CHECK(crypttab_next(text, &line, &e) == 0 && line == 7 && !strcmp(e.source, "/dev/sdb1") &&
+		      !e.key[0],
+	      "last entry without a newline: line %u, source '%s'", line, e.source);
+	CHECK(crypttab_next(text, &line, &e) == -ENOENT && line == 7, "past the end: line %u",
+	      line);
+	line = 0;
+	CHECK(crypttab_next("", &line, &e) == -ENOENT, "empty file");
+
+	memset(longline, 'x', sizeof(longline) - 1);
+	longline[sizeof(longline) - 1] = '\0';
+	memcpy(longline, "big ", 4);
+	{
+		char *t = malloc(sizeof(longline) + 32);
+
+		snprintf(t, sizeof(longline) + 32, "%s\nok /dev/sdc1\n", longline);
+		line = 0;
+		CHECK(t && crypttab_next(t, &line, &e) == 0 && line == 2 && !strcmp(e.name, "ok"),
+		      "an entry too long to hold is skipped: line %u", line);
+		free(t);
+	}
+}
+
 static void put(const char *path, const char *text, mode_t mode)
 {
 	FILE *f = fopen(path, "w");
@@ -255,6 +302,7 @@ int main(void)
 {
 	test_table();
 	test_entry_fields();
+	test_next();
 	test_write();
 	return test_done();
 }

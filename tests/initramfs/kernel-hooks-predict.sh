@@ -1,0 +1,93 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Story: a kernel upgrade that is a non-event. The "firmware" is
+# tests/fixtures/eventlog/tcglog.py, which writes the TCG event log and
+# extends the swtpm with the same digests (boot loader and kernel as EFI
+# applications in PCR 4, the initramfs as a file in PCR 9). The running
+# kernel is the sandbox's /boot/vmlinuz-$(uname -r). A new kernel package
+# runs the postinst.d hook: it pre-approves the new kernel's state (a second
+# state in the token), the reboot into it unlocks through the TPM without a
+# passphrase, and the post-boot prune leaves only that state. kernel-install
+# does the same for the next kernel. Needs `oyster reseal --predict` and
+# tcglog.py (both from the predict work); without them it skips, saying so.
+set -eu
+. "$TESTDIR/lib.sh"
+. "$INITRAMFS_TESTDIR/lib.sh"
+
+: "${KERNEL_HOOK:?run through meson}" "${FIXTURESDIR:?}"
+TCGLOG=$FIXTURESDIR/eventlog/tcglog.py
+"$OYSTER" reseal --help | grep -q -- '--predict' ||
+	skip "this oyster has no 'reseal --predict' yet (it lands with oyster predict); the kernel hook's success path cannot run"
+[ -f "$TCGLOG" ] || skip "$TCGLOG is missing (it lands with oyster predict)"
+need run-parts kernel-install
+sandbox_init
+sb_install "$KERNEL_HOOK" /etc/kernel/postinst.d/zzz-oyster 755
+sb_install "$KERNEL_HOOK" /usr/lib/kernel/install.d/95-oyster.install 755
+
+pass='kernel upgrade passphrase'
+img=$WORKDIR/root.img
+log=$WORKDIR/binary_bios_measurements
+make_luks "$img" "$pass"
+echo "root $img none luks,keyscript=oyster" >"$(sb_path /etc/crypttab)"
+states() { luks_json "$img" | jq -r '[.tokens[] | select(.type == "oyster-tpm2")][0].tpm2_states | length'; }
+
+# The running kernel and two new ones, in the sandbox's /boot.
+running=$(uname -r) new=9.9.1-oyster newer=9.9.2-oyster
+bootdir=$SANDBOX/boot.upper
+python3 "$TCGLOG" pe "$WORKDIR/shim" "boot loader" || setup_error "tcglog.py pe"
+for v in "$running" "$new" "$newer"; do
+	python3 "$TCGLOG" pe "$bootdir/vmlinuz-$v" "kernel $v" || setup_error "tcglog.py pe"
+	head -c 50000 /dev/urandom >"$bootdir/initrd.img-$v"
+done
+
+# boot VERSION: a reboot into that kernel and initramfs, its log in $log.
+boot() {
+	local e
+	e=("0:EV_S_CRTM_VERSION:text:test firmware" "0:EV_SEPARATOR:text:sep" "4:EV_SEPARATOR:text:sep"
+		"4:EV_EFI_BOOT_SERVICES_APPLICATION:pe:$WORKDIR/shim"
+		"4:EV_EFI_BOOT_SERVICES_APPLICATION:pe:$bootdir/vmlinuz-$1"
+		"9:EV_EVENT_TAG:file:$bootdir/initrd.img-$1")
+	reboot_tpm
+	python3 "$TCGLOG" extend --banks sha256 "${e[@]}" >"$WORKDIR/extends" || setup_error "tcglog.py extend"
+	while read -r x; do
+		tpm2_pcrextend "$x" || setup_error "tpm2_pcrextend $x"
+	done <"$WORKDIR/extends"
+	python3 "$TCGLOG" write "$log" --banks sha256 "${e[@]}" >/dev/null || setup_error "tcglog.py write"
+}
+
+boot "$running"
+enroll "$img" "$pass" --pcrs 0+4+9
+expect_ok token_open "$img"
+
+say "the kernel package's postinst.d hook pre-approves the new kernel"
+run sandbox env OYSTER_TCTI="$OYSTER_TCTI" OYSTER_EVENT_LOG="$log" \
+	run-parts --report --arg="$new" --arg="/boot/vmlinuz-$new" --regex='^zzz-oyster$' /etc/kernel/postinst.d
+[ "$RC" -eq 0 ] || { show_last; fail "the hook failed"; }
+grep -qF "oyster: pre-approved kernel $new for $img (token $ENROLLED_TOKEN)." "$ERR" || { show_last; fail "the hook did not pre-approve"; }
+! grep -q 'could not' "$ERR" || { show_last; fail "the hook warned"; }
+[ "$(states)" -eq 2 ] || fail "expected 2 approved states, found $(states)"
+expect_ok token_open "$img"
+
+say "the reboot into the new kernel unlocks through the TPM; the prune keeps only its state"
+boot "$new"
+expect_ok token_open "$img"
+PASSWORD="" expect_ok "$OYSTER" reseal "$img" --prune --unattended </dev/null
+[ "$(states)" -eq 1 ] || fail "the prune left $(states) states"
+boot "$new"
+expect_ok token_open "$img"
+
+say "kernel-install pre-approves the next kernel the same way"
+# The running kernel is now $new: the sandbox's uname -r does not change,
+# so the hook's reseal compares with the files of $(uname -r); give it $new's.
+cp -- "$bootdir/vmlinuz-$new" "$bootdir/vmlinuz-$running"
+cp -- "$bootdir/initrd.img-$new" "$bootdir/initrd.img-$running"
+run sandbox env OYSTER_TCTI="$OYSTER_TCTI" OYSTER_EVENT_LOG="$log" \
+	KERNEL_INSTALL_PLUGINS=/usr/lib/kernel/install.d/95-oyster.install KERNEL_INSTALL_LAYOUT=other \
+	KERNEL_INSTALL_MACHINE_ID=0123456789abcdef0123456789abcdef BOOT_ROOT=/boot \
+	kernel-install add "$newer" "/boot/vmlinuz-$newer" "/boot/initrd.img-$newer"
+[ "$RC" -eq 0 ] || { show_last; fail "kernel-install add failed"; }
+grep -qF "oyster: pre-approved kernel $newer for $img" "$ERR" || { show_last; fail "kernel-install did not pre-approve"; }
+boot "$newer"
+expect_ok token_open "$img"
+say "PASS"
