@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "encode.h"
 #include "eventlog.h"
+#include "explain.h"
 #include "log.h"
 #include "predict.h"
 #include "tpm.h"
@@ -100,6 +102,33 @@ static const char *log_path(const struct predict_args *p)
 	if (p->event_log)
 		return p->event_log;
 	return env && *env ? env : OYSTER_EVENTLOG_DEFAULT;
+}
+
+struct eventlog *predict_boot_log(const char *path)
+{
+	const char *env = getenv("OYSTER_EVENT_LOG");
+	struct eventlog *log = NULL;
+
+	if (!path)
+		path = env && *env ? env : OYSTER_EVENTLOG_DEFAULT;
+	if (access(path, R_OK) < 0)
+		return NULL;
+	if (eventlog_read(path, &log) < 0)
+		return NULL;
+	return log;
+}
+
+void predict_record_events(const char *path, struct token *tok, const struct pcr_state *now,
+			   uint32_t skip)
+{
+	struct eventlog *log = predict_boot_log(path);
+
+	tok->n_events = 0;
+	if (!log)
+		return;
+	explain_record(log, now, skip, tok);
+	log_debug("Recorded %u events of the event log in the token.", tok->n_events);
+	eventlog_free(log);
 }
 
 int predict_state(struct tpm *t, uint16_t bank, uint32_t want, const struct predict_args *p,

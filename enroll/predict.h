@@ -9,6 +9,7 @@
 #include "pcr.h"
 #include "substitute.h"
 
+struct token;
 struct tpm;
 
 /* The options oyster predict and oyster reseal --predict share. */
@@ -66,5 +67,15 @@ int predict_check(const char *cmd, struct predict_args *p);
  */
 int predict_state(struct tpm *t, uint16_t bank, uint32_t want, const struct predict_args *p,
 		  struct pcr_state *out, uint32_t *changed);
+
+/*
+ * The event log of this boot when there is one (path; NULL: $OYSTER_EVENT_LOG,
+ * else the kernel's), or NULL: explanations are optional, a missing log is
+ * no error.
+ */
+struct eventlog *predict_boot_log(const char *path);
+/* tpm2_events for tok from this boot's log; now holds the PCR values, skip the fence. */
+void predict_record_events(const char *path, struct token *tok, const struct pcr_state *now,
+			   uint32_t skip);
 
 #endif

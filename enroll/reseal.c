@@ -199,6 +199,7 @@ static int new_states(struct tpm *t, const struct reseal_args *a, const struct t
 		if (fence & (1u << pcr))
 			memset(today.value[pcr], 0, size);
 	*now_approved = same_state(old, &now, &today);
+	predict_record_events(a->pred.event_log, tok, &now, fence);
 
 	/* Adding keeps what was approved; a plain reseal or --prune starts over from now. */
 	tok->n_states = 0;

@@ -125,6 +125,18 @@ boot "$WORKDIR/vmlinuz-3" "$WORKDIR/initrd-2" "$WORKDIR/shim-1" "$args"
 expect_fail token_open "$img"
 expect_ok pass_open "$img" "$pass"
 
+say "status names the events of the changed PCRs that differ from those recorded at the reseal"
+[ "$(luks_json "$img" | jq -c '[.tokens[] | select(.type == "oyster-tpm2") | .tpm2_events | keys[]]')" = '["0","4","7","8","9"]' ] ||
+	fail "tpm2_events does not cover the bound PCRs: $(luks_json "$img" | jq -c '.tokens')"
+OYSTER_EVENT_LOG=$log run "$OYSTER" status "$img"
+grep_out '^  event: +PCR 4: EV_EFI_BOOT_SERVICES_APPLICATION #3 changed$'
+grep_out '^  event: +PCR 8: EV_IPL #1 changed$'
+grep_out '^  event: +PCR 8: EV_IPL #2 changed$'
+# PCR 9 (initrd-2) differs from the recorded boot too, but matches an approved state.
+[ "$(grep -c 'event:' "$OUT")" -eq 3 ] || { show_last; fail "status named other events too"; }
+OYSTER_EVENT_LOG=$log run "$OYSTER" status "$img" --json
+[ "$(jq -r '.tokens[0].changed_events | length' "$OUT")" = 3 ] || { show_last; fail "--json: changed_events"; }
+
 say "the kernel hook's call: the current kernel and initramfs default to /boot's of uname -r"
 mkdir -p "$WORKDIR/boot"
 cur=$(uname -r)
