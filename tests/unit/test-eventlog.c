@@ -81,7 +81,7 @@ static void check_replay(const char *log_name, const char *pcrs_name, unsigned w
 	snprintf(path, sizeof(path), "%s/%s", dir, pcrs_name);
 	f = fopen(path, "r");
 	CHECK(f, "cannot open %s", path);
-	while (f && fscanf(f, "%15s %u %129s", bank_name, &pcr, hex) == 3) {
+	while (f && fscanf(f, "%15s %u %128s", bank_name, &pcr, hex) == 3) {
 		uint16_t bank = pcr_bank_from_name(bank_name);
 		struct pcr_state state;
 		uint32_t measured;
