@@ -15,6 +15,7 @@
 #include "authenticode.h"
 #include "encode.h"
 #include "eventlog.h"
+#include "explain.h"
 #include "log.h"
 #include "substitute.h"
 #include "test.h"
@@ -245,6 +246,79 @@ static void test_cmdline(void)
 	eventlog_free(log);
 }
 
+static char lines[8][256];
+static unsigned n_lines;
+
+static void keep_line(const char *text, void *data)
+{
+	(void)data;
+	if (n_lines < 8)
+		snprintf(lines[n_lines], sizeof(lines[0]), "%s", text);
+	n_lines++;
+}
+
+static bool has_line(const char *want)
+{
+	for (unsigned i = 0; i < n_lines && i < 8; i++)
+		if (!strcmp(lines[i], want))
+			return true;
+	return false;
+}
+
+/* tpm2_events: recorded from a log, compared with a changed one. */
+static void test_explain(void)
+{
+	struct eventlog *log = parse_fixture("eventlog/sha256.bin");
+	struct token *tok = calloc(1, sizeof(*tok));
+	struct pcr_state now, changed_now;
+	uint32_t measured;
+	int b;
+
+	if (!log || !tok)
+		goto out;
+	tok->bank = TPM2_ALG_SHA256;
+	tok->pcr_mask = (1u << 0) | (1u << 4) | (1u << 7) | (1u << 8) | (1u << 18);
+	CHECK(eventlog_replay(log, TPM2_ALG_SHA256, &now, &measured) == 0, "replay");
+	explain_record(log, &now, 1u << 0, tok);
+	/* PCR 0 skipped (as the fence is); 4: 4 events, 7: 2, 8: 2, 18: 1. */
+	CHECK(tok->n_events == 9, "%u events recorded", tok->n_events);
+	n_lines = 0;
+	CHECK(explain_diff(tok, log, &now, tok->pcr_mask, keep_line, NULL) == 4 &&
+		      has_line("PCR 4: the same events as recorded"),
+	      "the same log: %u lines", n_lines);
+
+	/* The boot loader's second application (PCR 4's 4th event) changes. */
+	b = eventlog_bank(log, TPM2_ALG_SHA256);
+	for (unsigned i = 0, k = 0; b >= 0 && i < log->n_events; i++)
+		if (log->events[i].pcr == 4 && ++k == 4)
+			log->events[i].digest[b][0] ^= 1;
+	CHECK(eventlog_replay(log, TPM2_ALG_SHA256, &changed_now, &measured) == 0, "replay");
+	/*
+	 * Recorded: PCR 4 at 0..3, 7 at 4..5, 8 at 6..7, 18 at 8. PCR 18's is
+	 * forgotten; PCR 8's second differs and a third is made up.
+	 */
+	tok->events[7].digest[0] ^= 1;
+	tok->events[8] = (struct token_event){ .pcr = 8, .type = EV_IPL };
+	n_lines = 0;
+	explain_diff(tok, log, &changed_now, (1u << 4) | (1u << 8) | (1u << 18), keep_line, NULL);
+	CHECK(n_lines == 3, "%u lines", n_lines);
+	CHECK(has_line("PCR 4: EV_EFI_BOOT_SERVICES_APPLICATION #4 changed"), "%s", lines[0]);
+	CHECK(has_line("PCR 8: EV_IPL #2 changed"), "no PCR 8 line");
+	CHECK(has_line("PCR 8: EV_IPL #3 removed"), "no removed line");
+	/* PCR 18 has no recorded event now: nothing to say about it. */
+
+	/* A log that does not give the TPM's value is not believed. */
+	changed_now.value[7][3] ^= 1;
+	n_lines = 0;
+	explain_diff(tok, log, &changed_now, 1u << 7, keep_line, NULL);
+	CHECK(n_lines == 1 && has_line("PCR 7: the event log does not reproduce its value; no "
+				       "event to name"),
+	      "%s", n_lines ? lines[0] : "no line");
+out:
+	free(tok);
+	eventlog_free(log);
+}
+
 static void check_digest(const char *name, const char *want)
 {
 	char path[1024], hex[65];
@@ -305,6 +379,7 @@ int main(int argc, char **argv)
 	test_replays();
 	test_refused();
 	test_cmdline();
+	test_explain();
 	test_authenticode();
 	return test_done();
 }
