@@ -25,6 +25,7 @@ int cmd_unseal(int argc, char **argv);
 int cmd_pcrs(int argc, char **argv);
 int cmd_fence(int argc, char **argv);
 int cmd_reseal(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 int cmd_boot_setup(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "predict.h"
 #include "encode.h"
 #include "log.h"
 #include "luks.h"
@@ -176,6 +177,7 @@ static int token_init(struct tpm *t, const struct enroll_args *a, struct token *
 		memset(v, 0, size);
 	}
 	warn_trivial(tok, a->fence);
+	predict_record_events(NULL, tok, &tok->states[0], token_fence_pcrs(tok));
 	return token_policy(tok, branches, &n, tok->policy);
 }
 

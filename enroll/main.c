@@ -18,6 +18,7 @@ static const struct {
 	{ "status", cmd_status, "Show tokens, bound PCRs and whether the TPM would unlock now" },
 	{ "reseal", cmd_reseal,
 	  "Seal the secret again for the PCRs of now (or approve more states)" },
+	{ "predict", cmd_predict, "Print the PCR values of the next boot after an update" },
 	{ "wipe", cmd_wipe, "Remove oyster tokens and their keyslots" },
 	{ "unseal", cmd_unseal, "Print the keyslot passphrase for a keyscript" },
 	{ "pcrs", cmd_pcrs, "Show the current PCR values with their names" },

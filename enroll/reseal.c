@@ -19,12 +19,15 @@
 #include "log.h"
 #include "luks.h"
 #include "pin.h"
+#include "predict.h"
 #include "tpm.h"
 #include "unlock.h"
 
 static const char usage[] =
 	"Usage: oyster reseal DEVICE [--token N] [--add-state SPEC] [--next-boot] [--prune]\n"
-	"                            [--key-file FILE] [--unattended]\n\n"
+	"                            [--predict [--kernel NEW] [--initrd NEW] ...] [--key-file "
+	"FILE]\n"
+	"                            [--unattended]\n\n"
 	"Seal the token's secret again for the PCR values of now and replace the token in place\n"
 	"(its keyslot is kept). When the TPM no longer unseals it, an existing passphrase\n"
 	"(--key-file, $PASSWORD or a prompt) authorizes a fresh secret in a new keyslot; the old\n"
@@ -34,6 +37,9 @@ static const char usage[] =
 	"  --add-state SPEC   keep the approved states and approve one more: today's values with\n"
 	"                     some replaced, SPEC = PCR:BANK=HEX[,PCR:BANK=HEX...] (at most 8 "
 	"states)\n"
+	"  --predict          keep the approved states and approve the next boot's as oyster\n"
+	"                     predict computes it from the event log, with these "
+	"options:\n" PREDICT_USAGE
 	"  --prune            keep only the state of now (what the machine booted with) and a\n"
 	"                     next-boot approval for a boot still to come; writes nothing when\n"
 	"                     that is all the token holds\n"
@@ -54,6 +60,8 @@ struct reseal_args {
 	bool prune;
 	bool next_boot;
 	bool unattended;
+	bool predict;
+	struct predict_args pred;
 	bool have_token;
 	unsigned token;
 };
@@ -67,12 +75,16 @@ static int parse_args(int argc, char **argv, struct reseal_args *a)
 		{ "next-boot", no_argument, NULL, 'n' },
 		{ "key-file", required_argument, NULL, 'k' },
 		{ "unattended", no_argument, NULL, 'u' },
+		{ "predict", no_argument, NULL, 'P' },
+		PREDICT_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (predict_option(c, optarg, &a->pred))
+			continue;
 		switch (c) {
 		case 't':
 			if (!parse_uint(optarg, 31, &a->token))
@@ -94,6 +106,9 @@ static int parse_args(int argc, char **argv, struct reseal_args *a)
 		case 'u':
 			a->unattended = true;
 			break;
+		case 'P':
+			a->predict = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return -1;
@@ -103,8 +118,16 @@ static int parse_args(int argc, char **argv, struct reseal_args *a)
 	}
 	if (optind != argc - 1)
 		return usage_error("reseal", "expected exactly one DEVICE");
-	if (a->prune && (a->add_state || a->next_boot))
-		return usage_error("reseal", "--prune contradicts --add-state and --next-boot");
+	if (a->prune && (a->add_state || a->next_boot || a->predict))
+		return usage_error("reseal",
+				   "--prune contradicts --add-state, --next-boot and --predict");
+	c = predict_check("reseal", &a->pred);
+	if (c)
+		return c;
+	if (a->pred.any != a->predict || (a->pred.event_log && !a->predict))
+		return usage_error("reseal", a->predict ? "--predict needs --kernel, --initrd, "
+							  "--cmdline or --boot-loader"
+							: "those options go with --predict");
 	a->device = argv[optind];
 	return 0;
 }
@@ -186,11 +209,12 @@ static int new_states(struct tpm *t, const struct reseal_args *a, const struct t
 		if (fence & (1u << pcr))
 			memset(today.value[pcr], 0, size);
 	*now_approved = same_state(old, &now, &today);
+	predict_record_events(a->pred.event_log, tok, &now, fence);
 
 	/* Adding keeps what was approved; a plain reseal or --prune starts over from now. */
 	tok->n_states = 0;
 	tok->next_boot = false;
-	if (a->add_state || a->next_boot) {
+	if (a->add_state || a->next_boot || a->predict) {
 		for (unsigned s = 0; s < old->n_states; s++)
 			tok->states[tok->n_states++] = old->states[s];
 		tok->next_boot = old->next_boot;
@@ -224,6 +248,25 @@ static int new_states(struct tpm *t, const struct reseal_args *a, const struct t
 			return -EDOM;
 		}
 		r = add_state(tok, &extra);
+	}
+	if (r == 0 && a->predict) {
+		struct pcr_state next;
+		uint32_t changed;
+
+		r = predict_state(t, old->bank, old->pcr_mask & ~fence, &a->pred, &next, &changed);
+		if (r == 0 && !(changed & old->pcr_mask & ~fence))
+			log_info("The update changes none of the token's PCRs (%s): the state of "
+				 "now "
+				 "covers the next boot.",
+				 pcr_bank_name(old->bank));
+		if (r == 0) {
+			struct pcr_state extra = today;
+
+			for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
+				if (changed & old->pcr_mask & ~fence & (1u << pcr))
+					memcpy(extra.value[pcr], next.value[pcr], size);
+			r = add_state(tok, &extra);
+		}
 	}
 	if (r == 0 && a->next_boot) {
 		uint32_t reset;

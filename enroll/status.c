@@ -10,8 +10,11 @@
 
 #include "cmd.h"
 #include "encode.h"
+#include "eventlog.h"
+#include "explain.h"
 #include "log.h"
 #include "luks.h"
+#include "predict.h"
 #include "tpm.h"
 #include "unlock.h"
 
@@ -19,7 +22,8 @@ static const char usage[] =
 	"Usage: oyster status DEVICE [--json]\n\n"
 	"List DEVICE's oyster tokens with their keyslot, PCR bank, PCRs and creation time, and,\n"
 	"when a TPM is reachable, whether each bound PCR still has its enrolled value and\n"
-	"whether the TPM would unlock the volume now.\n\n"
+	"whether the TPM would unlock the volume now. When a PCR changed and the token recorded\n"
+	"the boot's events, the events that differ from this boot's event log are named.\n\n"
 	"  --json      print one JSON object instead of text\n"
 	"  -h, --help  show this help\n";
 
@@ -29,19 +33,18 @@ struct verdict {
 	int srk_r;  /* 0 same TPM, -EKEYREJECTED another, other: unknown */
 	int diff_r; /* matching state index, -ENOENT none, other: unknown */
 	uint32_t changed;
+	struct pcr_state now;
 	bool this_boot; /* the token's next-boot approval is for this boot */
 };
 
 static void judge(struct tpm *t, const struct token *tok, struct verdict *v)
 {
-	struct pcr_state now;
-
 	v->srk_r = v->diff_r = -ENODEV;
 	v->changed = 0;
 	if (!t || v->parse_r < 0)
 		return;
 	v->srk_r = tpm_srk_check(t, tok);
-	v->diff_r = unlock_diff(t, tok, &now, &v->changed);
+	v->diff_r = unlock_diff(t, tok, &v->now, &v->changed);
 	if (tok->next_boot && !(v->changed & token_fence_pcrs(tok))) {
 		uint32_t reset;
 
@@ -82,6 +85,41 @@ static const char *verdict_text(const struct token *tok, const struct verdict *v
 	return buf;
 }
 
+/* The PCRs whose events are worth naming: changed, not by the fence, with events recorded. */
+static uint32_t explainable(const struct token *tok, const struct verdict *v)
+{
+	if (v->parse_r < 0 || v->diff_r != -ENOENT || !tok->n_events || v->this_boot)
+		return 0;
+	return v->changed & ~token_fence_pcrs(tok);
+}
+
+static void print_event_line(const char *text, void *data)
+{
+	(void)data;
+	printf("  event:     %s\n", text);
+}
+
+static void add_event_line(const char *text, void *data)
+{
+	json_object_array_add(data, json_object_new_string(text));
+}
+
+/* Names the changed events, from this boot's log; nothing without a log. */
+static void explain(const struct token *tok, const struct verdict *v,
+		    void (*line)(const char *text, void *data), void *data)
+{
+	uint32_t pcrs = explainable(tok, v);
+	struct eventlog *log;
+
+	if (!pcrs)
+		return;
+	log = predict_boot_log(NULL);
+	if (!log)
+		return;
+	explain_diff(tok, log, &v->now, pcrs, line, data);
+	eventlog_free(log);
+}
+
 static void print_text(int id, const struct token *tok, const struct verdict *v)
 {
 	char spec[128], when[64], buf[640];
@@ -116,6 +154,7 @@ static void print_text(int id, const struct token *tok, const struct verdict *v)
 			       v->changed & (1u << pcr) ? "CHANGED" : "matches",
 			       pcr_description(pcr));
 		}
+	explain(tok, v, print_event_line, NULL);
 	printf("  would unlock now: %s\n", verdict_text(tok, v, buf, sizeof(buf)));
 }
 
@@ -124,6 +163,7 @@ static struct json_object *json_token(int id, const struct token *tok, const str
 	struct json_object *o = json_object_new_object();
 	struct json_object *pcrs = json_object_new_array();
 	struct json_object *changed = json_object_new_array();
+	struct json_object *events = json_object_new_array();
 	char when[64], buf[640];
 	struct tm tm;
 
@@ -145,6 +185,8 @@ static struct json_object *json_token(int id, const struct token *tok, const str
 	}
 	json_object_object_add(o, "pcrs", pcrs);
 	json_object_object_add(o, "changed_pcrs", changed);
+	explain(tok, v, add_event_line, events);
+	json_object_object_add(o, "changed_events", events);
 	json_object_object_add(o, "same_tpm",
 			       v->srk_r == 0		   ? json_object_new_boolean(1)
 			       : v->srk_r == -EKEYREJECTED ? json_object_new_boolean(0)

@@ -136,6 +136,39 @@ static struct json_object *new_states(const struct token *tok)
 	return arr;
 }
 
+static struct json_object *new_event(const struct token_event *ev)
+{
+	char buf[8 + 1 + 2 * OYSTER_EVENT_DIGEST + 1];
+
+	snprintf(buf, sizeof(buf), "%08x:", ev->type);
+	if (hex_encode(ev->digest, OYSTER_EVENT_DIGEST, buf + 9, sizeof(buf) - 9) < 0)
+		return NULL;
+	return json_object_new_string(buf);
+}
+
+/* Events are kept by PCR: each run of one PCR becomes that key's array. */
+static struct json_object *new_events(const struct token *tok)
+{
+	struct json_object *obj = json_object_new_object(), *arr = NULL;
+	char key[4];
+	unsigned i;
+
+	for (i = 0; obj && i < tok->n_events; i++) {
+		if (i == 0 || tok->events[i].pcr != tok->events[i - 1].pcr) {
+			snprintf(key, sizeof(key), "%u", tok->events[i].pcr);
+			arr = json_object_new_array();
+			if (add(obj, key, arr) < 0)
+				goto fail;
+		}
+		if (append(arr, new_event(&tok->events[i])) < 0)
+			goto fail;
+	}
+	return obj;
+fail:
+	json_object_put(obj);
+	return NULL;
+}
+
 static struct json_object *new_time(time_t t)
 {
 	char buf[64];
@@ -155,6 +188,7 @@ static bool token_in_bounds(const struct token *tok)
 	       tok->public_len <= OYSTER_MAX_PUBLIC && tok->srk_name_len <= OYSTER_MAX_NAME &&
 	       size > 0 && size <= OYSTER_MAX_DIGEST && tok->n_states <= OYSTER_MAX_STATES &&
 	       !(tok->pcr_mask >> OYSTER_PCR_COUNT) && tok->pin_salt_len <= OYSTER_PIN_SALT_MAX &&
+	       tok->n_events <= OYSTER_EVENTS_MAX &&
 	       format_time(tok->created, buf, sizeof(buf)) == 0;
 }
 
@@ -194,6 +228,8 @@ int token_emit(const struct token *tok, char **json)
 	if (tok->pin &&
 	    (add(root, "tpm2_pin_salt", new_hex(tok->pin_salt, tok->pin_salt_len)) < 0 ||
 	     add(root, "tpm2_pin_iterations", json_object_new_int64(tok->pin_iterations)) < 0))
+		goto out;
+	if (tok->n_events && add(root, "tpm2_events", new_events(tok)) < 0)
 		goto out;
 	if (add(root, "created", new_time(tok->created)) < 0)
 		goto out;
@@ -288,6 +324,8 @@ void token_dump(const struct token *tok, void (*line)(const char *text, void *da
 		      tok->pin_iterations);
 	else
 		dumpf(line, data, "\tPIN:        no");
+	if (tok->n_events)
+		dumpf(line, data, "\tEvents:     %u recorded (to explain a change)", tok->n_events);
 	if (format_time(tok->created, hex, sizeof(hex)) < 0)
 		snprintf(hex, sizeof(hex), "(invalid)");
 	dumpf(line, data, "\tCreated:    %s", hex);

@@ -51,6 +51,7 @@ enum {
 	F_PIN_SALT,
 	F_PIN_ITERATIONS,
 	F_NEXT_BOOT,
+	F_EVENTS,
 	F_CREATED,
 	F_COUNT
 };
@@ -83,6 +84,7 @@ static const struct token_field {
 	[F_PIN_SALT] = FIELD("tpm2_pin_salt", json_type_string, "a string"),
 	[F_PIN_ITERATIONS] = FIELD("tpm2_pin_iterations", json_type_int, "an integer"),
 	[F_NEXT_BOOT] = FIELD("tpm2_next_boot_reset", json_type_int, "an integer"),
+	[F_EVENTS] = FIELD("tpm2_events", json_type_object, "an object"),
 	[F_CREATED] = FIELD("created", json_type_string, "a string"),
 };
 
@@ -556,6 +558,74 @@ static int parse_next_boot(struct json_object *root, struct token *tok, const ch
 	return 0;
 }
 
+/* "80000003:0123456789abcdef": the event type and the first bytes of its digest. */
+#define TOKEN_EVENT_LEN (8 + 1 + 2 * OYSTER_EVENT_DIGEST)
+
+static int parse_event(struct json_object *val, unsigned pcr, struct token_event *ev)
+{
+	char type_hex[9];
+	const char *s;
+	uint8_t type[4];
+
+	if (!json_object_is_type(val, json_type_string) ||
+	    json_object_get_string_len(val) != TOKEN_EVENT_LEN)
+		return -EINVAL;
+	s = json_object_get_string(val);
+	/* hex_decode() reads up to the NUL: the type alone. */
+	memcpy(type_hex, s, 8);
+	type_hex[8] = '\0';
+	if (s[8] != ':' || decode_hex(type_hex, 8, type, 4) < 0 ||
+	    decode_hex(s + 9, 2 * OYSTER_EVENT_DIGEST, ev->digest, OYSTER_EVENT_DIGEST) < 0)
+		return -EINVAL;
+	ev->pcr = (uint8_t)pcr;
+	ev->type = (uint32_t)type[0] << 24 | (uint32_t)type[1] << 16 | (uint32_t)type[2] << 8 |
+		   type[3];
+	return 0;
+}
+
+/* Optional; keys are bound PCRs, read in ascending order whatever the text's order. */
+static int parse_events(struct json_object *root, struct token *tok, const char **why)
+{
+	struct json_object *obj, *arr;
+	unsigned pcr, keys = 0;
+	char key[4];
+	size_t i, n;
+	int r;
+
+	if (!json_object_object_get_ex(root, token_fields[F_EVENTS].key, NULL))
+		return 0;
+	r = get_field(root, F_EVENTS, &obj, why);
+	if (r < 0)
+		return r;
+	if (json_object_object_length(obj) == 0)
+		return fail(why, "tpm2_events: empty");
+	for (pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+		snprintf(key, sizeof(key), "%u", pcr);
+		if (!json_object_object_get_ex(obj, key, &arr))
+			continue;
+		keys++;
+		if (!(tok->pcr_mask & (1u << pcr)))
+			return fail(why, "tpm2_events: a PCR that tpm2_pcrs does not bind");
+		if (!json_object_is_type(arr, json_type_array))
+			return fail(why, "tpm2_events: a PCR's events are not an array");
+		n = json_object_array_length(arr);
+		if (n < 1 || n > OYSTER_EVENTS_PER_PCR)
+			return fail(why, "tpm2_events: not 1..32 events for a PCR");
+		if (tok->n_events + n > OYSTER_EVENTS_MAX)
+			return fail(why, "tpm2_events: more than 96 events");
+		for (i = 0; i < n; i++)
+			if (parse_event(json_object_array_get_idx(arr, i), pcr,
+					&tok->events[tok->n_events++]) < 0)
+				return fail(why,
+					    "tpm2_events: an event is not TYPE:DIGEST as 8 and "
+					    "16 lower-case hex digits");
+	}
+	/* Anything else ("07", "x") is a key no writer makes. */
+	if (keys != (unsigned)json_object_object_length(obj))
+		return fail(why, "tpm2_events: a key is not a PCR's decimal number");
+	return 0;
+}
+
 static int parse_created(struct json_object *root, struct token *tok, const char **why)
 {
 	const char *s;
@@ -663,6 +733,9 @@ int token_parse(const char *json, struct token *tok, const char **why)
 	if (r < 0)
 		goto out;
 	r = parse_next_boot(root, tok, &err);
+	if (r < 0)
+		goto out;
+	r = parse_events(root, tok, &err);
 	if (r < 0)
 		goto out;
 	r = parse_policy(root, tok, &pub, &err);

@@ -23,6 +23,20 @@
 #define OYSTER_SRK_TRANSIENT 0u
 #define OYSTER_SRK_PERSISTENT 0x81000001u
 
+/*
+ * tpm2_events: the boot's events of the bound PCRs, so that a refusal can
+ * say which event changed. At most this many per PCR and in all; the type
+ * and the first bytes of the event's digest in the token's bank.
+ */
+#define OYSTER_EVENTS_PER_PCR 32
+#define OYSTER_EVENTS_MAX 96
+#define OYSTER_EVENT_DIGEST 8
+struct token_event {
+	uint8_t pcr;
+	uint32_t type;
+	uint8_t digest[OYSTER_EVENT_DIGEST];
+};
+
 /* One oyster-tpm2 token, as specified in docs/token-format.md. */
 struct token {
 	unsigned version;
@@ -47,6 +61,9 @@ struct token {
 	/* One more PolicyOR branch: the boot whose TPM reset count is next_boot_reset. */
 	bool next_boot;
 	uint32_t next_boot_reset;
+	/* Informational (not in the policy): none when n_events is 0; by PCR, then log order. */
+	unsigned n_events;
+	struct token_event events[OYSTER_EVENTS_MAX];
 	time_t created;
 };
 

@@ -105,6 +105,18 @@ static void make_token(struct token *tok, int keyslot, uint16_t bank, uint32_t m
 	tok->created = CREATED;
 }
 
+/* n recorded events for pcr, after those of lower PCRs (tpm2_events keeps them by PCR). */
+static void add_events(struct token *tok, unsigned pcr, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct token_event *ev = &tok->events[tok->n_events++];
+
+		ev->pcr = (uint8_t)pcr;
+		ev->type = i ? 0x80000000u + i : 4u;
+		memset(ev->digest, (int)(pcr * 16 + i), sizeof(ev->digest));
+	}
+}
+
 static void emit(const struct token *tok, const char *name)
 {
 	uint8_t blob[2 + OYSTER_MAX_PRIVATE + OYSTER_MAX_PUBLIC];
@@ -182,6 +194,16 @@ int main(int argc, char **argv)
 	make_token(tok, 2, TPM2_ALG_SHA256, 0x95u | (1u << 23), 2, OYSTER_SRK_TRANSIENT, true, 160);
 	tok->created = 0;
 	emit(tok, "epoch-pcrs-0-2-4-7-23");
+	/* tpm2_events: a few for PCRs 0 and 7, then as many as a token holds. */
+	make_token(tok, 3, TPM2_ALG_SHA256, 0x95u, 2, OYSTER_SRK_PERSISTENT, false, 64);
+	add_events(tok, 0, 3);
+	add_events(tok, 7, 5);
+	emit(tok, "events-pcrs-0-7");
+	tok->n_events = 0;
+	add_events(tok, 0, OYSTER_EVENTS_PER_PCR);
+	add_events(tok, 2, OYSTER_EVENTS_PER_PCR);
+	add_events(tok, 4, OYSTER_EVENTS_PER_PCR);
+	emit(tok, "events-most");
 
 	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
 		snprintf(name, sizeof(name), "spec-%02zu", i);

@@ -36,19 +36,10 @@ need() {
 	done
 }
 
-# The kernel whose modules go into the images: the host's own when it has
-# modules, else Debian's current kernel package, downloaded once into
-# $KERNEL_CACHE and unpacked there. Sets KVER and KMODULES (the modules dir).
-find_kernel() {
-	local v pkg deb
-	for v in /lib/modules/*; do
-		if [ -e "$v/modules.dep" ]; then
-			KVER=${v##*/}
-			KMODULES=$v
-			say "kernel: the host's $KVER"
-			return 0
-		fi
-	done
+# kernel_download: Debian's current kernel package, downloaded once into
+# $KERNEL_CACHE and unpacked in $KERNEL_CACHE/root.
+kernel_download() {
+	local pkg deb v
 	mkdir -p "$KERNEL_CACHE"
 	(
 		flock 9
@@ -73,6 +64,33 @@ find_kernel() {
 		[ "$rc" -ne 77 ] || unavailable "this machine has no kernel modules and no Debian kernel package could be downloaded (apt-get download linux-image-amd64's dependency; see $KERNEL_CACHE/download.log)"
 		setup_error "unpacking the kernel package into $KERNEL_CACHE failed"
 	}
+}
+
+# find_kernel_image: sets KIMAGE, a Debian kernel image (an EFI PE file): the
+# host's /boot/vmlinuz-$(uname -r) when readable, else the downloaded one.
+find_kernel_image() {
+	KIMAGE=/boot/vmlinuz-$(uname -r)
+	if [ ! -r "$KIMAGE" ]; then
+		kernel_download
+		for KIMAGE in "$KERNEL_CACHE"/root/boot/vmlinuz-*; do break; done
+	fi
+	say "kernel image: $KIMAGE"
+}
+
+# The kernel whose modules go into the images: the host's own when it has
+# modules, else Debian's current kernel package, downloaded once into
+# $KERNEL_CACHE and unpacked there. Sets KVER and KMODULES (the modules dir).
+find_kernel() {
+	local v
+	for v in /lib/modules/*; do
+		if [ -e "$v/modules.dep" ]; then
+			KVER=${v##*/}
+			KMODULES=$v
+			say "kernel: the host's $KVER"
+			return 0
+		fi
+	done
+	kernel_download
 	KVER=$(ls "$KERNEL_CACHE/root/lib/modules")
 	KMODULES=$KERNEL_CACHE/root/lib/modules/$KVER
 	say "kernel: Debian's $KVER (unpacked in $KERNEL_CACHE)"

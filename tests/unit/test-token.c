@@ -147,6 +147,9 @@ static void check_same(const struct token *a, const struct token *b, const char 
 		      !memcmp(a->pin_salt, b->pin_salt, a->pin_salt_len),
 	      "%s: PIN salt", what);
 	CHECK(a->pin_iterations == b->pin_iterations, "%s: PIN iterations", what);
+	CHECK(a->n_events == b->n_events &&
+		      !memcmp(a->events, b->events, a->n_events * sizeof(a->events[0])),
+	      "%s: events (%u, %u)", what, a->n_events, b->n_events);
 	CHECK(a->created == b->created, "%s: created", what);
 }
 
@@ -193,6 +196,65 @@ static void test_round_trip(void)
 	make_token(&tok, 2, TPM2_ALG_SHA384, 1u << 11, 2, OYSTER_SRK_PERSISTENT, false);
 	tok.created = 0;
 	round_trip(&tok, "sha384, created at the epoch");
+}
+
+/* n events for each PCR of mask, in the order tpm2_events keeps them. */
+static void add_events(struct token *tok, uint32_t mask, unsigned n)
+{
+	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+		if (!(mask & (1u << pcr)))
+			continue;
+		for (unsigned i = 0; i < n && tok->n_events < OYSTER_EVENTS_MAX; i++) {
+			struct token_event *ev = &tok->events[tok->n_events++];
+
+			memset(ev, 0, sizeof(*ev));
+			ev->pcr = (uint8_t)pcr;
+			ev->type = i % 2 ? 0x80000003u : 0x0000000du;
+			for (unsigned k = 0; k < OYSTER_EVENT_DIGEST; k++)
+				ev->digest[k] = (uint8_t)(pcr * 31 + i * 7 + k);
+		}
+	}
+}
+
+/* tpm2_events: optional, round-trips, bounded; tokens without it are unchanged. */
+static void test_events(void)
+{
+	struct token tok, *back = malloc(sizeof(*back));
+	const char *why = NULL;
+	char *json = NULL;
+	struct json_object *root, *events, *arr;
+
+	if (!back)
+		exit(99);
+	CHECK(token_parse(valid_json, back, &why) == 0 && back->n_events == 0,
+	      "a token without tpm2_events: %s", why ? why : "events appeared");
+	CHECK(!strstr(valid_json, "tpm2_events"), "tpm2_events emitted without events");
+
+	make_token(&tok, 1, TPM2_ALG_SHA256, PCRS_0_7, 2, OYSTER_SRK_PERSISTENT, false);
+	add_events(&tok, PCRS_0_7, 3);
+	round_trip(&tok, "events for PCRs 0 and 7");
+	make_token(&tok, 1, TPM2_ALG_SHA1, 0xf, 1, OYSTER_SRK_PERSISTENT, true);
+	add_events(&tok, 0x7, OYSTER_EVENTS_PER_PCR);
+	CHECK(tok.n_events == OYSTER_EVENTS_MAX, "%u events", tok.n_events);
+	round_trip(&tok, "the most events: 96");
+
+	/* One more, for PCR 3: 97 in all. */
+	if (token_emit(&tok, &json) == 0) {
+		root = json_tokener_parse(json);
+		if (!root || !json_object_object_get_ex(root, "tpm2_events", &events))
+			exit(99);
+		arr = json_object_new_array();
+		json_object_array_add(arr, json_object_new_string("0000000d:0011223344556677"));
+		json_object_object_add(events, "3", arr);
+		why = NULL;
+		CHECK(token_parse(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN),
+				  back, &why) == -EINVAL &&
+			      why && !strcmp(why, "tpm2_events: more than 96 events"),
+		      "97 events: %s", why ? why : "accepted");
+		json_object_put(root);
+	}
+	free(json);
+	free(back);
 }
 
 static void emit_refused(const struct token *tok, const char *what)
@@ -659,6 +721,16 @@ static void m_states_nine(struct json_object *root)
 		field, NULL, NULL, change                                                          \
 	}
 
+static void m_33_events(struct json_object *root)
+{
+	struct json_object *events = json_object_new_object(), *arr = json_object_new_array();
+
+	for (int i = 0; i < 33; i++)
+		json_object_array_add(arr, json_object_new_string("80000003:0123456789abcdef"));
+	json_object_object_add(events, "7", arr);
+	set(root, "tpm2_events", events);
+}
+
 static const struct mutation {
 	const char *field; /* what *why must mention */
 	const char *key;   /* the top-level field replaced (value) or deleted (NULL value) */
@@ -837,6 +909,26 @@ static const struct mutation {
 	SET("created", "created", "\"+026-11-26T15:00:00Z\""),
 	SET("created", "created", "\"\""),
 	SET("created", "created", "1795705200"),
+
+	SET("tpm2_events", "tpm2_events", "{}"),
+	SET("tpm2_events", "tpm2_events", "[]"),
+	SET("tpm2_events", "tpm2_events", "null"),
+	SET("tpm2_events", "tpm2_events", "\"80000003:0123456789abcdef\""),
+	SET("tpm2_events", "tpm2_events", "{\"5\":[\"80000003:0123456789abcdef\"]}"),
+	SET("tpm2_events", "tpm2_events", "{\"07\":[\"80000003:0123456789abcdef\"]}"),
+	SET("tpm2_events", "tpm2_events", "{\"x\":[\"80000003:0123456789abcdef\"]}"),
+	SET("tpm2_events", "tpm2_events",
+	    "{\"7\":[\"80000003:0123456789abcdef\"],\"\":[\"80000003:0123456789abcdef\"]}"),
+	SET("tpm2_events", "tpm2_events", "{\"7\":\"80000003:0123456789abcdef\"}"),
+	SET("tpm2_events", "tpm2_events", "{\"7\":[]}"),
+	SET("tpm2_events", "tpm2_events", "{\"7\":[7]}"),
+	SET("tpm2_events", "tpm2_events", "{\"7\":[\"80000003:0123456789ABCDEF\"]}"),
+	SET("tpm2_events", "tpm2_events", "{\"7\":[\"80000003-0123456789abcdef\"]}"),
+	SET("tpm2_events", "tpm2_events", "{\"7\":[\"8000003:0123456789abcdef0\"]}"),
+	SET("tpm2_events", "tpm2_events", "{\"7\":[\"80000003:0123456789abcde\"]}"),
+	SET("tpm2_events", "tpm2_events", "{\"7\":[\"80000003:0123456789abcdef0\"]}"),
+	SET("tpm2_events", "tpm2_events", "{\"7\":[\"0x800003:0123456789abcdef\"]}"),
+	FN("tpm2_events", m_33_events),
 
 	FN("unknown field", m_extra_field),
 	FN("unknown field", m_extra_field_case),
@@ -1068,6 +1160,7 @@ int main(void)
 
 	test_round_trip();
 	test_emit_refuses();
+	test_events();
 	test_mutations();
 	test_pin_mutations();
 	test_not_tokens();

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * oyster predict: the PCR values of the next boot after a kernel, initramfs,
+ * command line or boot loader update, computed from this boot's event log
+ * with the updated parts' digests put in place of the old ones. The log is
+ * only believed when it reproduces the TPM's PCR values of now.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "encode.h"
+#include "eventlog.h"
+#include "explain.h"
+#include "log.h"
+#include "predict.h"
+#include "tpm.h"
+#include "unlock.h"
+
+static const char usage[] =
+	"Usage: oyster predict [--kernel NEW [--current-kernel OLD]] [--initrd NEW\n"
+	"                      [--current-initrd OLD]] [--cmdline STR] [--boot-loader NEW\n"
+	"                      --current-boot-loader OLD] [--pcrs LIST] [--bank BANK]\n"
+	"                      [--event-log FILE]\n\n"
+	"Print the PCR values the next boot will measure after an update, in the syntax of\n"
+	"oyster reseal --add-state (PCR:BANK=HEX,...): this boot's event log replayed with the\n"
+	"new parts' digests in place of the old ones. The log must reproduce the TPM's values\n"
+	"of now. Prints the PCRs the update changes, or those of --pcrs.\n\n" PREDICT_USAGE
+	"  --pcrs LIST        print these PCRs (e.g. 0+2+4+7), changed or not\n"
+	"  --bank BANK        sha256 (default), sha1, sha384, sha512\n"
+	"  -h, --help         show this help\n";
+
+static char default_kernel[300], default_initrd[300];
+
+int predict_option(int c, const char *arg, struct predict_args *p)
+{
+	switch (c) {
+	case PREDICT_OPT_KERNEL:
+		p->o.kernel = arg;
+		break;
+	case PREDICT_OPT_CURRENT_KERNEL:
+		p->o.current_kernel = arg;
+		break;
+	case PREDICT_OPT_INITRD:
+		p->o.initrd = arg;
+		break;
+	case PREDICT_OPT_CURRENT_INITRD:
+		p->o.current_initrd = arg;
+		break;
+	case PREDICT_OPT_CMDLINE:
+		p->o.cmdline = arg;
+		break;
+	case PREDICT_OPT_BOOT_LOADER:
+		p->o.boot_loader = arg;
+		break;
+	case PREDICT_OPT_CURRENT_BOOT_LOADER:
+		p->o.current_boot_loader = arg;
+		break;
+	case PREDICT_OPT_EVENT_LOG:
+		p->event_log = arg;
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+int predict_check(const char *cmd, struct predict_args *p)
+{
+	struct utsname u;
+
+	if (p->o.current_kernel && !p->o.kernel)
+		return usage_error(cmd, "--current-kernel needs --kernel");
+	if (p->o.current_initrd && !p->o.initrd)
+		return usage_error(cmd, "--current-initrd needs --initrd");
+	if (!p->o.boot_loader != !p->o.current_boot_loader)
+		return usage_error(cmd, "--boot-loader and --current-boot-loader go together");
+	p->any = p->o.kernel || p->o.initrd || p->o.cmdline || p->o.boot_loader;
+	if ((p->o.kernel && !p->o.current_kernel) || (p->o.initrd && !p->o.current_initrd)) {
+		if (uname(&u) < 0)
+			return usage_error(cmd,
+					   "cannot tell the running kernel: give --current-kernel "
+					   "and --current-initrd");
+		snprintf(default_kernel, sizeof(default_kernel), "/boot/vmlinuz-%s", u.release);
+		snprintf(default_initrd, sizeof(default_initrd), "/boot/initrd.img-%s", u.release);
+		if (!p->o.current_kernel && p->o.kernel)
+			p->o.current_kernel = default_kernel;
+		if (!p->o.current_initrd && p->o.initrd)
+			p->o.current_initrd = default_initrd;
+	}
+	return 0;
+}
+
+static const char *log_path(const struct predict_args *p)
+{
+	const char *env = getenv("OYSTER_EVENT_LOG");
+
+	if (p->event_log)
+		return p->event_log;
+	return env && *env ? env : OYSTER_EVENTLOG_DEFAULT;
+}
+
+struct eventlog *predict_boot_log(const char *path)
+{
+	const char *env = getenv("OYSTER_EVENT_LOG");
+	struct eventlog *log = NULL;
+
+	if (!path)
+		path = env && *env ? env : OYSTER_EVENTLOG_DEFAULT;
+	if (access(path, R_OK) < 0)
+		return NULL;
+	if (eventlog_read(path, &log) < 0)
+		return NULL;
+	return log;
+}
+
+void predict_record_events(const char *path, struct token *tok, const struct pcr_state *now,
+			   uint32_t skip)
+{
+	struct eventlog *log = predict_boot_log(path);
+
+	tok->n_events = 0;
+	if (!log)
+		return;
+	explain_record(log, now, skip, tok);
+	log_debug("Recorded %u events of the event log in the token.", tok->n_events);
+	eventlog_free(log);
+}
+
+int predict_state(struct tpm *t, uint16_t bank, uint32_t want, const struct predict_args *p,
+		  struct pcr_state *out, uint32_t *changed)
+{
+	const char *path = log_path(p);
+	size_t size = pcr_bank_digest_size(bank);
+	struct pcr_state *before = NULL, *after = NULL;
+	struct eventlog *log = NULL;
+	uint32_t measured, measured_after, stale = 0, check;
+	char pcrs[512];
+	int r;
+
+	*changed = 0;
+	r = eventlog_read(path, &log);
+	if (r == -ENOENT)
+		log_err("There is no event log at %s: this machine's firmware (or kernel) does "
+			"not expose one, so the next boot cannot be predicted.",
+			path);
+	if (r < 0)
+		return r;
+	r = -ENOMEM;
+	before = malloc(sizeof(*before));
+	after = malloc(sizeof(*after));
+	if (!before || !after)
+		goto out;
+	r = eventlog_replay(log, bank, before, &measured);
+	if (r < 0)
+		goto out;
+	r = substitute_apply(log, bank, &p->o, changed);
+	if (r < 0)
+		goto out;
+	r = eventlog_replay(log, bank, after, &measured_after);
+	if (r < 0)
+		goto out;
+	r = tpm_pcr_read(t, bank, want | *changed | 1u, out);
+	if (r < 0)
+		goto out;
+	/* Only PCRs the log measures can be checked; the others are the TPM's. */
+	check = measured & (want | *changed);
+	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
+		if ((check & (1u << pcr)) && memcmp(before->value[pcr], out->value[pcr], size))
+			stale |= 1u << pcr;
+	if (stale) {
+		unlock_describe_pcrs(stale, pcrs, sizeof(pcrs));
+		log_err("The event log %s does not reproduce the TPM's %s values of %s, so it "
+			"cannot predict the next boot; approve the next boot with oyster reseal "
+			"--next-boot instead.",
+			path, pcr_bank_name(bank), pcrs);
+		r = -ESTALE;
+		goto out;
+	}
+	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
+		if (*changed & (1u << pcr))
+			memcpy(out->value[pcr], after->value[pcr], size);
+	r = 0;
+out:
+	free(before);
+	free(after);
+	eventlog_free(log);
+	return r;
+}
+
+int cmd_predict(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		PREDICT_LONG_OPTIONS,
+		{ "pcrs", required_argument, NULL, 'p' },
+		{ "bank", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct predict_args p = { 0 };
+	uint16_t bank = pcr_bank_from_name("sha256");
+	uint32_t want = 0, changed, show;
+	struct pcr_state next;
+	struct tpm *t = NULL;
+	char hex[2 * OYSTER_MAX_DIGEST + 1];
+	const char *sep = "";
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (predict_option(c, optarg, &p))
+			continue;
+		switch (c) {
+		case 'p':
+			if (pcr_parse_spec(optarg, &want) < 0)
+				return usage_error("predict", "invalid PCR list '%s'", optarg);
+			break;
+		case 'b':
+			bank = pcr_bank_from_name(optarg);
+			if (!bank)
+				return usage_error("predict", "unknown PCR bank '%s'", optarg);
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return OYSTER_EXIT_OK;
+		default:
+			return usage_error("predict", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("predict", "unexpected argument '%s'", argv[optind]);
+	r = predict_check("predict", &p);
+	if (r)
+		return r;
+	if (!p.any)
+		return usage_error("predict", "say what the next boot changes: --kernel, --initrd, "
+					      "--cmdline or --boot-loader");
+	r = tpm_open(&t);
+	if (r < 0)
+		return exit_status(r);
+	r = predict_state(t, bank, want, &p, &next, &changed);
+	tpm_close(t);
+	if (r < 0)
+		return r == -ENODEV ? OYSTER_EXIT_NO_TPM : OYSTER_EXIT_FAILURE;
+	show = want ? want : changed;
+	if (!show) {
+		fprintf(stderr, "The next boot measures the same values as this one: nothing to "
+				"approve.\n");
+		return OYSTER_EXIT_OK;
+	}
+	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+		if (!(show & (1u << pcr)))
+			continue;
+		hex_encode(next.value[pcr], pcr_bank_digest_size(bank), hex, sizeof(hex));
+		printf("%s%u:%s=%s", sep, pcr, pcr_bank_name(bank), hex);
+		sep = ",";
+	}
+	printf("\n");
+	return OYSTER_EXIT_OK;
+}

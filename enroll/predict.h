@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef OYSTER_ENROLL_PREDICT_H
+#define OYSTER_ENROLL_PREDICT_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pcr.h"
+#include "substitute.h"
+
+struct token;
+struct tpm;
+
+/* The options oyster predict and oyster reseal --predict share. */
+struct predict_args {
+	struct substitutions o;
+	const char *event_log;
+	bool any;
+};
+
+enum {
+	PREDICT_OPT_KERNEL = 0x100,
+	PREDICT_OPT_CURRENT_KERNEL,
+	PREDICT_OPT_INITRD,
+	PREDICT_OPT_CURRENT_INITRD,
+	PREDICT_OPT_CMDLINE,
+	PREDICT_OPT_BOOT_LOADER,
+	PREDICT_OPT_CURRENT_BOOT_LOADER,
+	PREDICT_OPT_EVENT_LOG,
+};
+
+#define PREDICT_LONG_OPTIONS                                                                       \
+	{ "kernel", required_argument, NULL, PREDICT_OPT_KERNEL },                                 \
+		{ "current-kernel", required_argument, NULL, PREDICT_OPT_CURRENT_KERNEL },         \
+		{ "initrd", required_argument, NULL, PREDICT_OPT_INITRD },                         \
+		{ "current-initrd", required_argument, NULL, PREDICT_OPT_CURRENT_INITRD },         \
+		{ "cmdline", required_argument, NULL, PREDICT_OPT_CMDLINE },                       \
+		{ "boot-loader", required_argument, NULL, PREDICT_OPT_BOOT_LOADER },               \
+		{ "current-boot-loader", required_argument, NULL,                                  \
+		  PREDICT_OPT_CURRENT_BOOT_LOADER },                                               \
+	{                                                                                          \
+		"event-log", required_argument, NULL, PREDICT_OPT_EVENT_LOG                        \
+	}
+
+#define PREDICT_USAGE                                                                              \
+	"  --kernel NEW       the next boot starts the kernel image NEW\n"                         \
+	"  --current-kernel OLD  instead of OLD (default /boot/vmlinuz-$(uname -r))\n"             \
+	"  --initrd NEW       the next boot loads the initramfs NEW\n"                             \
+	"  --current-initrd OLD  instead of OLD (default /boot/initrd.img-$(uname -r))\n"          \
+	"  --cmdline STR      GRUB passes the kernel STR (the arguments after its path)\n"         \
+	"  --boot-loader NEW --current-boot-loader OLD\n"                                          \
+	"                     the firmware starts the EFI boot loader NEW instead of OLD\n"        \
+	"  --event-log FILE   the firmware's event log (default $OYSTER_EVENT_LOG, else\n"         \
+	"                     " OYSTER_EVENTLOG_DEFAULT ")\n"
+
+/* 1 when c was one of PREDICT_LONG_OPTIONS (stored in p), 0 otherwise. */
+int predict_option(int c, const char *arg, struct predict_args *p);
+/* After parsing: defaults and combinations; usage errors for cmd. */
+int predict_check(const char *cmd, struct predict_args *p);
+
+/*
+ * The next boot's values of bank's PCRs: today's (from the TPM) with the
+ * PCRs the substitutions change replayed from the rewritten log. Refuses
+ * (-ESTALE, logged with the PCRs) a log whose replay differs from the TPM
+ * for PCRs of want or of the change. *changed gets the changed PCRs.
+ */
+int predict_state(struct tpm *t, uint16_t bank, uint32_t want, const struct predict_args *p,
+		  struct pcr_state *out, uint32_t *changed);
+
+/*
+ * The event log of this boot when there is one (path; NULL: $OYSTER_EVENT_LOG,
+ * else the kernel's), or NULL: explanations are optional, a missing log is
+ * no error.
+ */
+struct eventlog *predict_boot_log(const char *path);
+/* tpm2_events for tok from this boot's log; now holds the PCR values, skip the fence. */
+void predict_record_events(const char *path, struct token *tok, const struct pcr_state *now,
+			   uint32_t skip);
+
+#endif

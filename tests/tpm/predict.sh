@@ -1,0 +1,159 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Story: a kernel update predicted from the event log. The "firmware" here
+# is tcglog.py, which writes a TCG event log and extends the swtpm with the
+# same digests (the boot loader and kernel as EFI applications in PCR 4, the
+# initramfs as a file in PCR 9, GRUB's command line in PCR 8). After
+# `oyster reseal --predict --kernel NEW --initrd NEW` the next boot, which
+# measures the new kernel and initramfs, unlocks without a passphrase and
+# without re-enrollment. A log that does not reproduce the TPM's values, and
+# an update that matches no event, are refused and change nothing.
+set -eu
+. "$TESTDIR/lib.sh"
+
+TCGLOG=$TESTDIR/../fixtures/eventlog/tcglog.py
+pass='predict passphrase'
+img=$WORKDIR/disk.img
+log=$WORKDIR/binary_bios_measurements
+make_luks "$img" "$pass"
+
+# The boot's parts: two kernels and boot loaders as PE images, two initramfs files.
+python3 "$TCGLOG" pe "$WORKDIR/vmlinuz-1" "kernel one" || setup_error "tcglog.py pe"
+python3 "$TCGLOG" pe "$WORKDIR/vmlinuz-2" "kernel two" "with trailing data" || setup_error "tcglog.py pe"
+python3 "$TCGLOG" pe "$WORKDIR/shim-1" "boot loader one" || setup_error "tcglog.py pe"
+python3 "$TCGLOG" pe "$WORKDIR/shim-2" "boot loader two" || setup_error "tcglog.py pe"
+head -c 100000 /dev/urandom >"$WORKDIR/initrd-1"
+head -c 120000 /dev/urandom >"$WORKDIR/initrd-2"
+
+# events KERNEL INITRD LOADER ARGS: what the firmware and GRUB measure for that boot.
+events() {
+	printf '%s\n' \
+		"0:EV_S_CRTM_VERSION:text:test firmware" \
+		"7:EV_EFI_VARIABLE_DRIVER_CONFIG:text:SecureBoot=1" \
+		"0:EV_SEPARATOR:text:sep" "7:EV_SEPARATOR:text:sep" "4:EV_SEPARATOR:text:sep" \
+		"4:EV_EFI_BOOT_SERVICES_APPLICATION:pe:$3" \
+		"4:EV_EFI_BOOT_SERVICES_APPLICATION:pe:$1" \
+		"8:EV_IPL:grub:grub_cmd: linux /boot/$(basename -- "$1") $4" \
+		"8:EV_IPL:grub:kernel_cmdline: BOOT_IMAGE=/boot/$(basename -- "$1") $4" \
+		"9:EV_EVENT_TAG:file:$2"
+}
+# boot KERNEL INITRD LOADER ARGS: a reboot measuring those parts, with their log in $log.
+boot() {
+	local e
+	mapfile -t e < <(events "$@")
+	reboot_tpm
+	python3 "$TCGLOG" extend --banks sha256 "${e[@]}" >"$WORKDIR/extends" || setup_error "tcglog.py extend"
+	while read -r x; do
+		tpm2_pcrextend "$x" || setup_error "tpm2_pcrextend $x"
+	done <"$WORKDIR/extends"
+	python3 "$TCGLOG" write "$log" --banks sha256 "${e[@]}" >"$WORKDIR/replay" || setup_error "tcglog.py write"
+}
+# expected KERNEL INITRD LOADER ARGS PCRS: the add-state spec of that boot, replayed by tcglog.py.
+expected() {
+	local e pcrs=$5
+	mapfile -t e < <(events "$1" "$2" "$3" "$4")
+	python3 "$TCGLOG" write "$WORKDIR/expected.bin" --banks sha256 "${e[@]}" |
+		awk -v want=",$pcrs," 'index(want, "," $2 ",") { printf "%s%s:%s=%s", sep, $2, $1, $3; sep = "," } END { print "" }'
+}
+token_json() { luks_json "$img" | jq -cS '.tokens'; }
+
+args='root=/dev/vda1 ro quiet'
+boot "$WORKDIR/vmlinuz-1" "$WORKDIR/initrd-1" "$WORKDIR/shim-1" "$args"
+enroll "$img" "$pass" --pcrs 0+4+7+8+9
+expect_ok token_open "$img"
+
+say "predict: the new kernel and initramfs change PCRs 4, 8 and 9, as a replay of the new boot says"
+expect_ok "$OYSTER" predict --event-log "$log" --kernel "$WORKDIR/vmlinuz-2" --current-kernel "$WORKDIR/vmlinuz-1" \
+	--initrd "$WORKDIR/initrd-2" --current-initrd "$WORKDIR/initrd-1"
+want=$(expected "$WORKDIR/vmlinuz-2" "$WORKDIR/initrd-2" "$WORKDIR/shim-1" "$args" 4,8,9)
+[ "$(cat "$OUT")" = "$want" ] || { show_last; fail "predicted $(cat "$OUT"), the new boot measures $want"; }
+
+say "OYSTER_EVENT_LOG is the default log; --pcrs prints PCRs the update leaves alone too"
+OYSTER_EVENT_LOG=$log expect_ok "$OYSTER" predict --kernel "$WORKDIR/vmlinuz-2" --current-kernel "$WORKDIR/vmlinuz-1" --pcrs 0+4
+want=$(expected "$WORKDIR/vmlinuz-2" "$WORKDIR/initrd-1" "$WORKDIR/shim-1" "$args" 0,4)
+[ "$(cat "$OUT")" = "$want" ] || { show_last; fail "predicted $(cat "$OUT"), expected $want"; }
+
+say "a new command line (PCR 8) and a new boot loader (PCR 4)"
+expect_ok "$OYSTER" predict --event-log "$log" --cmdline "root=/dev/vda2 ro" \
+	--boot-loader "$WORKDIR/shim-2" --current-boot-loader "$WORKDIR/shim-1"
+want=$(expected "$WORKDIR/vmlinuz-1" "$WORKDIR/initrd-1" "$WORKDIR/shim-2" "root=/dev/vda2 ro" 4,8)
+[ "$(cat "$OUT")" = "$want" ] || { show_last; fail "predicted $(cat "$OUT"), expected $want"; }
+
+say "an update that matches no event is an error, not today's values"
+expect_status 1 "$OYSTER" predict --event-log "$log" --kernel "$WORKDIR/vmlinuz-2" --current-kernel "$WORKDIR/shim-2"
+grep_err "^--kernel: no event of the event log measures $WORKDIR/shim-2"
+[ ! -s "$OUT" ] || { show_last; fail "printed a prediction although nothing matched"; }
+expect_status 1 "$OYSTER" predict --event-log "$log" --initrd "$WORKDIR/initrd-2" --current-initrd "$WORKDIR/initrd-2"
+grep_err '^--initrd: no event'
+expect_status 2 "$OYSTER" predict --event-log "$log"
+expect_status 1 "$OYSTER" predict --event-log "$WORKDIR/missing" --kernel "$WORKDIR/vmlinuz-2" --current-kernel "$WORKDIR/vmlinuz-1"
+grep_err "no event log at $WORKDIR/missing"
+expect_status 1 "$OYSTER" predict --event-log "$log" --kernel "$WORKDIR/initrd-2" --current-kernel "$WORKDIR/vmlinuz-1"
+grep_err "initrd-2 is not a PE/COFF"
+
+say "a log that does not reproduce the TPM's values is refused, naming the PCR; nothing changes"
+before=$(token_json)
+extend_pcr 4 "an event the log does not have"
+expect_status 1 "$OYSTER" predict --event-log "$log" --kernel "$WORKDIR/vmlinuz-2" --current-kernel "$WORKDIR/vmlinuz-1"
+grep_err "does not reproduce the TPM.s sha256 values of PCR 4 \\(boot loader\\)"
+expect_status 1 "$OYSTER" reseal "$img" --predict --event-log "$log" --kernel "$WORKDIR/vmlinuz-2" \
+	--current-kernel "$WORKDIR/vmlinuz-1" --initrd "$WORKDIR/initrd-2" --current-initrd "$WORKDIR/initrd-1"
+grep_err 'does not reproduce'
+[ "$(token_json)" = "$before" ] || fail "a refused reseal --predict changed the token"
+expect_status 2 "$OYSTER" reseal "$img" --predict
+expect_status 2 "$OYSTER" reseal "$img" --kernel "$WORKDIR/vmlinuz-2"
+
+say "reseal --predict approves the next boot; this boot still unlocks"
+boot "$WORKDIR/vmlinuz-1" "$WORKDIR/initrd-1" "$WORKDIR/shim-1" "$args"
+expect_ok token_open "$img"
+expect_ok "$OYSTER" reseal "$img" --predict --event-log "$log" --kernel "$WORKDIR/vmlinuz-2" \
+	--current-kernel "$WORKDIR/vmlinuz-1" --initrd "$WORKDIR/initrd-2" --current-initrd "$WORKDIR/initrd-1"
+grep_out 'Resealed token [0-9]+ in place'
+grep_out 'Approved states: 2,'
+expect_ok token_open "$img"
+
+say "the next boot, with the new kernel and initramfs, unlocks without re-enrollment"
+boot "$WORKDIR/vmlinuz-2" "$WORKDIR/initrd-2" "$WORKDIR/shim-1" "$args"
+expect_ok token_open "$img"
+run "$OYSTER" status "$img"
+grep_out 'would unlock now: yes \(the PCRs match approved state 2\)'
+
+say "a boot with a kernel nobody predicted falls back to the passphrase"
+python3 "$TCGLOG" pe "$WORKDIR/vmlinuz-3" "kernel three" || setup_error "tcglog.py pe"
+boot "$WORKDIR/vmlinuz-3" "$WORKDIR/initrd-2" "$WORKDIR/shim-1" "$args"
+expect_fail token_open "$img"
+expect_ok pass_open "$img" "$pass"
+
+say "status names the events of the changed PCRs that differ from those recorded at the reseal"
+[ "$(luks_json "$img" | jq -c '[.tokens[] | select(.type == "oyster-tpm2") | .tpm2_events | keys[]]')" = '["0","4","7","8","9"]' ] ||
+	fail "tpm2_events does not cover the bound PCRs: $(luks_json "$img" | jq -c '.tokens')"
+OYSTER_EVENT_LOG=$log run "$OYSTER" status "$img"
+grep_out '^  event: +PCR 4: EV_EFI_BOOT_SERVICES_APPLICATION #3 changed$'
+grep_out '^  event: +PCR 8: EV_IPL #1 changed$'
+grep_out '^  event: +PCR 8: EV_IPL #2 changed$'
+# PCR 9 (initrd-2) differs from the recorded boot too, but matches an approved state.
+[ "$(grep -c 'event:' "$OUT")" -eq 3 ] || { show_last; fail "status named other events too"; }
+OYSTER_EVENT_LOG=$log run "$OYSTER" status "$img" --json
+[ "$(jq -r '.tokens[0].changed_events | length' "$OUT")" = 3 ] || { show_last; fail "--json: changed_events"; }
+
+say "the kernel hook's call: the current kernel and initramfs default to /boot's of uname -r"
+mkdir -p "$WORKDIR/boot"
+cur=$(uname -r)
+cp "$WORKDIR/vmlinuz-2" "$WORKDIR/boot/vmlinuz-$cur"
+cp "$WORKDIR/initrd-2" "$WORKDIR/boot/initrd.img-$cur"
+cp "$WORKDIR/vmlinuz-3" "$WORKDIR/boot/vmlinuz-9.9"
+cp "$WORKDIR/initrd-1" "$WORKDIR/boot/initrd.img-9.9"
+boot "$WORKDIR/boot/vmlinuz-$cur" "$WORKDIR/boot/initrd.img-$cur" "$WORKDIR/shim-1" "$args"
+expect_ok "$OYSTER" reseal "$img" --key-file "$(keyfile "$pass")"
+expect_ok token_open "$img"
+OYSTER_EVENT_LOG=$log expect_ok unshare -m --propagation private -- /bin/sh -c \
+	'mount --bind "$1" /boot && exec "$2" reseal "$3" --predict --kernel /boot/vmlinuz-9.9 --initrd /boot/initrd.img-9.9' \
+	sh "$WORKDIR/boot" "$OYSTER" "$img"
+boot "$WORKDIR/boot/vmlinuz-9.9" "$WORKDIR/boot/initrd.img-9.9" "$WORKDIR/shim-1" "$args"
+expect_ok token_open "$img"
+
+say "no TPM: exit status 4"
+OYSTER_TCTI="swtpm:host=127.0.0.1,port=$(closed_port)" expect_status 4 "$OYSTER" predict --event-log "$log" \
+	--kernel "$WORKDIR/vmlinuz-2" --current-kernel "$WORKDIR/vmlinuz-3"
+say "PASS"
