@@ -6,12 +6,53 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "header.h"
 #include "log.h"
 #include "luks.h"
+
+/* The copies disagreed before libcryptsetup loaded them: what it did about it. */
+static void header_report(struct crypt_device *cd, const char *path, const struct header *before)
+{
+	struct header after;
+	int used = header_in_use(before);
+
+	if (header_read(cd, &after) == 0 && header_copies_agree(&after)) {
+		log_err("Note: the LUKS2 header of %s needed recovery (%s); libcryptsetup "
+			"restored it from the %s copy.",
+			path, header_difference(before), header_copy_name(used));
+	} else {
+		log_err("Warning: the two copies of the LUKS2 header of %s disagree (%s); "
+			"libcryptsetup uses the %s copy. Back the header up (cryptsetup "
+			"luksHeaderBackup), then run: cryptsetup repair %s.",
+			path, header_difference(before), header_copy_name(used), path);
+	}
+	header_free(&after);
+}
+
+int luks_header_consistent(struct crypt_device *cd)
+{
+	struct header h;
+	int r;
+
+	r = header_read(cd, &h);
+	if (r < 0) {
+		log_err("Cannot read the LUKS2 header of %s: %s.", h.path ? h.path : "the device",
+			strerror(-r));
+	} else if (!header_copies_agree(&h)) {
+		log_err("The two copies of the LUKS2 header of %s disagree (%s); oyster changes "
+			"nothing until they agree. Back the header up (cryptsetup "
+			"luksHeaderBackup), then run: cryptsetup repair %s.",
+			h.path, header_difference(&h), h.path);
+		r = -EUCLEAN;
+	}
+	header_free(&h);
+	return r;
+}
 
 int luks_open(const char *spec, struct crypt_device **out)
 {
 	struct crypt_device *cd = NULL;
+	struct header before = { 0 };
 	char *resolved = NULL;
 	const char *path = spec;
 	int r;
@@ -30,11 +71,25 @@ int luks_open(const char *spec, struct crypt_device **out)
 		log_err("Cannot open %s: %s.", path, strerror(-r));
 		goto out;
 	}
+	/* libcryptsetup recovers a damaged or stale copy as it loads: look before and after. */
+	if (header_read(cd, &before) < 0)
+		log_debug("Cannot read the LUKS2 header of %s directly.", path);
 	r = crypt_load(cd, CRYPT_LUKS, NULL);
 	if (r < 0) {
-		log_err("%s is not a LUKS volume (or its header is damaged).", path);
+		if (before.copy[HEADER_PRIMARY].found || before.copy[HEADER_SECONDARY].found)
+			log_err("The LUKS2 header of %s cannot be loaded (%s); restore a header "
+				"backup with cryptsetup luksHeaderRestore, or try: cryptsetup "
+				"repair %s.",
+				path,
+				*header_difference(&before) ? header_difference(&before)
+							    : "its metadata is invalid",
+				path);
+		else
+			log_err("%s is not a LUKS volume (or its header is damaged).", path);
 		goto out;
 	}
+	if (!header_copies_agree(&before))
+		header_report(cd, path, &before);
 	if (strcmp(crypt_get_type(cd), CRYPT_LUKS2)) {
 		log_err("%s is %s; oyster needs LUKS2 tokens (convert with: cryptsetup convert "
 			"--type luks2 %s).",
@@ -46,8 +101,30 @@ int luks_open(const char *spec, struct crypt_device **out)
 	cd = NULL;
 	r = 0;
 out:
+	header_free(&before);
 	crypt_free(cd);
 	free(resolved);
+	return r;
+}
+
+int luks_token_get(struct crypt_device *cd, int id, struct token *tok, const char **why)
+{
+	const char *json = NULL;
+	int r;
+
+	memset(tok, 0, sizeof(*tok));
+	tok->keyslot = -1;
+	*why = "cannot read the token";
+	r = crypt_token_json_get(cd, id, &json);
+	if (r >= 0)
+		r = token_parse(json, tok, why);
+	/* libcryptsetup hands over its own re-serialization: a repeated key shows only on disk. */
+	if (r >= 0)
+		r = header_token_strict(cd, id, why);
+	if (r < 0) {
+		log_debug("Token %d: %s", id, *why ? *why : "unreadable");
+		tok->keyslot = luks_token_keyslot(cd, id);
+	}
 	return r;
 }
 
@@ -55,7 +132,6 @@ int luks_token_next(struct crypt_device *cd, int from, struct token *tok, int *p
 {
 	for (int id = from < 0 ? 0 : from; id < 32; id++) {
 		const char *type = NULL;
-		const char *json = NULL;
 		const char *why = NULL;
 		crypt_token_info info = crypt_token_status(cd, id, &type);
 
@@ -63,15 +139,7 @@ int luks_token_next(struct crypt_device *cd, int from, struct token *tok, int *p
 			continue;
 		if (!type || strcmp(type, OYSTER_TOKEN_TYPE))
 			continue;
-		memset(tok, 0, sizeof(*tok));
-		tok->keyslot = -1;
-		*parse_r = crypt_token_json_get(cd, id, &json);
-		if (*parse_r >= 0)
-			*parse_r = token_parse(json, tok, &why);
-		if (*parse_r < 0) {
-			log_debug("Token %d: %s", id, why ? why : "unreadable");
-			tok->keyslot = luks_token_keyslot(cd, id);
-		}
+		*parse_r = luks_token_get(cd, id, tok, &why);
 		return id;
 	}
 	return -ENOENT;
@@ -202,7 +270,8 @@ int luks_keyslot_remove(struct crypt_device *cd, int keyslot)
 
 	if (!keyslot_is_oyster(cd, keyslot)) {
 		log_err("Keeping keyslot %d: oyster did not make it (its key derivation is not "
-			"oyster's PBKDF2-SHA512 with 1000 iterations), so it may hold a passphrase.",
+			"oyster's PBKDF2-SHA512 with 1000 iterations), so it may hold a "
+			"passphrase.",
 			keyslot);
 		return -EPERM;
 	}
