@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <blkid/blkid.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <libcryptsetup.h>
+#include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "header.h"
 #include "log.h"
@@ -169,6 +173,29 @@ int luks_token_keyslot(struct crypt_device *cd, int id)
 	return keyslot;
 }
 
+/*
+ * After a failed header write: a block device that turned read-only under
+ * us (a disk protecting itself, blockdev --setro) is worth naming, since
+ * the errno libcryptsetup passes on (EIO, EPERM) does not say it.
+ */
+static void say_if_read_only(struct crypt_device *cd)
+{
+	const char *path = crypt_get_metadata_device_name(cd);
+	int fd, ro = 0;
+
+	if (!path)
+		path = crypt_get_device_name(cd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (ioctl(fd, BLKROGET, &ro) == 0 && ro)
+		log_err("%s is read-only now, so the header could not be written. Make it writable "
+			"(blockdev --setrw %s), check with oyster status, then run the command "
+			"again.",
+			path, path);
+	close(fd);
+}
+
 int luks_token_write(struct crypt_device *cd, int id, const struct token *tok)
 {
 	char *json = NULL;
@@ -179,10 +206,12 @@ int luks_token_write(struct crypt_device *cd, int id, const struct token *tok)
 		return r;
 	r = crypt_token_json_set(cd, id < 0 ? CRYPT_ANY_TOKEN : id, json);
 	free(json);
-	if (r < 0)
+	if (r < 0) {
 		log_err("Cannot write the token to the LUKS2 header (%s)%s.", strerror(-r),
 			r == -ENOSPC || r == -EINVAL ? "; the header's metadata area may be full"
 						     : "");
+		say_if_read_only(cd);
+	}
 	return r;
 }
 
@@ -190,8 +219,10 @@ int luks_token_remove(struct crypt_device *cd, int id)
 {
 	int r = crypt_token_json_set(cd, id, NULL);
 
-	if (r < 0)
+	if (r < 0) {
 		log_err("Cannot remove token %d: %s.", id, strerror(-r));
+		say_if_read_only(cd);
+	}
 	return r;
 }
 
@@ -242,11 +273,13 @@ int luks_keyslot_add(struct crypt_device *cd, const struct secret *vk,
 		return r;
 	r = crypt_keyslot_add_by_volume_key(cd, CRYPT_ANY_SLOT, (const char *)vk->data, vk->len,
 					    (const char *)new_pass->data, new_pass->len);
-	if (r < 0)
+	if (r < 0) {
 		log_err("Cannot add a keyslot: %s%s.", strerror(-r),
 			r == -ENOSPC || r == -EINVAL
 				? " (no free keyslot, or the header's metadata area is full)"
 				: "");
+		say_if_read_only(cd);
+	}
 	return r;
 }
 
@@ -276,8 +309,10 @@ int luks_keyslot_remove(struct crypt_device *cd, int keyslot)
 		return -EPERM;
 	}
 	r = crypt_keyslot_destroy(cd, keyslot);
-	if (r < 0)
+	if (r < 0) {
 		log_err("Cannot remove keyslot %d: %s.", keyslot, strerror(-r));
+		say_if_read_only(cd);
+	}
 	return r;
 }
 

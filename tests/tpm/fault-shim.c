@@ -12,6 +12,10 @@
  *                temporary copies): writes to any file whose path starts
  *                with it count, and so does rename() onto such a path
  *   FAULT_ERRNO  the error the failing call returns (a number; default EIO)
+ *   FAULT_SETRO  1: FAULT_PATH is a block device (a loop device); instead of
+ *                failing the Nth call, set the device read-only
+ *                (BLKROSET, as blockdev --setro does) and let the call go
+ *                on: the kernel refuses it and every later write
  *   FAULT_AT     N: the Nth counted call fails with EIO, nothing written
  *   FAULT_STICKY 1: every counted call from the Nth on fails (a disk that
  *                died), not only the Nth
@@ -34,13 +38,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-static dev_t fault_dev;
+static dev_t fault_dev, fault_rdev;
 static ino_t fault_ino;
+static int fault_setro;
 static const char *fault_dir;
 static int fault_errno = EIO;
 static long fault_at;
@@ -67,7 +74,12 @@ __attribute__((constructor)) static void fault_init(void)
 	if (!fault_dir) {
 		fault_dev = st.st_dev;
 		fault_ino = st.st_ino;
+		/* A device node may be opened by another name: the device is what counts. */
+		if (S_ISBLK(st.st_mode))
+			fault_rdev = st.st_rdev;
 	}
+	s = getenv("FAULT_SETRO");
+	fault_setro = s && !strcmp(s, "1") && fault_rdev;
 	s = getenv("FAULT_ERRNO");
 	if (s && atoi(s) > 0)
 		fault_errno = atoi(s);
@@ -100,6 +112,8 @@ static int fault_fd(int fd)
 	struct stat st;
 	ssize_t n;
 
+	if (!fault_dir && fault_rdev)
+		return fstat(fd, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == fault_rdev;
 	if (!fault_dir)
 		return fstat(fd, &st) == 0 && st.st_dev == fault_dev && st.st_ino == fault_ino;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
@@ -125,14 +139,20 @@ static int fault_count_hit(int fd, const char *call)
 		/* open(2) and the real write(2) only: nothing here may re-enter the shim. */
 		log_fd = open(fault_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 		if (log_fd >= 0) {
-			len = snprintf(line, sizeof(line),
-				       "fault-shim: %s #%ld on fd %d: errno %d\n", call, n, fd,
-				       fault_errno);
+			len = snprintf(line, sizeof(line), "fault-shim: %s #%ld on fd %d: %s\n",
+				       call, n, fd, fault_setro ? "set read-only" : "failed");
 			if (len > 0 && (size_t)len < sizeof(line))
 				((ssize_t(*)(int, const void *, size_t))real("write"))(log_fd, line,
 										       (size_t)len);
 			close(log_fd);
 		}
+	}
+	if (fault_setro) {
+		int one = 1;
+
+		/* The real call runs on a device that is read-only from now on. */
+		ioctl(fd, BLKROSET, &one);
+		return 0;
 	}
 	errno = fault_errno;
 	return 1;
