@@ -61,15 +61,21 @@ reset_crypttab() {
 }
 
 check_after_fault() {
-	local what=$1 left
+	local what=$1 left f
 	[ "$RC" -eq 1 ] || { show_last; fail "$what: exit status $RC, not 1"; }
 	grep_err "^Cannot rewrite /etc/crypttab: .*; it was left as it was\. Fix that, then run: oyster boot-setup $img --configure-boot$"
 	[ "$(cat "$crypttab")" = "$original" ] ||
 		{ diff <(echo "$original") "$crypttab" >&2 || true; fail "$what: crypttab changed"; }
 	[ "$(stat -c %a "$crypttab")" = 640 ] || fail "$what: crypttab lost its mode"
 	# Nothing but crypttab and, once its rename went through, the backup of the old text.
-	left=$(cd "$SB_ETC" && ls -d crypttab* | grep -vx -e crypttab -e crypttab.oyster-backup || true)
-	[ -z "$left" ] || fail "$what: files left in /etc: $left"
+	left=''
+	for f in "$SB_ETC"/crypttab*; do
+		case ${f##*/} in
+		crypttab | crypttab.oyster-backup) ;;
+		*) left="$left ${f##*/}" ;;
+		esac
+	done
+	[ -z "$left" ] || fail "$what: files left in /etc:$left"
 	if [ -e "$SB_ETC/crypttab.oyster-backup" ]; then
 		[ "$(cat "$SB_ETC/crypttab.oyster-backup")" = "$original" ] ||
 			fail "$what: the backup is not the old crypttab"
