@@ -14,6 +14,25 @@
 #include "log.h"
 #include "luks.h"
 
+/*
+ * The header as it is on disk, read past libcryptsetup's lock: copies that
+ * disagree may only be another process's write between its two copies, so
+ * a disagreement counts once it has lasted half a second.
+ */
+static int header_read_settled(struct crypt_device *cd, struct header *h)
+{
+	int r = header_read(cd, h);
+
+	for (int i = 0; i < 10 && r == 0 && !header_copies_agree(h) &&
+			(h->copy[HEADER_PRIMARY].found || h->copy[HEADER_SECONDARY].found);
+	     i++) {
+		header_free(h);
+		usleep(50 * 1000);
+		r = header_read(cd, h);
+	}
+	return r;
+}
+
 /* The copies disagreed before libcryptsetup loaded them: what it did about it. */
 static void header_report(struct crypt_device *cd, const char *path, const struct header *before)
 {
@@ -38,7 +57,7 @@ int luks_header_consistent(struct crypt_device *cd)
 	struct header h;
 	int r;
 
-	r = header_read(cd, &h);
+	r = header_read_settled(cd, &h);
 	if (r < 0) {
 		log_err("Cannot read the LUKS2 header of %s: %s.", h.path ? h.path : "the device",
 			strerror(-r));
@@ -76,7 +95,7 @@ int luks_open(const char *spec, struct crypt_device **out)
 		goto out;
 	}
 	/* libcryptsetup recovers a damaged or stale copy as it loads: look before and after. */
-	if (header_read(cd, &before) < 0)
+	if (header_read_settled(cd, &before) < 0)
 		log_debug("Cannot read the LUKS2 header of %s directly.", path);
 	r = crypt_load(cd, CRYPT_LUKS, NULL);
 	if (r < 0) {
