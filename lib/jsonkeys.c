@@ -5,7 +5,7 @@
  * area. It only ever runs on text json-c has parsed already (the token
  * strictly, the area as libcryptsetup does), so it checks structure, not
  * every detail of the grammar, and it refuses anything it does not know
- * (comments, single quotes) instead of guessing.
+ * (comments, trailing commas) instead of guessing.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -90,11 +90,13 @@ static int scan_string(struct scan *s, char *out, size_t *out_len)
 {
 	size_t n = 0;
 	unsigned cp, lo;
+	char quote;
 
-	if (s->p >= s->end || *s->p != '"')
+	/* json-c takes single-quoted keys even in strict mode (fuzzing found it). */
+	if (s->p >= s->end || (*s->p != '"' && *s->p != '\''))
 		return -EINVAL;
-	s->p++;
-	while (s->p < s->end && *s->p != '"') {
+	quote = *s->p++;
+	while (s->p < s->end && *s->p != quote) {
 		char c = *s->p++;
 
 		if (c != '\\') {
@@ -108,6 +110,7 @@ static int scan_string(struct scan *s, char *out, size_t *out_len)
 		c = *s->p++;
 		switch (c) {
 		case '"':
+		case '\'':
 		case '\\':
 		case '/':
 			break;
@@ -269,6 +272,7 @@ static int scan_value(struct scan *s, int depth)
 	case '[':
 		return scan_array(s, depth);
 	case '"':
+	case '\'':
 		return scan_string(s, NULL, NULL);
 	default:
 		/* Numbers, true, false, null: json-c has judged their spelling. */
