@@ -173,9 +173,16 @@ int boot_setup_crypttab(const char *device, const char *uuid, bool configure, ch
 
 	if (configure) {
 		r = crypttab_write(CRYPTTAB, text, new_text, CRYPTTAB_BACKUP);
+		if (r == -ESTALE) {
+			log_err("%s changed while oyster was editing it; it was left as it was. "
+				"Run: oyster boot-setup %s --configure-boot",
+				CRYPTTAB, device);
+			goto out;
+		}
 		if (r < 0) {
-			log_err("Cannot rewrite %s: %s; it was left as it was.", CRYPTTAB,
-				strerror(-r));
+			log_err("Cannot rewrite %s: %s; it was left as it was. Fix that, then run: "
+				"oyster boot-setup %s --configure-boot",
+				CRYPTTAB, strerror(-r), device);
 			goto out;
 		}
 		printf("%s: added keyscript=oyster to entry '%s' (line %u); the previous file is "

@@ -272,6 +272,8 @@ int cmd_enroll(int argc, char **argv)
 		return OYSTER_EXIT_FAILURE;
 
 	r = luks_open(a.device, &cd);
+	if (r == 0)
+		r = luks_header_consistent(cd);
 	if (r < 0)
 		goto out;
 	/* The TPM first: a missing one must not cost the user a passphrase prompt. */

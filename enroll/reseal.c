@@ -442,6 +442,8 @@ int cmd_reseal(int argc, char **argv)
 		goto out;
 	}
 	r = luks_open(a.device, &cd);
+	if (r == 0)
+		r = luks_header_consistent(cd);
 	if (r < 0)
 		goto out;
 	r = id = pick_token(cd, &a, old);

@@ -12,6 +12,7 @@
 #include "encode.h"
 #include "eventlog.h"
 #include "explain.h"
+#include "header.h"
 #include "log.h"
 #include "luks.h"
 #include "predict.h"
@@ -30,8 +31,9 @@ static const char usage[] =
 /* What status learned about one token. */
 struct verdict {
 	int parse_r;
-	int srk_r;  /* 0 same TPM, -EKEYREJECTED another, other: unknown */
-	int diff_r; /* matching state index, -ENOENT none, other: unknown */
+	const char *why; /* what is malformed */
+	int srk_r;	 /* 0 same TPM, -EKEYREJECTED another, other: unknown */
+	int diff_r;	 /* matching state index, -ENOENT none, other: unknown */
 	uint32_t changed;
 	struct pcr_state now;
 	bool this_boot; /* the token's next-boot approval is for this boot */
@@ -127,6 +129,7 @@ static void print_text(int id, const struct token *tok, const struct verdict *v)
 
 	if (v->parse_r < 0) {
 		printf("Token %d: oyster-tpm2, keyslot %d, MALFORMED\n", id, tok->keyslot);
+		printf("  problem: %s\n", v->why ? v->why : "cannot read the token");
 		printf("  would unlock now: %s\n", verdict_text(tok, v, buf, sizeof(buf)));
 		return;
 	}
@@ -170,6 +173,10 @@ static struct json_object *json_token(int id, const struct token *tok, const str
 	json_object_object_add(o, "id", json_object_new_int(id));
 	json_object_object_add(o, "keyslot", json_object_new_int(tok->keyslot));
 	json_object_object_add(o, "valid", json_object_new_boolean(v->parse_r >= 0));
+	if (v->parse_r < 0)
+		json_object_object_add(
+			o, "problem",
+			json_object_new_string(v->why ? v->why : "cannot read the token"));
 	if (v->parse_r >= 0) {
 		gmtime_r(&tok->created, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -203,6 +210,29 @@ static struct json_object *json_token(int id, const struct token *tok, const str
 	return o;
 }
 
+/* The header's two copies as they are on disk, after libcryptsetup's own recovery. */
+static struct json_object *json_header(const struct header *h)
+{
+	struct json_object *o = json_object_new_object();
+	int used = header_in_use(h);
+
+	json_object_object_add(o, "copies_agree", json_object_new_boolean(header_copies_agree(h)));
+	json_object_object_add(o, "in_use",
+			       used < 0 ? NULL : json_object_new_string(header_copy_name(used)));
+	for (int i = 0; i < 2; i++) {
+		const struct header_copy *c = &h->copy[i];
+		struct json_object *copy = json_object_new_object();
+
+		json_object_object_add(copy, "intact", json_object_new_boolean(c->intact));
+		json_object_object_add(copy, "seqid",
+				       c->found ? json_object_new_int64((int64_t)c->seqid) : NULL);
+		json_object_object_add(o, header_copy_name(i), copy);
+	}
+	if (!header_copies_agree(h))
+		json_object_object_add(o, "problem", json_object_new_string(header_difference(h)));
+	return o;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -214,8 +244,9 @@ int cmd_status(int argc, char **argv)
 	struct crypt_device *cd = NULL;
 	struct token *tok = NULL;
 	struct tpm *t = NULL;
+	struct header hdr = { 0 };
 	bool as_json = false;
-	int c, id, n = 0, r;
+	int c, id, n = 0, r, header_r;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -240,16 +271,30 @@ int cmd_status(int argc, char **argv)
 	/* Without a TPM, status still lists what is enrolled. */
 	if (tpm_open(&t) < 0)
 		t = NULL;
+	header_r = header_read(cd, &hdr);
 	if (as_json) {
 		root = json_object_new_object();
 		list = json_object_new_array();
 		json_object_object_add(root, "device", json_object_new_string(argv[optind]));
 		json_object_object_add(root, "tpm", json_object_new_boolean(t != NULL));
+		if (header_r == 0)
+			json_object_object_add(root, "header", json_header(&hdr));
 		json_object_object_add(root, "tokens", list);
+	} else if (header_r == 0 && !header_copies_agree(&hdr)) {
+		printf("LUKS2 header: the two copies DISAGREE: %s; libcryptsetup uses the %s "
+		       "copy.\n"
+		       "  Back the header up (cryptsetup luksHeaderBackup), then run: cryptsetup "
+		       "repair "
+		       "%s\n",
+		       header_difference(&hdr), header_copy_name(header_in_use(&hdr)),
+		       argv[optind]);
 	}
 	for (id = luks_token_next(cd, 0, tok, &r); id >= 0;
 	     id = luks_token_next(cd, id + 1, tok, &r)) {
 		struct verdict v = { .parse_r = r };
+
+		if (r < 0)
+			luks_token_get(cd, id, tok, &v.why);
 
 		judge(t, tok, &v);
 		if (as_json)
@@ -266,6 +311,7 @@ int cmd_status(int argc, char **argv)
 	r = 0;
 out:
 	json_object_put(root);
+	header_free(&hdr);
 	tpm_close(t);
 	crypt_free(cd);
 	free(tok);

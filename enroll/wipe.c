@@ -63,6 +63,8 @@ int cmd_wipe(int argc, char **argv)
 	if (!tok)
 		return OYSTER_EXIT_FAILURE;
 	r = luks_open(argv[optind], &cd);
+	if (r == 0)
+		r = luks_header_consistent(cd);
 	if (r < 0)
 		goto out;
 	/* wipe only removes keyslots bound to tokens: the passphrase keyslots it leaves are those

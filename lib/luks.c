@@ -1,17 +1,81 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <blkid/blkid.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <libcryptsetup.h>
+#include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
+#include "header.h"
 #include "log.h"
 #include "luks.h"
+
+/*
+ * The header as it is on disk, read past libcryptsetup's lock: copies that
+ * disagree may only be another process's write between its two copies, so
+ * a disagreement counts once it has lasted half a second.
+ */
+static int header_read_settled(struct crypt_device *cd, struct header *h)
+{
+	int r = header_read(cd, h);
+
+	for (int i = 0; i < 10 && r == 0 && !header_copies_agree(h) &&
+			(h->copy[HEADER_PRIMARY].found || h->copy[HEADER_SECONDARY].found);
+	     i++) {
+		header_free(h);
+		usleep(50 * 1000);
+		r = header_read(cd, h);
+	}
+	return r;
+}
+
+/* The copies disagreed before libcryptsetup loaded them: what it did about it. */
+static void header_report(struct crypt_device *cd, const char *path, const struct header *before)
+{
+	struct header after;
+	int used = header_in_use(before);
+
+	if (header_read(cd, &after) == 0 && header_copies_agree(&after)) {
+		log_err("Note: the LUKS2 header of %s needed recovery (%s); libcryptsetup "
+			"restored it from the %s copy.",
+			path, header_difference(before), header_copy_name(used));
+	} else {
+		log_err("Warning: the two copies of the LUKS2 header of %s disagree (%s); "
+			"libcryptsetup uses the %s copy. Back the header up (cryptsetup "
+			"luksHeaderBackup), then run: cryptsetup repair %s.",
+			path, header_difference(before), header_copy_name(used), path);
+	}
+	header_free(&after);
+}
+
+int luks_header_consistent(struct crypt_device *cd)
+{
+	struct header h;
+	int r;
+
+	r = header_read_settled(cd, &h);
+	if (r < 0) {
+		log_err("Cannot read the LUKS2 header of %s: %s.", h.path ? h.path : "the device",
+			strerror(-r));
+	} else if (!header_copies_agree(&h)) {
+		log_err("The two copies of the LUKS2 header of %s disagree (%s); oyster changes "
+			"nothing until they agree. Back the header up (cryptsetup "
+			"luksHeaderBackup), then run: cryptsetup repair %s.",
+			h.path, header_difference(&h), h.path);
+		r = -EUCLEAN;
+	}
+	header_free(&h);
+	return r;
+}
 
 int luks_open(const char *spec, struct crypt_device **out)
 {
 	struct crypt_device *cd = NULL;
+	struct header before = { 0 };
 	char *resolved = NULL;
 	const char *path = spec;
 	int r;
@@ -30,11 +94,25 @@ int luks_open(const char *spec, struct crypt_device **out)
 		log_err("Cannot open %s: %s.", path, strerror(-r));
 		goto out;
 	}
+	/* libcryptsetup recovers a damaged or stale copy as it loads: look before and after. */
+	if (header_read_settled(cd, &before) < 0)
+		log_debug("Cannot read the LUKS2 header of %s directly.", path);
 	r = crypt_load(cd, CRYPT_LUKS, NULL);
 	if (r < 0) {
-		log_err("%s is not a LUKS volume (or its header is damaged).", path);
+		if (before.copy[HEADER_PRIMARY].found || before.copy[HEADER_SECONDARY].found)
+			log_err("The LUKS2 header of %s cannot be loaded (%s); restore a header "
+				"backup with cryptsetup luksHeaderRestore, or try: cryptsetup "
+				"repair %s.",
+				path,
+				*header_difference(&before) ? header_difference(&before)
+							    : "its metadata is invalid",
+				path);
+		else
+			log_err("%s is not a LUKS volume (or its header is damaged).", path);
 		goto out;
 	}
+	if (!header_copies_agree(&before))
+		header_report(cd, path, &before);
 	if (strcmp(crypt_get_type(cd), CRYPT_LUKS2)) {
 		log_err("%s is %s; oyster needs LUKS2 tokens (convert with: cryptsetup convert "
 			"--type luks2 %s).",
@@ -46,8 +124,30 @@ int luks_open(const char *spec, struct crypt_device **out)
 	cd = NULL;
 	r = 0;
 out:
+	header_free(&before);
 	crypt_free(cd);
 	free(resolved);
+	return r;
+}
+
+int luks_token_get(struct crypt_device *cd, int id, struct token *tok, const char **why)
+{
+	const char *json = NULL;
+	int r;
+
+	memset(tok, 0, sizeof(*tok));
+	tok->keyslot = -1;
+	*why = "cannot read the token";
+	r = crypt_token_json_get(cd, id, &json);
+	if (r >= 0)
+		r = token_parse(json, tok, why);
+	/* libcryptsetup hands over its own re-serialization: a repeated key shows only on disk. */
+	if (r >= 0)
+		r = header_token_strict(cd, id, why);
+	if (r < 0) {
+		log_debug("Token %d: %s", id, *why ? *why : "unreadable");
+		tok->keyslot = luks_token_keyslot(cd, id);
+	}
 	return r;
 }
 
@@ -55,7 +155,6 @@ int luks_token_next(struct crypt_device *cd, int from, struct token *tok, int *p
 {
 	for (int id = from < 0 ? 0 : from; id < 32; id++) {
 		const char *type = NULL;
-		const char *json = NULL;
 		const char *why = NULL;
 		crypt_token_info info = crypt_token_status(cd, id, &type);
 
@@ -63,15 +162,7 @@ int luks_token_next(struct crypt_device *cd, int from, struct token *tok, int *p
 			continue;
 		if (!type || strcmp(type, OYSTER_TOKEN_TYPE))
 			continue;
-		memset(tok, 0, sizeof(*tok));
-		tok->keyslot = -1;
-		*parse_r = crypt_token_json_get(cd, id, &json);
-		if (*parse_r >= 0)
-			*parse_r = token_parse(json, tok, &why);
-		if (*parse_r < 0) {
-			log_debug("Token %d: %s", id, why ? why : "unreadable");
-			tok->keyslot = luks_token_keyslot(cd, id);
-		}
+		*parse_r = luks_token_get(cd, id, tok, &why);
 		return id;
 	}
 	return -ENOENT;
@@ -101,6 +192,29 @@ int luks_token_keyslot(struct crypt_device *cd, int id)
 	return keyslot;
 }
 
+/*
+ * After a failed header write: a block device that turned read-only under
+ * us (a disk protecting itself, blockdev --setro) is worth naming, since
+ * the errno libcryptsetup passes on (EIO, EPERM) does not say it.
+ */
+static void say_if_read_only(struct crypt_device *cd)
+{
+	const char *path = crypt_get_metadata_device_name(cd);
+	int fd, ro = 0;
+
+	if (!path)
+		path = crypt_get_device_name(cd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (ioctl(fd, BLKROGET, &ro) == 0 && ro)
+		log_err("%s is read-only now, so the header could not be written. Make it writable "
+			"(blockdev --setrw %s), check with oyster status, then run the command "
+			"again.",
+			path, path);
+	close(fd);
+}
+
 int luks_token_write(struct crypt_device *cd, int id, const struct token *tok)
 {
 	char *json = NULL;
@@ -111,10 +225,12 @@ int luks_token_write(struct crypt_device *cd, int id, const struct token *tok)
 		return r;
 	r = crypt_token_json_set(cd, id < 0 ? CRYPT_ANY_TOKEN : id, json);
 	free(json);
-	if (r < 0)
+	if (r < 0) {
 		log_err("Cannot write the token to the LUKS2 header (%s)%s.", strerror(-r),
 			r == -ENOSPC || r == -EINVAL ? "; the header's metadata area may be full"
 						     : "");
+		say_if_read_only(cd);
+	}
 	return r;
 }
 
@@ -122,8 +238,10 @@ int luks_token_remove(struct crypt_device *cd, int id)
 {
 	int r = crypt_token_json_set(cd, id, NULL);
 
-	if (r < 0)
+	if (r < 0) {
 		log_err("Cannot remove token %d: %s.", id, strerror(-r));
+		say_if_read_only(cd);
+	}
 	return r;
 }
 
@@ -185,11 +303,13 @@ int luks_keyslot_add(struct crypt_device *cd, int keyslot, const struct secret *
 		return r;
 	r = crypt_keyslot_add_by_volume_key(cd, keyslot, (const char *)vk->data, vk->len,
 					    (const char *)new_pass->data, new_pass->len);
-	if (r < 0)
+	if (r < 0) {
 		log_err("Cannot add a keyslot: %s%s.", strerror(-r),
 			r == -ENOSPC || r == -EINVAL
 				? " (no free keyslot, or the header's metadata area is full)"
 				: "");
+		say_if_read_only(cd);
+	}
 	return r;
 }
 
@@ -219,8 +339,10 @@ int luks_keyslot_remove(struct crypt_device *cd, int keyslot)
 		return -EPERM;
 	}
 	r = crypt_keyslot_destroy(cd, keyslot);
-	if (r < 0)
+	if (r < 0) {
 		log_err("Cannot remove keyslot %d: %s.", keyslot, strerror(-r));
+		say_if_read_only(cd);
+	}
 	return r;
 }
 

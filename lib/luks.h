@@ -9,8 +9,13 @@
 
 struct crypt_device;
 
-/* DEVICE is a block device, an image file or UUID=...; it must hold LUKS2. */
+/*
+ * DEVICE is a block device, an image file or UUID=...; it must hold LUKS2.
+ * When the header's two copies disagree it says what libcryptsetup did.
+ */
 int luks_open(const char *spec, struct crypt_device **cd);
+/* Before a header write: both copies agree on disk, or -EUCLEAN after saying what to do. */
+int luks_header_consistent(struct crypt_device *cd);
 
 /*
  * The next oyster-tpm2 token with id >= from: returns its id and parses it
@@ -18,6 +23,8 @@ int luks_open(const char *spec, struct crypt_device **cd);
  * returned, so that it can be listed and wiped). -ENOENT when none is left.
  */
 int luks_token_next(struct crypt_device *cd, int from, struct token *tok, int *parse_r);
+/* Token id parsed into tok, as luks_token_next() does; on error *why says what is wrong. */
+int luks_token_get(struct crypt_device *cd, int id, struct token *tok, const char **why);
 /* The first keyslot a token of any shape is assigned to, read loosely. */
 int luks_token_keyslot(struct crypt_device *cd, int id);
 /* Writes tok (assigned to tok->keyslot) in one header write; id, or id to replace (-1 for any). */

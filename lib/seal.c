@@ -314,9 +314,10 @@ int tpm_unseal(struct tpm *t, const struct token *tok, const struct secret *auth
 	}
 	/*
 	 * Salted but not bound: the HMAC that proves the PIN is keyed with the
-	 * session key, which only the TPM can derive from the salt. Binding to the
-	 * object as well was tried: with PolicyAuthValue, tpm2-tss 3.2.1 and the
-	 * TPM then disagree on the HMAC key and every PIN reads as wrong.
+	 * session key, which only the TPM can derive from the salt. Bound to the
+	 * object, ESAPI leaves the authValue out of the HMAC key of a policy
+	 * session, while the TPM puts it in after PolicyAuthValue: every PIN would
+	 * read as wrong and count against the lockout (docs/token-format.md, PIN).
 	 */
 	r = session_start(t, &srk, ESYS_TR_NONE, TPM2_SE_POLICY, &session);
 	if (r < 0)

@@ -140,7 +140,9 @@ int srk_get(struct tpm *t, uint32_t want, bool persist, struct srk *srk)
 			return r;
 		}
 		r = tpm_rc_errno(rc, "ReadPublic(0x81000001)");
-		if (r == -ENODEV)
+		/* Only a missing key is a reason to create one; a TPM that is gone, busy or
+		 * failed would refuse that too, and say so a second time. */
+		if (r == -ENODEV || r == -EAGAIN || r == -ENOTRECOVERABLE)
 			return r;
 		srk->tr = ESYS_TR_NONE;
 	}

@@ -15,6 +15,7 @@
 
 #include "blob.h"
 #include "encode.h"
+#include "jsonkeys.h"
 #include "log.h"
 #include "token.h"
 
@@ -23,8 +24,7 @@
  * counts the PCR values inside a state as a fourth level.
  */
 #define TOKEN_JSON_DEPTH 4
-/* Far above the largest valid token (eight SHA-512 states of 24 PCRs is ~30 KiB). */
-#define TOKEN_JSON_MAX 65536
+#define TOKEN_JSON_MAX OYSTER_TOKEN_JSON_MAX
 /* Hex buffers fit the longest of a name and a digest. */
 #define TOKEN_HEX_MAX (2 * OYSTER_MAX_NAME + 1)
 _Static_assert(OYSTER_MAX_NAME >= OYSTER_MAX_DIGEST, "TOKEN_HEX_MAX too small for a digest");
@@ -226,7 +226,17 @@ static int parse_json(const char *json, struct json_object **root, const char **
 		return fail(why, "token: not valid JSON (or nested too deep)");
 	if (!json_object_is_type(*root, json_type_object))
 		return fail(why, "token: not a JSON object");
-	return 0;
+	/* json-c keeps the last of a repeated key; another parser may keep the first. */
+	switch (json_keys_unique(json, len)) {
+	case 0:
+		return 0;
+	case -EEXIST:
+		return fail(why, "token: an object repeats a key");
+	case -ENOMEM:
+		return -ENOMEM;
+	default:
+		return fail(why, "token: not valid JSON");
+	}
 }
 
 static int parse_type(struct json_object *root, const char **why)

@@ -12,6 +12,8 @@
 
 #define OYSTER_TOKEN_TYPE "oyster-tpm2"
 #define OYSTER_TOKEN_VERSION 1
+/* Far above the largest valid token (eight SHA-512 states of 24 PCRs is ~30 KiB). */
+#define OYSTER_TOKEN_JSON_MAX 65536
 /* Upper bounds of a marshalled TPM2B_PRIVATE / TPM2B_PUBLIC. */
 #define OYSTER_MAX_PRIVATE 1024
 #define OYSTER_MAX_PUBLIC 1024

@@ -67,6 +67,20 @@ int tpm_rc_errno(TSS2_RC rc, const char *what)
 	switch (base) {
 	case TPM2_RC_LOCKOUT:
 		return -EBUSY;
+	case TPM2_RC_RETRY:
+	case TPM2_RC_YIELDED:
+	case TPM2_RC_TESTING:
+		/* The spec's "try again": ESAPI has resubmitted the command already, a bounded
+		 * number of times (ESYS_MAX_SUBMISSIONS). */
+		log_err("The TPM stayed busy during %s (%s) through tpm2-tss's resubmissions; try "
+			"again in a moment, or use the passphrase.",
+			what, Tss2_RC_Decode(rc));
+		return -EAGAIN;
+	case TPM2_RC_FAILURE:
+		log_err("The TPM is in failure mode (TPM_RC_FAILURE during %s): it runs no command "
+			"until the machine is powered off and on again; use the passphrase.",
+			what);
+		return -ENOTRECOVERABLE;
 	case TPM2_RC_OBJECT_MEMORY:
 	case TPM2_RC_SESSION_MEMORY:
 	case TPM2_RC_MEMORY:

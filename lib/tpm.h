@@ -19,6 +19,9 @@
  *   -EACCES       wrong PIN (the TPM counted it)
  *   -ENOSPC       the TPM's object or session memory is full
  *   -EINVAL       the token's blobs are not usable objects
+ *   -EAGAIN       the TPM stayed busy (RETRY, YIELDED, TESTING) through ESAPI's
+ *                 bounded resubmissions
+ *   -ENOTRECOVERABLE the TPM is in failure mode (TPM_RC_FAILURE)
  *   -EIO          any other TPM failure
  */
 #define OYSTER_SECRET_SIZE 32

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "header.h"
 #include "log.h"
 #include "secret.h"
 #include "token.h"
@@ -52,6 +53,9 @@ int cryptsetup_token_open_pin(struct crypt_device *cd, int token, const char *pi
 		goto out;
 	}
 	r = token_parse(json, tok, &why);
+	/* json is libcryptsetup's re-serialization: a repeated key shows only on disk. */
+	if (r >= 0)
+		r = header_token_strict(cd, token, &why);
 	if (r < 0) {
 		log_debug("token %d is malformed: %s", token, why ? why : "?");
 		r = -EINVAL;

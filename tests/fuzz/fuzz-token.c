@@ -44,6 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(r == 0 || r == -EINVAL || r == -ENOMEM);
 	/* Every refusal names its reason; success names none. */
 	FUZZ_ASSERT(r == 0 ? why == NULL : (r == -ENOMEM || why != NULL));
+	/* The repeated-key scanner understands all that json-c's strict parser accepts. */
+	FUZZ_ASSERT(r == 0 || !why || strcmp(why, "token: not valid JSON"));
 	if (r < 0)
 		goto out;
 

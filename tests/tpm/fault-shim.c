@@ -7,6 +7,15 @@
  *   FAULT_PATH   the file whose writes are counted (compared by device and
  *                inode, so every descriptor on it counts: libcryptsetup
  *                opens an image several times, with and without O_DIRECT)
+ *   FAULT_DIR    instead of FAULT_PATH: a directory ("/etc/", with its
+ *                slash), for files made and renamed there (crypttab's
+ *                temporary copies): writes to any file whose path starts
+ *                with it count, and so does rename() onto such a path
+ *   FAULT_ERRNO  the error the failing call returns (a number; default EIO)
+ *   FAULT_SETRO  1: FAULT_PATH is a block device (a loop device); instead of
+ *                failing the Nth call, set the device read-only
+ *                (BLKROSET, as blockdev --setro does) and let the call go
+ *                on: the kernel refuses it and every later write
  *   FAULT_AT     N: the Nth counted call fails with EIO, nothing written
  *   FAULT_STICKY 1: every counted call from the Nth on fails (a disk that
  *                died), not only the Nth
@@ -29,13 +38,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-static dev_t fault_dev;
+static dev_t fault_dev, fault_rdev;
 static ino_t fault_ino;
+static int fault_setro;
+static const char *fault_dir;
+static int fault_errno = EIO;
 static long fault_at;
 static int fault_sticky, fault_fsync, fault_armed;
 static const char *fault_log;
@@ -49,13 +63,26 @@ __attribute__((constructor)) static void fault_init(void)
 	struct stat st;
 	char *end;
 
-	if (!path || !at || stat(path, &st) < 0)
+	fault_dir = getenv("FAULT_DIR");
+	if (fault_dir && fault_dir[0] != '/')
+		fault_dir = NULL;
+	if ((!path && !fault_dir) || !at || (!fault_dir && stat(path, &st) < 0))
 		return;
 	fault_at = strtol(at, &end, 10);
 	if (*end || fault_at < 1)
 		return;
-	fault_dev = st.st_dev;
-	fault_ino = st.st_ino;
+	if (!fault_dir) {
+		fault_dev = st.st_dev;
+		fault_ino = st.st_ino;
+		/* A device node may be opened by another name: the device is what counts. */
+		if (S_ISBLK(st.st_mode))
+			fault_rdev = st.st_rdev;
+	}
+	s = getenv("FAULT_SETRO");
+	fault_setro = s && !strcmp(s, "1") && fault_rdev;
+	s = getenv("FAULT_ERRNO");
+	if (s && atoi(s) > 0)
+		fault_errno = atoi(s);
 	s = getenv("FAULT_STICKY");
 	fault_sticky = s && !strcmp(s, "1");
 	s = getenv("FAULT_FSYNC");
@@ -73,17 +100,38 @@ static void *real(const char *name)
 	return f;
 }
 
-/* Counts a call on fd; true when this one is to fail (errno is then EIO). */
-static int fault_hit(int fd, const char *call)
+static int in_fault_dir(const char *path)
 {
+	return path && !strncmp(path, fault_dir, strlen(fault_dir));
+}
+
+/* Whether a call on fd counts: the file of FAULT_PATH, or one in FAULT_DIR. */
+static int fault_fd(int fd)
+{
+	char link[64], path[4096];
 	struct stat st;
+	ssize_t n;
+
+	if (!fault_dir && fault_rdev)
+		return fstat(fd, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == fault_rdev;
+	if (!fault_dir)
+		return fstat(fd, &st) == 0 && st.st_dev == fault_dev && st.st_ino == fault_ino;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n < 0)
+		return 0;
+	path[n] = '\0';
+	return in_fault_dir(path);
+}
+
+/* Counts a call that matched; true when this one is to fail (errno is then set). */
+static int fault_count_hit(int fd, const char *call)
+{
 	long n;
 	int log_fd;
 	char line[160];
 	int len;
 
-	if (!fault_armed || fstat(fd, &st) < 0 || st.st_dev != fault_dev || st.st_ino != fault_ino)
-		return 0;
 	n = __atomic_add_fetch(&fault_count, 1, __ATOMIC_SEQ_CST);
 	if (n < fault_at || (n > fault_at && !fault_sticky))
 		return 0;
@@ -91,16 +139,49 @@ static int fault_hit(int fd, const char *call)
 		/* open(2) and the real write(2) only: nothing here may re-enter the shim. */
 		log_fd = open(fault_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 		if (log_fd >= 0) {
-			len = snprintf(line, sizeof(line), "fault-shim: %s #%ld on fd %d: EIO\n",
-				       call, n, fd);
+			len = snprintf(line, sizeof(line), "fault-shim: %s #%ld on fd %d: %s\n",
+				       call, n, fd, fault_setro ? "set read-only" : "failed");
 			if (len > 0 && (size_t)len < sizeof(line))
 				((ssize_t(*)(int, const void *, size_t))real("write"))(log_fd, line,
 										       (size_t)len);
 			close(log_fd);
 		}
 	}
-	errno = EIO;
+	if (fault_setro) {
+		int one = 1;
+
+		/* The real call runs on a device that is read-only from now on. */
+		ioctl(fd, BLKROSET, &one);
+		return 0;
+	}
+	errno = fault_errno;
 	return 1;
+}
+
+static int fault_hit(int fd, const char *call)
+{
+	return fault_armed && fault_fd(fd) && fault_count_hit(fd, call);
+}
+
+/* A rename onto a path in FAULT_DIR: the step that makes a new file the real one. */
+static int fault_rename(const char *newpath, const char *call)
+{
+	return fault_armed && fault_dir && in_fault_dir(newpath) && fault_count_hit(-1, call);
+}
+
+int rename(const char *oldpath, const char *newpath)
+{
+	if (fault_rename(newpath, "rename"))
+		return -1;
+	return ((int (*)(const char *, const char *))real("rename"))(oldpath, newpath);
+}
+
+int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)
+{
+	if (fault_rename(newpath, "renameat"))
+		return -1;
+	return ((int (*)(int, const char *, int, const char *))real("renameat"))(olddirfd, oldpath,
+										 newdirfd, newpath);
 }
 
 ssize_t write(int fd, const void *buf, size_t count)

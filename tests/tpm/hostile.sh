@@ -13,9 +13,9 @@
 #   - `oyster status` reports it without crashing, and `oyster wipe --token`
 #     removes it without touching the passphrase keyslot.
 # One token is well-formed but lies (its keyslot is the passphrase's): validate
-# may accept it; it must still fail at unlock and do no harm at wipe. Two are
+# may accept it; it must still fail at unlock and do no harm at wipe. Four are
 # normalized by libcryptsetup into the original token when planted (trailing
-# garbage, a key repeated with the same value).
+# garbage, keys repeated with the same value).
 set -eu
 . "$TESTDIR/lib.sh"
 
@@ -178,8 +178,8 @@ case("created-nul", raw("created", '"2026-11-26T15:00:00Z\\u0000"'))
 # the whole text
 case("duplicate-key-bad-last", dumps(orig)[:-1] + ',"tpm2_pcrs":[0]}')
 case("duplicate-key-same", dumps(orig)[:-1] + ',"tpm2_pin":%s}' % json.dumps(orig["tpm2_pin"]))
-# json-c, under libcryptsetup and in the plugin, keeps the last value: nothing to refuse.
-wellformed.append("duplicate-key-same")
+case("duplicate-key-escaped", dumps(orig)[:-1] + ',"\\u0074pm2_pin":%s}' % json.dumps(orig["tpm2_pin"]))
+case("duplicate-pcr-in-state", raw("tpm2_states", '[{"%s":"%s","%s":"%s"}]' % (pcr, state0[pcr], pcr, state0[pcr])))
 case("string-10MB", extra_field="x" * (10 << 20))
 case("private-10MB", tpm2_private="A" * (10 << 20))
 case("deep-object", '{"type":"oyster-tpm2","keyslots":%s,"x":%s}' % (json.dumps(orig["keyslots"]), '{"a":' * 5000 + "1" + "}" * 5000))
@@ -188,8 +188,10 @@ case("empty-object", "{}")
 case("truncated-json", dumps(orig)[:200])
 case("trailing-garbage", dumps(orig) + "}")
 # libcryptsetup's own parser keeps the last of duplicated keys and stops after the first
-# object, and stores what it parsed: these two become the original token once planted.
-normalized = ["trailing-garbage", "duplicate-key-same"]
+# object, and stores what it parsed: these become the original token once planted (the
+# plugin's validate refuses them all at import; a repeated key written into the header by
+# hand is header-copies.sh's).
+normalized = ["trailing-garbage", "duplicate-key-same", "duplicate-key-escaped", "duplicate-pcr-in-state"]
 
 for name, text in cases.items():
     with open(os.path.join(out, name + ".json"), "w") as f:

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """
-tpm-proxy.py --target PORT --ready FILE [--fault-after N [--kill PID | --glitch]] [--log FILE]
+tpm-proxy.py --target PORT --ready FILE [--fault-after N [--kill PID | --glitch]]
+             [--answer CC:RC:TIMES]... [--log FILE]
 
 A TCP proxy in front of swtpm that fails on purpose, for tests/tpm/faults.sh.
 It listens on a free loopback port pair (TPM port P, control port P+1, as
@@ -20,6 +21,12 @@ before its answer is passed on, and the connection is closed. Every later
 connection, on either port, is closed at once, as when nothing listens;
 with --glitch, only command N+1 is lost and later ones pass again.
 Each command's code is appended to --log ("N 0x0000017e"). Stops on SIGTERM.
+
+--answer CC:RC:TIMES (repeatable; CC a command code or "any", RC a response
+code, TIMES 0 for always): the proxy answers command CC itself with RC, as
+a busy TPM (TPM_RC_RETRY 0x922, TPM_RC_YIELDED 0x908, TPM_RC_TESTING 0x90a)
+or one in failure mode (TPM_RC_FAILURE 0x101) would, without passing it on:
+a command answered so has not run. Logged with " ANSWERED 0x...".
 """
 import argparse
 import os
@@ -37,7 +44,24 @@ parser.add_argument("--fault-after", type=int, default=-1)
 parser.add_argument("--kill", type=int, default=0)
 parser.add_argument("--glitch", action="store_true")
 parser.add_argument("--log")
+parser.add_argument("--answer", action="append", default=[])
 args = parser.parse_args()
+
+# [command code or None for any, response code, times left (None: always)]
+answers = []
+for a in args.answer:
+    cc, rc, times = a.split(":")
+    answers.append([None if cc == "any" else int(cc, 0), int(rc, 0), int(times) or None])
+
+
+def canned(code):
+    """The response code the proxy gives in the TPM's place, or None."""
+    for a in answers:
+        if a[0] in (None, code) and (a[2] is None or a[2] > 0):
+            if a[2] is not None:
+                a[2] -= 1
+            return a[1]
+    return None
 
 lock = threading.Lock()
 count = 0
@@ -84,6 +108,12 @@ def tpm_connection(client):
             if fault and not args.glitch:
                 failed = True
             count += 1
+            rc = canned(code)
+        if rc is not None:
+            log("%d 0x%08x ANSWERED 0x%03x" % (n, code, rc))
+            # TPM_ST_NO_SESSIONS, 10 bytes, the response code: all an error response holds.
+            client.sendall(struct.pack(">HII", 0x8001, 10, rc))
+            return
         log("%d 0x%08x%s" % (n, code, " FAULT" if fault else ""))
         if fault and not args.kill:
             return

@@ -1084,6 +1084,58 @@ static void test_not_tokens(void)
 	free(tok);
 }
 
+/*
+ * A repeated key, which json-c would silently resolve to its last value, in
+ * every spelling a second parser could read differently.
+ */
+static void test_duplicate_keys(void)
+{
+	struct token *tok = malloc(sizeof(*tok));
+	size_t len = strlen(valid_json);
+	const char *states = strstr(valid_json, "\"tpm2_states\":[{");
+	char *text;
+	const char *why;
+	int r;
+
+	if (!tok || !states)
+		exit(99);
+	static const char *const tails[] = {
+		/* the same value again: harmless to json-c, still refused */
+		",\"oyster_version\":1}",
+		/* an escaped spelling of the same key */
+		",\"\\u006fyster_version\":1}",
+		",\"oyster\\u005fversion\":1}",
+		",\"type\":\"oyster-tpm2\"}",
+	};
+	for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		if (asprintf(&text, "%.*s%s", (int)(len - 1), valid_json, tails[i]) < 0)
+			exit(99);
+		why = NULL;
+		r = token_parse(text, tok, &why);
+		CHECK(r == -EINVAL && why && !strcmp(why, "token: an object repeats a key"),
+		      "duplicate \"%s\": %d, why \"%s\"", tails[i], r, why ? why : "(null)");
+		free(text);
+	}
+	/* A repeated PCR inside a state: the object one level down. */
+	size_t at = (size_t)(states - valid_json) + strlen("\"tpm2_states\":[{");
+	const char *end = strchr(valid_json + at, '}');
+
+	if (!end)
+		exit(99);
+	if (asprintf(&text, "%.*s,%.*s%s", (int)(end - valid_json), valid_json,
+		     (int)(strchr(valid_json + at, ',') - (valid_json + at)), valid_json + at,
+		     end) < 0)
+		exit(99);
+	why = NULL;
+	r = token_parse(text, tok, &why);
+	CHECK(r == -EINVAL && why && !strcmp(why, "token: an object repeats a key"),
+	      "duplicate PCR in a state: %d, why \"%s\"\n%s", r, why ? why : "(null)", text);
+	free(text);
+	/* The same key in two different objects is no repetition. */
+	CHECK(token_parse(valid_json, tok, NULL) == 0, "the valid token");
+	free(tok);
+}
+
 /* A token too broken to use still tells which keyslot it belongs to, to be wiped. */
 static void test_partial(void)
 {
@@ -1164,6 +1216,7 @@ int main(void)
 	test_mutations();
 	test_pin_mutations();
 	test_not_tokens();
+	test_duplicate_keys();
 	test_partial();
 	test_dump();
 	free(valid_json);
