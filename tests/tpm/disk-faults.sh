@@ -31,17 +31,6 @@ fault_log=$WORKDIR/faults.log
 max_at=40
 extend_pcr 7 secure-boot
 
-# open_tokens IMG: ids of the oyster tokens that open IMG now, space separated.
-open_tokens() {
-	local id ok=''
-	for id in $(oyster_token_ids "$1"); do
-		if token_open "$1" --token-id "$id" >/dev/null 2>&1; then
-			ok="$ok $id"
-		fi
-	done
-	echo "${ok# }"
-}
-
 # header_shape IMG: the keyslots and tokens of IMG's header, one line.
 header_shape() {
 	cryptsetup luksDump --dump-json-metadata "$1" |

@@ -54,7 +54,7 @@ fresh_tpm() {
 # start_proxy N MODE: the proxy in front of the TPM, failing at command N+1
 # (MODE glitch, close or kill; N -1: never); sets PROXY_TCTI.
 start_proxy() {
-	local n=$1 mode=$2 ready=$WORKDIR/proxy.port i
+	local n=$1 mode=$2 ready=$WORKDIR/proxy.port port
 	local kill=()
 	[ "$mode" != kill ] || kill=(--kill "$tpm_pid")
 	[ "$mode" != glitch ] || kill=(--glitch)
@@ -62,12 +62,8 @@ start_proxy() {
 	python3 "$TESTDIR/tpm-proxy.py" --target "${OYSTER_TCTI##*port=}" --ready "$ready" \
 		--fault-after "$n" "${kill[@]}" --log "$WORKDIR/proxy.log" &
 	proxy_pid=$!
-	for i in $(seq 1 100); do
-		[ ! -s "$ready" ] || break
-		sleep 0.05
-	done
-	[ -s "$ready" ] || setup_error "tpm-proxy.py did not start"
-	PROXY_TCTI="swtpm:host=127.0.0.1,port=$(cat "$ready")"
+	port=$(proxy_port "$ready") || setup_error "tpm-proxy.py did not start"
+	PROXY_TCTI="swtpm:host=127.0.0.1,port=$port"
 }
 stop_proxy() {
 	[ -n "$proxy_pid" ] || return 0

@@ -228,6 +228,28 @@ oyster_token_ids() {
 	luks_json "$1" | jq -r '[.tokens | to_entries[] | select(.value.type == "oyster-tpm2") | .key | tonumber] | sort | map(tostring) | join(" ")'
 }
 
+# open_tokens IMG: ids of the oyster tokens that open IMG now, space separated.
+open_tokens() {
+	local id ok=''
+	for id in $(oyster_token_ids "$1"); do
+		if token_open "$1" --token-id "$id" >/dev/null 2>&1; then
+			ok="$ok $id"
+		fi
+	done
+	echo "${ok# }"
+}
+
+# proxy_port READY: the port tpm-proxy.py wrote to READY once listening;
+# fails when it did not within 5 s.
+proxy_port() {
+	local i
+	for i in $(seq 1 100); do
+		[ ! -s "$1" ] || break
+		sleep 0.05
+	done
+	[ -s "$1" ] && cat -- "$1"
+}
+
 # Keyslots of token ID, space separated.
 token_keyslots() {
 	luks_json "$1" | jq -r --arg id "$2" '.tokens[$id].keyslots // [] | join(" ")'

@@ -48,16 +48,6 @@ attach() {
 	[ "$(blockdev --getro "$loop")" = 0 ] || setup_error "$loop is read-only from the start"
 }
 
-open_tokens() {
-	local id ok=''
-	for id in $(oyster_token_ids "$1"); do
-		if token_open "$1" --token-id "$id" >/dev/null 2>&1; then
-			ok="$ok $id"
-		fi
-	done
-	echo "${ok# }"
-}
-
 # ro_loop NAME TEMPLATE CMD...: CMD (@LOOP@ in it: the device) on a loop device
 # over a fresh copy of TEMPLATE, the device set read-only at write 1, 2, 3, ...
 ro_loop() {

@@ -28,7 +28,7 @@ CC_UNSEAL=0x15e
 
 # start_proxy ANSWER...: the proxy with these --answer rules; OYSTER_TCTI points at it.
 start_proxy() {
-	local ready=$WORKDIR/proxy.port i a args=()
+	local ready=$WORKDIR/proxy.port port a args=()
 	for a in "$@"; do
 		args+=(--answer "$a")
 	done
@@ -37,12 +37,8 @@ start_proxy() {
 	python3 "$TESTDIR/tpm-proxy.py" --target "${direct_tcti##*port=}" --ready "$ready" \
 		"${args[@]}" --log "$WORKDIR/proxy.log" &
 	proxy_pid=$!
-	for i in $(seq 1 100); do
-		[ ! -s "$ready" ] || break
-		sleep 0.05
-	done
-	[ -s "$ready" ] || setup_error "tpm-proxy.py did not start"
-	export OYSTER_TCTI="swtpm:host=127.0.0.1,port=$(cat "$ready")"
+	port=$(proxy_port "$ready") || setup_error "tpm-proxy.py did not start"
+	export OYSTER_TCTI="swtpm:host=127.0.0.1,port=$port"
 }
 stop_proxy() {
 	[ -n "$proxy_pid" ] || return 0
