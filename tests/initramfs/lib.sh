@@ -40,7 +40,7 @@ need() {
 # modules, else Debian's current kernel package, downloaded once into
 # $KERNEL_CACHE and unpacked there. Sets KVER and KMODULES (the modules dir).
 find_kernel() {
-	local v pkg deb
+	local v
 	for v in /lib/modules/*; do
 		if [ -e "$v/modules.dep" ]; then
 			KVER=${v##*/}
@@ -49,6 +49,14 @@ find_kernel() {
 			return 0
 		fi
 	done
+	download_kernel
+}
+
+# download_kernel: Debian's current kernel package, downloaded once into
+# $KERNEL_CACHE and unpacked there (the vm suite boots its vmlinuz). Sets
+# KVER and KMODULES.
+download_kernel() {
+	local pkg deb v
 	mkdir -p "$KERNEL_CACHE"
 	(
 		flock 9
