@@ -29,6 +29,7 @@ import time
 
 MARKER = "OYSTER-VM: root mounted"
 DONE = "OYSTER-VM: done"
+TYPE_DELAY = 1.0
 UPTIME = re.compile(MARKER + r".* uptime (\d+\.\d+)")
 # The root file system mounted (the volume is open by then).
 MOUNTED = re.compile(r"EXT4-fs \(dm-\d+\): mounted filesystem")
@@ -171,8 +172,12 @@ def boot(args, tmp):
                 partial = ""
                 if not answers:
                     raise BootFailure("a passphrase prompt appeared where none should")
+                # As a person would, a moment after the prompt: cryptsetup
+                # prints its prompt before it turns echo off with TCSAFLUSH,
+                # which discards what was typed in between.
+                time.sleep(TYPE_DELAY)
                 qemu.stdin.write(answers.pop(0).encode() + b"\n")
-                answered_at.append(now)
+                answered_at.append(time.monotonic() - t0)
         log.flush()
         rc = qemu.wait()
         if partial:

@@ -53,7 +53,7 @@ pcr0_a=$(pcr_in_log 0)
 
 say "1. unattended boot; in it the token is fenced"
 vm_boot unattended "$disk" "$INITRD_TOOLS" "$tpm" pcrs,unseal --bios "$fw_a" --kind tpm
-console_lacks 'oyster: oyroot:' "the keyscript said something although the TPM unlocked"
+initrd_lacks 'oyster: oyroot:' "the keyscript said something although the TPM unlocked"
 [ "$(step_exit unseal)" = 3 ] ||
 	fail "oyster unseal in the booted system exited $(step_exit unseal), expected 3 (the fence closed the token)"
 [ "$(pcr_in_log 15)" != "$zeros" ] || fail "PCR 15 is not extended after a TPM-unlocked boot"
@@ -78,7 +78,7 @@ changed=${changed# }
 
 say "3. firmware B again: unattended"
 vm_boot firmware-b-resealed "$disk" "$INITRD_TOOLS" "$tpm" unseal --bios "$fw_b" --kind tpm
-console_lacks 'oyster: oyroot:' "the keyscript said something although the TPM unlocked"
+initrd_lacks 'oyster: oyroot:' "the keyscript said something although the TPM unlocked"
 [ "$(step_exit unseal)" = 3 ] || fail "oyster unseal after a TPM-unlocked boot exited $(step_exit unseal), expected 3"
 
 say "3. back to firmware A: falls back; 7. a wrong passphrase first, then the right one"

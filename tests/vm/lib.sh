@@ -27,9 +27,9 @@ OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 PROMPT_TOOLS='Please unlock disk [^ ]+: $'
 PROMPT_DRACUT='Enter passphrase for [^ ]+: $'
 # Where the unlock begins on the console (for the figures): cryptroot runs
-# in local-top; dracut's ...
+# in local-top; dracut's cryptroot-ask logs its luksOpen.
 UNLOCK_START_TOOLS='Running /scripts/local-top'
-UNLOCK_START_DRACUT='dracut-initqueue'
+UNLOCK_START_DRACUT='dracut: luksOpen '
 BOOT_LOGS=$VM_CACHE/logs
 
 vm_need() {
@@ -209,6 +209,13 @@ console_has() {
 
 console_lacks() {
 	! grep -qE -- "$1" "$LOG" || { grep -E -- "$1" "$LOG" >&2; fail "$2 (console log: $LOG)"; }
+}
+
+# initrd_lacks REGEX WHAT: the last boot's console up to the marker (the
+# initramfs's part) does not show REGEX.
+initrd_lacks() {
+	! sed '/OYSTER-VM: root mounted/q' "$LOG" | grep -qE -- "$1" ||
+		{ grep -E -- "$1" "$LOG" >&2; fail "$2 (console log: $LOG)"; }
 }
 
 # step_exit STEP: the exit status the root system printed for STEP.
