@@ -6,9 +6,9 @@
 # TCP swtpm is not used: each boot gets a swtpm of its own from boot.py, on
 # a TPM state directory that the test keeps between boots).
 #
-# What every scenario boots is built once per build directory, in $VM_CACHE
-# (rebuilt when oyster or an integration file changes), under a lock, by
-# whichever test comes first:
+# What every scenario boots is built once per build directory, in
+# $VM_CACHE/images-STAMP (a new one when oyster, an integration file or the
+# kernel changes), under a lock, by whichever test comes first:
 #   base.img        a LUKS2 disk (raw) holding a tiny root file system: busybox,
 #                   oyster and its libraries, and /sbin/init (root-init.sh)
 #   initrd-tools.img mkinitramfs with oyster's hook, crypttab keyscript=oyster
@@ -52,21 +52,26 @@ vm_prepare() {
 	stamp=$(cat "$OYSTER" "$HOOK" "$KEYSCRIPT" "$FENCE" "$DRACUT_MODULE_SETUP" \
 		"$(dirname -- "$DRACUT_MODULE_SETUP")/oyster-fence.sh" "$PLUGIN" \
 		"$VM_TESTDIR/lib.sh" "$VM_TESTDIR/root-init.sh" "$KERNEL" | sha256sum | cut -d' ' -f1)
+	# One directory per set of inputs: a rebuild never changes a base.img
+	# that a running test's overlays are built on.
+	IMAGES=$VM_CACHE/images-${stamp:0:16}
 	exec 8>"$VM_CACHE/.lock"
 	flock 8
-	if [ "$(cat "$VM_CACHE/ready" 2>/dev/null)" != "$stamp" ]; then
-		rm -f -- "$VM_CACHE/ready"
+	if [ ! -e "$IMAGES/ready" ]; then
+		find "$VM_CACHE" -maxdepth 1 -name 'images-*' -mmin +120 -exec rm -rf -- {} + || true
+		rm -rf -- "$IMAGES"
+		mkdir -p "$IMAGES"
 		vm_build
-		echo "$stamp" >"$VM_CACHE/ready"
+		: >"$IMAGES/ready"
 	else
-		say "reusing the images in $VM_CACHE"
+		say "reusing the images in $IMAGES"
 	fi
 	flock -u 8
 	exec 8>&-
-	BASE_IMG=$VM_CACHE/base.img
-	INITRD_TOOLS=$VM_CACHE/initrd-tools.img
-	INITRD_DRACUT=$VM_CACHE/initrd-dracut.img
-	read -r LUKS_UUID FS_UUID <"$VM_CACHE/uuids"
+	BASE_IMG=$IMAGES/base.img
+	INITRD_TOOLS=$IMAGES/initrd-tools.img
+	INITRD_DRACUT=$IMAGES/initrd-dracut.img
+	read -r LUKS_UUID FS_UUID <"$IMAGES/uuids"
 }
 
 vm_build() {
@@ -113,14 +118,14 @@ vm_build() {
 		--key-file "$kf" "$fs" >"$WORKDIR/reencrypt.log" 2>&1 ||
 		{ cat "$WORKDIR/reencrypt.log" >&2; setup_error "cryptsetup reencrypt --encrypt failed"; }
 	LUKS_UUID=$(cryptsetup luksUUID "$fs") || setup_error "no LUKS UUID"
-	mv -- "$fs" "$VM_CACHE/base.img"
-	echo "$LUKS_UUID $FS_UUID" >"$VM_CACHE/uuids"
+	mv -- "$fs" "$IMAGES/base.img"
+	echo "$LUKS_UUID $FS_UUID" >"$IMAGES/uuids"
 
 	vm_build_initramfs_tools
 	vm_build_dracut
-	say "images built in $(($(date +%s) - t0)) s: base.img $(du -k "$VM_CACHE/base.img" | cut -f1) KiB," \
-		"initrd-tools.img $(du -k "$VM_CACHE/initrd-tools.img" | cut -f1) KiB," \
-		"initrd-dracut.img $(du -k "$VM_CACHE/initrd-dracut.img" | cut -f1) KiB"
+	say "images built in $(($(date +%s) - t0)) s: base.img $(du -k "$IMAGES/base.img" | cut -f1) KiB," \
+		"initrd-tools.img $(du -k "$IMAGES/initrd-tools.img" | cut -f1) KiB," \
+		"initrd-dracut.img $(du -k "$IMAGES/initrd-dracut.img" | cut -f1) KiB"
 }
 
 # Modules the guest needs from the initramfs: the virtio disk, dm-crypt with
@@ -146,7 +151,7 @@ EOF
 	# As a user's: the root volume with keyscript=oyster ('initramfs' because
 	# the sandbox's root is not this volume).
 	echo "oyroot UUID=$LUKS_UUID none luks,initramfs,keyscript=oyster" >"$(sb_path /etc/crypttab)"
-	run sandbox env TMPDIR="$WORKDIR" mkinitramfs -d "$conf" -o "$VM_CACHE/initrd-tools.img" "$KVER"
+	run sandbox env TMPDIR="$WORKDIR" mkinitramfs -d "$conf" -o "$IMAGES/initrd-tools.img" "$KVER"
 	[ "$RC" -eq 0 ] || { show_last; setup_error "mkinitramfs failed"; }
 }
 
@@ -159,7 +164,7 @@ vm_build_dracut() {
 	run sandbox dracut --no-hostonly --kver "$KVER" --conf /dev/null --confdir "$confdir" \
 		--tmpdir "$WORKDIR" --no-early-microcode --force --no-compress \
 		--modules "base udev-rules crypt oyster" --omit plymouth \
-		--add-drivers "$VM_MODULES" "$VM_CACHE/initrd-dracut.img"
+		--add-drivers "$VM_MODULES" "$IMAGES/initrd-dracut.img"
 	[ "$RC" -eq 0 ] || { show_last; setup_error "dracut failed"; }
 }
 

@@ -22,6 +22,7 @@ echo "OYSTER-VM: root mounted, uptime $up"
 
 pass=/etc/oyster-vm/passphrase
 steps=
+# shellcheck disable=SC2013 # words of the command line, on purpose
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	oyster_vm.steps=*) steps=${arg#oyster_vm.steps=} ;;
@@ -37,6 +38,7 @@ step() {
 }
 
 IFS=,
+# shellcheck disable=SC2086 # split at the commas, on purpose
 set -- $steps
 unset IFS
 for s in "$@"; do
