@@ -33,8 +33,12 @@ UNLOCK_START_DRACUT='dracut: luksOpen '
 BOOT_LOGS=$VM_CACHE/logs
 
 vm_need() {
-	need qemu-system-x86_64 qemu-img swtpm mke2fs cryptsetup busybox flock python3 "$@"
-	local f
+	local t f
+	for t in qemu-system-x86_64 qemu-img swtpm; do
+		command -v "$t" >/dev/null 2>&1 ||
+			unavailable "'$t' is not installed: the vm suite boots qemu with a swtpm (apt-get install qemu-system-x86 qemu-utils seabios ovmf swtpm)"
+	done
+	need mke2fs cryptsetup busybox flock python3 "$@"
 	for f in "$SEABIOS_OLD" "$SEABIOS_NEW"; do
 		[ -e "$f" ] || unavailable "$f is missing (apt-get install seabios)"
 	done
