@@ -13,8 +13,9 @@
 #   unseal         oyster unseal /dev/vda (the secret goes to /dev/null)
 #   status         oyster status /dev/vda
 export PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
+# initramfs-tools and dracut move /proc, /sys and /dev over; mount what is not.
+[ -e /proc/self ] || mount -t proc proc /proc
+[ -d /sys/kernel ] || mount -t sysfs sysfs /sys
 [ -c /dev/null ] || mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /run
 read -r up _ </proc/uptime
