@@ -90,6 +90,12 @@ find_kernel() {
 			return 0
 		fi
 	done
+	download_kernel
+}
+
+# download_kernel: kernel_download, and sets KVER and KMODULES to it (the vm
+# suite boots its vmlinuz).
+download_kernel() {
 	kernel_download
 	KVER=$(ls "$KERNEL_CACHE/root/lib/modules")
 	KMODULES=$KERNEL_CACHE/root/lib/modules/$KVER

@@ -1,0 +1,251 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+boot.py: one boot of a qemu VM (TCG) for the vm suite, driven through its
+serial console.
+
+Starts a swtpm for the boot (unless --no-tpm), then qemu with the serial
+console on its stdin/stdout. Reads the console line by line, writes it to
+--log with each line's arrival time, answers a passphrase prompt (--prompt, a
+regular expression matched on the unfinished line too: prompts end without a
+newline) with the next --answer, and fails when a prompt comes with no answer
+left or when answers are left over. Passes when the root system printed the
+marker ("OYSTER-VM: root mounted") and qemu powered off within --timeout
+seconds. Prints the boot's figures (from the guest's printk timestamps) and,
+on failure, the console log. qemu and swtpm are stopped on every way out.
+
+Exit status: 0 pass, 1 fail, 99 setup failure (qemu or swtpm did not start).
+"""
+import argparse
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+MARKER = "OYSTER-VM: root mounted"
+DONE = "OYSTER-VM: done"
+TYPE_DELAY = 1.0
+UPTIME = re.compile(MARKER + r".* uptime (\d+\.\d+)")
+# The root file system mounted (the volume is open by then).
+MOUNTED = re.compile(r"EXT4-fs \(dm-\d+\): mounted filesystem")
+
+
+class BootFailure(Exception):
+    pass
+
+
+def stop(proc, name, grace=5):
+    """Ends PROC (ours): TERM, then KILL after GRACE seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        print(f"boot.py: {name} did not stop on SIGTERM; killing it", file=sys.stderr)
+        proc.kill()
+        proc.wait()
+
+
+def start_swtpm(statedir, tmp):
+    os.makedirs(statedir, exist_ok=True)
+    sock = os.path.join(tmp, "swtpm.sock")
+    log = open(os.path.join(tmp, "swtpm.log"), "w")
+    # --terminate: swtpm ends when qemu closes the control channel.
+    proc = subprocess.Popen(
+        ["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={statedir}",
+         "--ctrl", f"type=unixio,path={sock}", "--terminate"],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    for _ in range(100):
+        if os.path.exists(sock):
+            return proc, sock
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    stop(proc, "swtpm")
+    raise OSError(f"swtpm did not start (state {statedir}): "
+                  + open(os.path.join(tmp, "swtpm.log")).read().strip())
+
+
+def qemu_command(args, tpm_sock, tmp):
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", str(args.memory),
+           "-smp", "1", "-display", "none", "-vga", "none", "-monitor", "none",
+           "-serial", "stdio", "-no-reboot", "-nodefaults",
+           "-kernel", args.kernel, "-initrd", args.initrd, "-append", args.append,
+           "-drive", f"file={args.disk},if=virtio,format={args.disk_format}"]
+    if args.ovmf:
+        code, vars_template = args.ovmf.split(",")
+        vars_copy = os.path.join(tmp, "OVMF_VARS.fd")
+        shutil.copyfile(vars_template, vars_copy)
+        cmd += ["-drive", f"if=pflash,format=raw,readonly=on,file={code}",
+                "-drive", f"if=pflash,format=raw,file={vars_copy}"]
+    elif args.bios:
+        cmd += ["-bios", args.bios]
+    if tpm_sock:
+        cmd += ["-chardev", f"socket,id=chrtpm,path={tpm_sock}",
+                "-tpmdev", "emulator,id=tpm0,chardev=chrtpm",
+                "-device", "tpm-tis,tpmdev=tpm0"]
+    return cmd
+
+
+def figures(name, marker_uptime, events, answered_at, kind):
+    """One line: kernel start to the marker (guest clock), and the unlock
+    from the console's arrival times (host clock)."""
+    out = f"figures: {name}: kernel start to marker "
+    out += f"{marker_uptime:.2f} s" if marker_uptime is not None else "?"
+    start, mounted = events.get("start"), events.get("mounted")
+    if start is not None and mounted is not None:
+        out += f"; unlock to root mounted {mounted - start:.2f} s ({kind})"
+        if answered_at:
+            out += (f", of which {mounted - answered_at[-1]:.2f} s after the last of"
+                    f" {len(answered_at)} passphrase(s) was typed")
+    else:
+        out += "; unlock ? (its console lines were not seen)"
+    print(out, flush=True)
+
+
+def boot(args, tmp):
+    tpm, tpm_sock = None, None
+    qemu = None
+    answers = list(args.answer)
+    answered_at = []
+    prompt = re.compile(args.prompt) if args.prompt else None
+    log = open(args.log, "w")
+    try:
+        if not args.no_tpm:
+            try:
+                tpm, tpm_sock = start_swtpm(args.tpm, tmp)
+            except OSError as e:
+                raise SetupError(str(e))
+        cmd = qemu_command(args, tpm_sock, tmp)
+        log.write("# " + " ".join(cmd) + "\n")
+        qemu_err = open(os.path.join(tmp, "qemu.err"), "w")
+        t0 = time.monotonic()
+        try:
+            qemu = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=qemu_err, bufsize=0)
+        except OSError as e:
+            raise SetupError(f"cannot run qemu: {e}")
+        fd = qemu.stdout.fileno()
+        partial = ""
+        seen_marker = seen_done = False
+        marker_uptime = None
+        watch = {"mounted": MOUNTED}
+        if args.unlock_start:
+            watch["start"] = re.compile(args.unlock_start)
+        events = {}
+
+        def spot(text, now):
+            for key, rx in list(watch.items()):
+                if rx.search(text):
+                    events[key] = now
+                    del watch[key]
+        while True:
+            left = args.timeout - (time.monotonic() - t0)
+            if left <= 0:
+                raise BootFailure(f"timeout: no power-off within {args.timeout} s")
+            ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+            if not ready:
+                continue
+            data = os.read(fd, 65536)
+            if not data:
+                break
+            partial += data.decode("utf-8", "replace").replace("\r", "")
+            spot(partial, time.monotonic() - t0)
+            while "\n" in partial:
+                text, partial = partial.split("\n", 1)
+                now = time.monotonic() - t0
+                log.write(f"{now:8.3f} {text}\n")
+                if text.startswith(MARKER):
+                    seen_marker = True
+                    m = UPTIME.search(text)
+                    marker_uptime = float(m.group(1)) if m else None
+                seen_done |= text.startswith(DONE)
+            if prompt and prompt.search(partial):
+                now = time.monotonic() - t0
+                log.write(f"{now:8.3f} {partial}    <prompt>\n")
+                partial = ""
+                if not answers:
+                    raise BootFailure("a passphrase prompt appeared where none should")
+                # As a person would, a moment after the prompt: cryptsetup
+                # prints its prompt before it turns echo off with TCSAFLUSH,
+                # which discards what was typed in between.
+                time.sleep(TYPE_DELAY)
+                qemu.stdin.write(answers.pop(0).encode() + b"\n")
+                answered_at.append(time.monotonic() - t0)
+        log.flush()
+        rc = qemu.wait()
+        if partial:
+            log.write(f"{time.monotonic() - t0:8.3f} {partial}\n")
+        if rc != 0:
+            raise BootFailure(f"qemu exited with status {rc}: "
+                              + open(os.path.join(tmp, "qemu.err")).read().strip())
+        if not seen_marker:
+            raise BootFailure(f"the console never showed the marker '{MARKER}'")
+        if not seen_done:
+            raise BootFailure("the root system did not finish its steps")
+        if answers:
+            raise BootFailure(f"{len(answers)} expected passphrase prompt(s) did not appear")
+        figures(args.name, marker_uptime, events, answered_at, args.kind)
+        return 0
+    finally:
+        stop(qemu, "qemu")
+        stop(tpm, "swtpm")
+        log.close()
+
+
+class SetupError(Exception):
+    pass
+
+
+def terminated(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--name", required=True)
+    p.add_argument("--log", required=True)
+    p.add_argument("--kernel", required=True)
+    p.add_argument("--initrd", required=True)
+    p.add_argument("--append", required=True)
+    p.add_argument("--disk", required=True)
+    p.add_argument("--disk-format", default="qcow2")
+    p.add_argument("--bios")
+    p.add_argument("--ovmf", help="CODE,VARS-TEMPLATE")
+    p.add_argument("--tpm", help="swtpm state directory (kept between boots)")
+    p.add_argument("--no-tpm", action="store_true")
+    p.add_argument("--prompt", help="regular expression of the passphrase prompt")
+    p.add_argument("--answer", action="append", default=[])
+    p.add_argument("--kind", default="", help="label of the unlock in the figures")
+    p.add_argument("--unlock-start", help="regular expression: the console shows the unlock begin")
+    p.add_argument("--memory", type=int, default=512)
+    p.add_argument("--timeout", type=float, default=120)
+    args = p.parse_args()
+    if not args.no_tpm and not args.tpm:
+        p.error("--tpm DIR or --no-tpm")
+    signal.signal(signal.SIGTERM, terminated)
+    signal.signal(signal.SIGINT, terminated)
+    tmp = tempfile.mkdtemp(prefix="oyster-vm-boot.")
+    try:
+        return boot(args, tmp)
+    except SetupError as e:
+        print(f"SETUP ERROR [{args.name}]: {e}", file=sys.stderr)
+        return 99
+    except BootFailure as e:
+        print(f"--- console of boot {args.name} ({args.log}) ---", file=sys.stderr)
+        with open(args.log, errors="replace") as f:
+            sys.stderr.write("".join(f.readlines()[-150:]))
+        print(f"FAIL [boot {args.name}]: {e}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

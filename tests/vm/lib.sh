@@ -1,0 +1,246 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
+#
+# Helpers for the vm suite, sourced after tests/tpm/lib.sh and
+# tests/initramfs/lib.sh (the test runs through tests/tpm/with-swtpm.sh; its
+# TCP swtpm is not used: each boot gets a swtpm of its own from boot.py, on
+# a TPM state directory that the test keeps between boots).
+#
+# What every scenario boots is built once per build directory, in
+# $VM_CACHE/images-STAMP (a new one when oyster, an integration file or the
+# kernel changes), under a lock, by whichever test comes first:
+#   base.img        a LUKS2 disk (raw) holding a tiny root file system: busybox,
+#                   oyster and its libraries, and /sbin/init (root-init.sh)
+#   initrd-tools.img mkinitramfs with oyster's hook, crypttab keyscript=oyster
+#   initrd-dracut.img dracut with the module 90oyster, no plymouth
+# Each scenario boots a qcow2 overlay of base.img, so the base stays as built.
+
+: "${VM_CACHE:?run through meson}" "${VM_TESTDIR:?}"
+
+VM_PASS='oyster vm passphrase'
+BOOT_PY=$VM_TESTDIR/boot.py
+SEABIOS_OLD=/usr/share/seabios/bios.bin
+SEABIOS_NEW=/usr/share/seabios/bios-256k.bin
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+# The prompts: the keyscript's askpass, and cryptsetup's own under dracut.
+PROMPT_TOOLS='Please unlock disk [^ ]+: $'
+PROMPT_DRACUT='Enter passphrase for [^ ]+: $'
+# Where the unlock begins on the console (for the figures): cryptroot runs
+# in local-top; dracut's cryptroot-ask logs its luksOpen.
+UNLOCK_START_TOOLS='Running /scripts/local-top'
+UNLOCK_START_DRACUT='dracut: luksOpen '
+BOOT_LOGS=$VM_CACHE/logs
+
+vm_need() {
+	local t f
+	for t in qemu-system-x86_64 qemu-img swtpm; do
+		command -v "$t" >/dev/null 2>&1 ||
+			unavailable "'$t' is not installed: the vm suite boots qemu with a swtpm (apt-get install qemu-system-x86 qemu-utils seabios ovmf swtpm)"
+	done
+	need mke2fs cryptsetup busybox flock python3 "$@"
+	for f in "$SEABIOS_OLD" "$SEABIOS_NEW"; do
+		[ -e "$f" ] || unavailable "$f is missing (apt-get install seabios)"
+	done
+	python3 -c 'import select, subprocess' 2>/dev/null || unavailable "python3 cannot run the boot harness"
+}
+
+# vm_prepare: the kernel, base.img and both initrds, built once (see the
+# top). Sets KERNEL, BASE_IMG, INITRD_TOOLS, INITRD_DRACUT, LUKS_UUID, FS_UUID.
+vm_prepare() {
+	download_kernel
+	KERNEL=$KERNEL_CACHE/root/boot/vmlinuz-$KVER
+	[ -r "$KERNEL" ] || setup_error "no kernel image at $KERNEL"
+	mkdir -p "$VM_CACHE" "$BOOT_LOGS"
+	local stamp
+	stamp=$(cat "$OYSTER" "$HOOK" "$KEYSCRIPT" "$FENCE" "$DRACUT_MODULE_SETUP" \
+		"$(dirname -- "$DRACUT_MODULE_SETUP")/oyster-fence.sh" "$PLUGIN" \
+		"$VM_TESTDIR/lib.sh" "$VM_TESTDIR/root-init.sh" "$KERNEL" | sha256sum | cut -d' ' -f1)
+	# One directory per set of inputs: a rebuild never changes a base.img
+	# that a running test's overlays are built on.
+	IMAGES=$VM_CACHE/images-${stamp:0:16}
+	exec 8>"$VM_CACHE/.lock"
+	flock 8
+	if [ ! -e "$IMAGES/ready" ]; then
+		find "$VM_CACHE" -maxdepth 1 -name 'images-*' -mmin +120 -exec rm -rf -- {} + || true
+		rm -rf -- "$IMAGES"
+		mkdir -p "$IMAGES"
+		vm_build
+		: >"$IMAGES/ready"
+	else
+		say "reusing the images in $IMAGES"
+	fi
+	flock -u 8
+	exec 8>&-
+	BASE_IMG=$IMAGES/base.img
+	INITRD_TOOLS=$IMAGES/initrd-tools.img
+	INITRD_DRACUT=$IMAGES/initrd-dracut.img
+	read -r LUKS_UUID FS_UUID <"$IMAGES/uuids"
+}
+
+vm_build() {
+	local t0 rootfs lib fs kf
+	t0=$(date +%s)
+	say "building the root file system, its LUKS2 disk and both initrds (once per build)"
+	sandbox_init
+
+	rootfs=$WORKDIR/rootfs
+	rm -rf -- "$rootfs"
+	mkdir -p "$rootfs"/usr/bin "$rootfs"/usr/sbin "$rootfs"/usr/lib "$rootfs"/usr/lib64 \
+		"$rootfs"/proc "$rootfs"/sys "$rootfs"/dev "$rootfs"/run "$rootfs"/tmp "$rootfs"/etc/oyster-vm
+	for d in bin sbin lib lib64; do
+		ln -s "usr/$d" "$rootfs/$d"
+	done
+	cp -- "$(command -v busybox)" "$rootfs/usr/bin/busybox"
+	for applet in $(busybox --list); do
+		[ -e "$rootfs/usr/bin/$applet" ] || ln -s busybox "$rootfs/usr/bin/$applet"
+	done
+	mkdir -p "$rootfs$(dirname -- "$SBINDIR/oyster")"
+	cp -- "$OYSTER" "$rootfs$SBINDIR/oyster"
+	# The libraries, and the TCTI module that libtss2-tctildr dlopen()s.
+	for lib in $(ldd_closure "$OYSTER" "$(command -v busybox)" "$TSS2_LIBDIR/libtss2-tcti-device.so.0") \
+		"$TSS2_LIBDIR/libtss2-tcti-device.so.0"; do
+		mkdir -p "$rootfs$(dirname -- "$lib")"
+		cp -L -- "$lib" "$rootfs$lib"
+	done
+	cp -- "$VM_TESTDIR/root-init.sh" "$rootfs/sbin/init"
+	chmod 755 "$rootfs/sbin/init"
+	printf '%s' "$VM_PASS" >"$rootfs/etc/oyster-vm/passphrase"
+	chmod 600 "$rootfs/etc/oyster-vm/passphrase"
+
+	# ext4 in the first 64 MiB, then encrypted in place: LUKS2 takes 32 MiB
+	# from the end (the data moves behind the header). The passphrase keyslot
+	# uses Argon2id with 32 MiB, small enough for a 512 MiB guest under TCG.
+	fs=$WORKDIR/base.img
+	rm -f -- "$fs"
+	truncate -s 96M "$fs"
+	mke2fs -q -t ext4 -L oyroot -d "$rootfs" "$fs" 64M || setup_error "mke2fs -d failed"
+	FS_UUID=$(blkid -p -o value -s UUID "$fs") || setup_error "no UUID on the root file system"
+	kf=$(keyfile "$VM_PASS")
+	cryptsetup reencrypt --encrypt --type luks2 --reduce-device-size 32M --batch-mode \
+		--pbkdf argon2id --pbkdf-memory 32768 --pbkdf-force-iterations 4 --pbkdf-parallel 1 \
+		--key-file "$kf" "$fs" >"$WORKDIR/reencrypt.log" 2>&1 ||
+		{ cat "$WORKDIR/reencrypt.log" >&2; setup_error "cryptsetup reencrypt --encrypt failed"; }
+	LUKS_UUID=$(cryptsetup luksUUID "$fs") || setup_error "no LUKS UUID"
+	mv -- "$fs" "$IMAGES/base.img"
+	echo "$LUKS_UUID $FS_UUID" >"$IMAGES/uuids"
+
+	vm_build_initramfs_tools
+	vm_build_dracut
+	say "images built in $(($(date +%s) - t0)) s: base.img $(du -k "$IMAGES/base.img" | cut -f1) KiB," \
+		"initrd-tools.img $(du -k "$IMAGES/initrd-tools.img" | cut -f1) KiB," \
+		"initrd-dracut.img $(du -k "$IMAGES/initrd-dracut.img" | cut -f1) KiB"
+}
+
+# Modules the guest needs from the initramfs: the virtio disk, dm-crypt with
+# the default cipher (aes-xts-plain64; aes is built in), ext4.
+VM_MODULES="virtio_pci virtio_blk dm_mod dm_crypt xts ecb ext4"
+
+vm_build_initramfs_tools() {
+	local conf=$WORKDIR/initramfs-tools m
+	mkdir -p "$conf/conf.d" "$conf/hooks" "$conf/scripts"
+	cat >"$conf/initramfs.conf" <<EOF
+MODULES=list
+BUSYBOX=y
+KEYMAP=n
+COMPRESS=gzip
+DEVICE=
+NFSROOT=auto
+RUNSIZE=10%
+FSTYPE=ext4
+EOF
+	for m in $VM_MODULES; do
+		echo "$m"
+	done >"$conf/modules"
+	# As a user's: the root volume with keyscript=oyster ('initramfs' because
+	# the sandbox's root is not this volume).
+	echo "oyroot UUID=$LUKS_UUID none luks,initramfs,keyscript=oyster" >"$(sb_path /etc/crypttab)"
+	run sandbox env TMPDIR="$WORKDIR" mkinitramfs -d "$conf" -o "$IMAGES/initrd-tools.img" "$KVER"
+	[ "$RC" -eq 0 ] || { show_last; setup_error "mkinitramfs failed"; }
+}
+
+vm_build_dracut() {
+	local confdir=$WORKDIR/dracut.conf.d
+	mkdir -p "$confdir"
+	: >"$(sb_path /etc/crypttab)"
+	# No plymouth: its cryptroot-ask would ask for the passphrase before
+	# cryptsetup tries the token.
+	run sandbox dracut --no-hostonly --kver "$KVER" --conf /dev/null --confdir "$confdir" \
+		--tmpdir "$WORKDIR" --no-early-microcode --force --no-compress \
+		--modules "base udev-rules crypt oyster" --omit plymouth \
+		--add-drivers "$VM_MODULES" "$IMAGES/initrd-dracut.img"
+	[ "$RC" -eq 0 ] || { show_last; setup_error "dracut failed"; }
+}
+
+# new_disk NAME: a fresh qcow2 overlay of base.img; prints its path.
+new_disk() {
+	local d=$WORKDIR/$1.qcow2
+	qemu-img create -q -f qcow2 -b "$BASE_IMG" -F raw "$d" >/dev/null || setup_error "qemu-img create failed"
+	echo "$d"
+}
+
+# vm_boot NAME DISK INITRD TPMSTATE|none STEPS [boot.py options...]: one boot
+# (see boot.py); the console log is $BOOT_LOGS/$TEST_NAME-NAME.log, in LOG.
+# STEPS are the root system's (root-init.sh), comma-separated. Fails the test
+# when the boot fails.
+vm_boot() {
+	local name=$1 disk=$2 initrd=$3 tpm=$4 steps=$5 append rc=0
+	shift 5
+	LOG=$BOOT_LOGS/$TEST_NAME-$name.log
+	append="console=ttyS0 printk.time=1 panic=1 rootfstype=ext4 oyster_vm.steps=$steps"
+	if [ "$initrd" = "$INITRD_DRACUT" ]; then
+		append="$append root=UUID=$FS_UUID rd.luks.uuid=$LUKS_UUID rd.shell=0"
+		set -- --prompt "$PROMPT_DRACUT" --unlock-start "$UNLOCK_START_DRACUT" "$@"
+	else
+		append="$append root=/dev/mapper/oyroot"
+		set -- --prompt "$PROMPT_TOOLS" --unlock-start "$UNLOCK_START_TOOLS" "$@"
+	fi
+	if [ "$tpm" = none ]; then
+		set -- --no-tpm "$@"
+	else
+		set -- --tpm "$tpm" "$@"
+	fi
+	say "boot $name: steps '$steps'"
+	python3 "$BOOT_PY" --name "$TEST_NAME-$name" --log "$LOG" --kernel "$KERNEL" --initrd "$initrd" \
+		--disk "$disk" --append "$append" "$@" >"$WORKDIR/figures" || rc=$?
+	cat "$WORKDIR/figures" >&2
+	case $rc in
+	0) ;;
+	99) setup_error "boot $name could not start" ;;
+	*) fail "boot $name failed (console log: $LOG)" ;;
+	esac
+}
+
+# console_has REGEX WHAT: the last boot's console shows REGEX (grep -E).
+console_has() {
+	grep -qE -- "$1" "$LOG" || { tail -n 60 "$LOG" >&2; fail "$2 (console log: $LOG)"; }
+}
+
+console_lacks() {
+	! grep -qE -- "$1" "$LOG" || { grep -E -- "$1" "$LOG" >&2; fail "$2 (console log: $LOG)"; }
+}
+
+# initrd_lacks REGEX WHAT: the last boot's console up to the marker (the
+# initramfs's part) does not show REGEX.
+initrd_lacks() {
+	! sed '/OYSTER-VM: root mounted/q' "$LOG" | grep -qE -- "$1" ||
+		{ grep -E -- "$1" "$LOG" >&2; fail "$2 (console log: $LOG)"; }
+}
+
+# step_exit STEP: the exit status the root system printed for STEP.
+step_exit() {
+	sed -n "s/^ *[0-9.]* OYSTER-VM: step $1 exit \([0-9]*\)\$/\1/p" "$LOG" | tail -n 1
+}
+
+# refused_pcrs: the PCRs the last boot's console named as changed ("0 2 4").
+refused_pcrs() {
+	grep -oE 'oyster: oyroot: The TPM refused: .* changed since enrollment' "$LOG" | head -n 1 |
+		grep -oE 'PCR [0-9]+' | cut -d' ' -f2 | tr '\n' ' ' | sed 's/ $//'
+}
+
+# pcr_in_log N: PCR N's sha256 value as `oyster pcrs` printed it in the last
+# boot (lines "N  NAME HEX  DESCRIPTION" behind the log's arrival time).
+pcr_in_log() {
+	awk -v n="$1" '/OYSTER-VM: step pcrs:/ { on = 1; next } /OYSTER-VM: step pcrs exit/ { on = 0 }
+		on && $2 == n { print $4; exit }' "$LOG"
+}

@@ -1,0 +1,58 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# /sbin/init of the vm suite's root file system (busybox, oyster). Prints the
+# marker the harness waits for, with the guest's uptime (kernel start to
+# here), runs the steps named on the kernel command line
+# (oyster_vm.steps=STEP,STEP...), each framed by "OYSTER-VM: step NAME" lines
+# with its exit status, and powers off.
+#   pcrs           oyster pcrs
+#   enroll=PCRS    oyster enroll /dev/vda --pcrs PCRS --fence (the root volume,
+#                  as --configure-boot would enroll it), passphrase from a file
+#   reseal         oyster reseal /dev/vda, passphrase from the same file
+#   unseal         oyster unseal /dev/vda (the secret goes to /dev/null)
+#   status         oyster status /dev/vda
+export PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
+# initramfs-tools and dracut move /proc, /sys and /dev over; mount what is not.
+[ -e /proc/self ] || mount -t proc proc /proc
+[ -d /sys/kernel ] || mount -t sysfs sysfs /sys
+[ -c /dev/null ] || mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /run
+read -r up _ </proc/uptime
+echo "OYSTER-VM: root mounted, uptime $up"
+
+pass=/etc/oyster-vm/passphrase
+steps=
+# shellcheck disable=SC2013 # words of the command line, on purpose
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	oyster_vm.steps=*) steps=${arg#oyster_vm.steps=} ;;
+	esac
+done
+
+step() {
+	name=$1
+	shift
+	echo "OYSTER-VM: step $name: $*"
+	"$@"
+	echo "OYSTER-VM: step $name exit $?"
+}
+
+IFS=,
+# shellcheck disable=SC2086 # split at the commas, on purpose
+set -- $steps
+unset IFS
+for s in "$@"; do
+	case $s in
+	pcrs) step pcrs oyster pcrs ;;
+	enroll=*) step enroll oyster enroll /dev/vda --pcrs "${s#enroll=}" --fence --key-file "$pass" ;;
+	reseal) step reseal oyster reseal /dev/vda --key-file "$pass" ;;
+	unseal) step unseal sh -c 'oyster unseal /dev/vda >/dev/null' ;;
+	status) step status oyster status /dev/vda ;;
+	'') ;;
+	*) echo "OYSTER-VM: unknown step $s" ;;
+	esac
+done
+sync
+echo "OYSTER-VM: done"
+poweroff -f
