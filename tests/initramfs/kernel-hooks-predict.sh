@@ -9,7 +9,9 @@
 # runs the postinst.d hook: it pre-approves the new kernel's state (a second
 # state in the token), the reboot into it unlocks through the TPM without a
 # passphrase, and the post-boot prune leaves only that state. kernel-install
-# does the same for the next kernel. Needs `oyster reseal --predict` and
+# does the same for the next kernel. A token bound to the boot fence never
+# unseals in the booted system: the hook then warns, or, at a terminal,
+# asks for the passphrase and pre-approves with it. Needs `oyster reseal --predict` and
 # tcglog.py (both from the predict work); without them it skips, saying so.
 set -eu
 . "$TESTDIR/lib.sh"
@@ -21,6 +23,9 @@ TCGLOG=$FIXTURESDIR/eventlog/tcglog.py
 	skip "this oyster has no 'reseal --predict' yet (it lands with oyster predict); the kernel hook's success path cannot run"
 [ -f "$TCGLOG" ] || skip "$TCGLOG is missing (it lands with oyster predict)"
 need run-parts kernel-install
+# The hook asks for a passphrase when it has a terminal: only where this
+# test gives it one (a developer's meson test may run on a terminal).
+export OYSTER_KERNEL_HOOK_ASK=no
 sandbox_init
 sb_install "$KERNEL_HOOK" /etc/kernel/postinst.d/zzz-oyster 755
 sb_install "$KERNEL_HOOK" /usr/lib/kernel/install.d/95-oyster.install 755
@@ -33,10 +38,10 @@ echo "root $img none luks,keyscript=oyster" >"$(sb_path /etc/crypttab)"
 states() { luks_json "$img" | jq -r '[.tokens[] | select(.type == "oyster-tpm2")][0].tpm2_states | length'; }
 
 # The running kernel and two new ones, in the sandbox's /boot.
-running=$(uname -r) new=9.9.1-oyster newer=9.9.2-oyster
+running=$(uname -r) new=9.9.1-oyster newer=9.9.2-oyster newest=9.9.3-oyster
 bootdir=$SANDBOX/boot.upper
 python3 "$TCGLOG" pe "$WORKDIR/shim" "boot loader" || setup_error "tcglog.py pe"
-for v in "$running" "$new" "$newer"; do
+for v in "$running" "$new" "$newer" "$newest"; do
 	python3 "$TCGLOG" pe "$bootdir/vmlinuz-$v" "kernel $v" || setup_error "tcglog.py pe"
 	head -c 50000 /dev/urandom >"$bootdir/initrd.img-$v"
 done
@@ -90,4 +95,32 @@ run sandbox env OYSTER_TCTI="$OYSTER_TCTI" OYSTER_EVENT_LOG="$log" \
 grep -qF "oyster: pre-approved kernel $newer for $img" "$ERR" || { show_last; fail "kernel-install did not pre-approve"; }
 boot "$newer"
 expect_ok token_open "$img"
+
+say "a token bound to the boot fence: the hook warns, or asks at a terminal"
+cp -- "$bootdir/vmlinuz-$newer" "$bootdir/vmlinuz-$running"
+cp -- "$bootdir/initrd.img-$newer" "$bootdir/initrd.img-$running"
+fenced=$WORKDIR/fenced.img
+make_luks "$fenced" "$pass"
+echo "root $fenced none luks,keyscript=oyster" >"$(sb_path /etc/crypttab)"
+enroll "$fenced" "$pass" --pcrs 0+4+9 --fence
+extend_pcr 15 "the initramfs's fence"
+expect_fail token_open "$fenced"
+before=$(luks_json "$fenced")
+postinst_newest() {
+	run sandbox "$@" env OYSTER_TCTI="$OYSTER_TCTI" OYSTER_EVENT_LOG="$log" \
+		run-parts --report --arg="$newest" --arg="/boot/vmlinuz-$newest" --regex='^zzz-oyster$' /etc/kernel/postinst.d
+	[ "$RC" -eq 0 ] || { show_last; fail "the hook failed (exit status $RC)"; }
+}
+postinst_newest
+grep -qF "oyster: could not pre-approve kernel $newest for $fenced" "$ERR" || { show_last; fail "no warning for the fenced token"; }
+[ "$(luks_json "$fenced")" = "$before" ] || fail "the hook changed the header although it could not pre-approve"
+postinst_newest python3 "$INITRAMFS_TESTDIR/at-terminal.py" "Enter an existing passphrase" "$pass" -- \
+	env -u DEBIAN_FRONTEND OYSTER_KERNEL_HOOK_ASK=yes
+grep -qF "type its passphrase to pre-approve kernel $newest" "$OUT" || { show_last; fail "the hook did not ask at the terminal"; }
+grep -qF "oyster: pre-approved kernel $newest for $fenced" "$OUT" || { show_last; fail "the passphrase typed at the terminal did not pre-approve"; }
+! grep -qF "$pass" "$OUT" || fail "the passphrase was echoed on the terminal"
+say "the reboot into the pre-approved kernel unlocks the fenced token through the TPM"
+boot "$newest"
+expect_ok token_open "$fenced"
+expect_ok pass_open "$fenced" "$pass"
 say "PASS"
