@@ -18,6 +18,7 @@
 #include "jsonkeys.h"
 #include "log.h"
 #include "token.h"
+#include "token-parse.h"
 
 /*
  * A valid token nests three deep (the token, tpm2_states, a state); json-c
@@ -34,27 +35,6 @@ _Static_assert(OYSTER_MAX_NAME >= OYSTER_MAX_DIGEST, "TOKEN_HEX_MAX too small fo
 #define TOKEN_SRK_NAME_LEN 34
 _Static_assert(OYSTER_MAX_PRIVATE == 1024 && OYSTER_MAX_PUBLIC == 1024,
 	       "the \"longer than 1024 bytes\" messages and docs/token-format.md");
-
-enum {
-	F_TYPE,
-	F_KEYSLOTS,
-	F_VERSION,
-	F_PRIVATE,
-	F_PUBLIC,
-	F_SRK_HANDLE,
-	F_SRK_NAME,
-	F_BANK,
-	F_PCRS,
-	F_STATES,
-	F_POLICY,
-	F_PIN,
-	F_PIN_SALT,
-	F_PIN_ITERATIONS,
-	F_NEXT_BOOT,
-	F_EVENTS,
-	F_CREATED,
-	F_COUNT
-};
 
 /* Messages are literals: *why must outlive the parse and never carries token data. */
 #define FIELD(key, type, what)                                                                     \
@@ -88,38 +68,42 @@ static const struct token_field {
 	[F_CREATED] = FIELD("created", json_type_string, "a string"),
 };
 
-static int fail(const char **why, const char *msg)
+int token_fail(const char **why, const char *msg)
 {
 	*why = msg;
 	return -EINVAL;
 }
 
-static int get_field(struct json_object *root, int f, struct json_object **val, const char **why)
+const char *token_field_key(int f)
+{
+	return token_fields[f].key;
+}
+
+int token_get_field(struct json_object *root, int f, struct json_object **val, const char **why)
 {
 	const struct token_field *tf = &token_fields[f];
 
 	if (!json_object_object_get_ex(root, tf->key, val))
-		return fail(why, tf->missing);
+		return token_fail(why, tf->missing);
 	/* A JSON null is a NULL object, of no type but json_type_null. */
 	if (!json_object_is_type(*val, tf->type))
-		return fail(why, tf->wrong_type);
+		return token_fail(why, tf->wrong_type);
 	return 0;
 }
 
-static int get_string(struct json_object *root, int f, const char **s, size_t *len,
-		      const char **why)
+int token_get_string(struct json_object *root, int f, const char **s, size_t *len, const char **why)
 {
 	struct json_object *val;
 	int r;
 
-	r = get_field(root, f, &val, why);
+	r = token_get_field(root, f, &val, why);
 	if (r < 0)
 		return r;
 	*s = json_object_get_string(val);
 	*len = json_object_get_string_len(val);
 	/* "\u0000" is valid JSON; C string functions would stop there. */
 	if (strlen(*s) != *len)
-		return fail(why, token_fields[f].has_nul);
+		return token_fail(why, token_fields[f].has_nul);
 	return 0;
 }
 
@@ -129,7 +113,7 @@ static bool is_digit(char c)
 }
 
 /* Exactly size bytes as lower-case hex: one spelling per value, length checked first. */
-static int decode_hex(const char *s, size_t len, uint8_t *out, size_t size)
+int token_decode_hex(const char *s, size_t len, uint8_t *out, size_t size)
 {
 	size_t n;
 
@@ -210,7 +194,7 @@ static int parse_json(const char *json, struct json_object **root, const char **
 	*root = NULL;
 	len = strnlen(json, TOKEN_JSON_MAX + 1);
 	if (len > TOKEN_JSON_MAX)
-		return fail(why, "token: JSON larger than any valid token");
+		return token_fail(why, "token: JSON larger than any valid token");
 	jt = json_tokener_new_ex(TOKEN_JSON_DEPTH);
 	if (!jt)
 		return -ENOMEM;
@@ -223,19 +207,19 @@ static int parse_json(const char *json, struct json_object **root, const char **
 	}
 	json_tokener_free(jt);
 	if (!*root)
-		return fail(why, "token: not valid JSON (or nested too deep)");
+		return token_fail(why, "token: not valid JSON (or nested too deep)");
 	if (!json_object_is_type(*root, json_type_object))
-		return fail(why, "token: not a JSON object");
+		return token_fail(why, "token: not a JSON object");
 	/* json-c keeps the last of a repeated key; another parser may keep the first. */
 	switch (json_keys_unique(json, len)) {
 	case 0:
 		return 0;
 	case -EEXIST:
-		return fail(why, "token: an object repeats a key");
+		return token_fail(why, "token: an object repeats a key");
 	case -ENOMEM:
 		return -ENOMEM;
 	default:
-		return fail(why, "token: not valid JSON");
+		return token_fail(why, "token: not valid JSON");
 	}
 }
 
@@ -245,11 +229,11 @@ static int parse_type(struct json_object *root, const char **why)
 	size_t len;
 	int r;
 
-	r = get_string(root, F_TYPE, &s, &len, why);
+	r = token_get_string(root, F_TYPE, &s, &len, why);
 	if (r < 0)
 		return r;
 	if (strcmp(s, OYSTER_TOKEN_TYPE))
-		return fail(why, "type: not " OYSTER_TOKEN_TYPE);
+		return token_fail(why, "type: not " OYSTER_TOKEN_TYPE);
 	return 0;
 }
 
@@ -259,18 +243,18 @@ static int parse_keyslots(struct json_object *root, struct token *tok, const cha
 	unsigned keyslot;
 	int r;
 
-	r = get_field(root, F_KEYSLOTS, &arr, why);
+	r = token_get_field(root, F_KEYSLOTS, &arr, why);
 	if (r < 0)
 		return r;
 	/* The secret opens one keyslot; a second would be a keyslot it cannot open. */
 	if (json_object_array_length(arr) != 1)
-		return fail(why, "keyslots: not exactly one keyslot");
+		return token_fail(why, "keyslots: not exactly one keyslot");
 	val = json_object_array_get_idx(arr, 0);
 	if (!json_object_is_type(val, json_type_string))
-		return fail(why, "keyslots: keyslot is not a string");
+		return token_fail(why, "keyslots: keyslot is not a string");
 	if (parse_index(json_object_get_string(val), json_object_get_string_len(val), 31,
 			&keyslot) < 0)
-		return fail(why, "keyslots: keyslot is not a decimal number 0..31");
+		return token_fail(why, "keyslots: keyslot is not a decimal number 0..31");
 	tok->keyslot = (int)keyslot;
 	return 0;
 }
@@ -280,11 +264,11 @@ static int parse_version(struct json_object *root, struct token *tok, const char
 	struct json_object *val;
 	int r;
 
-	r = get_field(root, F_VERSION, &val, why);
+	r = token_get_field(root, F_VERSION, &val, why);
 	if (r < 0)
 		return r;
 	if (json_object_get_int64(val) != OYSTER_TOKEN_VERSION)
-		return fail(why, "oyster_version: unsupported version (this oyster knows 1)");
+		return token_fail(why, "oyster_version: unsupported version (this oyster knows 1)");
 	tok->version = OYSTER_TOKEN_VERSION;
 	return 0;
 }
@@ -301,7 +285,7 @@ static int check_keys(struct json_object *root, const char **why)
 				break;
 		}
 		if (f == F_COUNT)
-			return fail(why, "token: unknown field for oyster_version 1");
+			return token_fail(why, "token: unknown field for oyster_version 1");
 	}
 	return 0;
 }
@@ -313,18 +297,18 @@ static int parse_private(struct json_object *root, struct token *tok, const char
 	size_t len;
 	int r;
 
-	r = get_string(root, F_PRIVATE, &s, &len, why);
+	r = token_get_string(root, F_PRIVATE, &s, &len, why);
 	if (r < 0)
 		return r;
 	if (len > BASE64_LEN(OYSTER_MAX_PRIVATE))
-		return fail(why, "tpm2_private: longer than 1024 bytes");
+		return token_fail(why, "tpm2_private: longer than 1024 bytes");
 	r = base64_decode(s, tok->private_blob, sizeof(tok->private_blob), &tok->private_len);
 	if (r == -ENOBUFS)
-		return fail(why, "tpm2_private: longer than 1024 bytes");
+		return token_fail(why, "tpm2_private: longer than 1024 bytes");
 	if (r < 0)
-		return fail(why, "tpm2_private: not base64");
+		return token_fail(why, "tpm2_private: not base64");
 	if (blob_private(tok->private_blob, tok->private_len, &priv) < 0)
-		return fail(why, "tpm2_private: not a marshalled TPM2B_PRIVATE");
+		return token_fail(why, "tpm2_private: not a marshalled TPM2B_PRIVATE");
 	return 0;
 }
 
@@ -342,27 +326,29 @@ static int parse_public(struct json_object *root, struct token *tok, TPM2B_PUBLI
 	TPMA_OBJECT attrs;
 	int r;
 
-	r = get_string(root, F_PUBLIC, &s, &len, why);
+	r = token_get_string(root, F_PUBLIC, &s, &len, why);
 	if (r < 0)
 		return r;
 	if (len > BASE64_LEN(OYSTER_MAX_PUBLIC))
-		return fail(why, "tpm2_public: longer than 1024 bytes");
+		return token_fail(why, "tpm2_public: longer than 1024 bytes");
 	r = base64_decode(s, tok->public_blob, sizeof(tok->public_blob), &tok->public_len);
 	if (r == -ENOBUFS)
-		return fail(why, "tpm2_public: longer than 1024 bytes");
+		return token_fail(why, "tpm2_public: longer than 1024 bytes");
 	if (r < 0)
-		return fail(why, "tpm2_public: not base64");
+		return token_fail(why, "tpm2_public: not base64");
 	if (blob_public(tok->public_blob, tok->public_len, pub) < 0)
-		return fail(why, "tpm2_public: not a marshalled TPM2B_PUBLIC");
+		return token_fail(why, "tpm2_public: not a marshalled TPM2B_PUBLIC");
 	if (pub->publicArea.type != TPM2_ALG_KEYEDHASH ||
 	    pub->publicArea.parameters.keyedHashDetail.scheme.scheme != TPM2_ALG_NULL)
-		return fail(why, "tpm2_public: not a sealed data object (KEYEDHASH, scheme NULL)");
+		return token_fail(why,
+				  "tpm2_public: not a sealed data object (KEYEDHASH, scheme NULL)");
 	if (pub->publicArea.nameAlg != TPM2_ALG_SHA256)
-		return fail(why, "tpm2_public: nameAlg is not sha256");
+		return token_fail(why, "tpm2_public: nameAlg is not sha256");
 	attrs = pub->publicArea.objectAttributes;
 	if ((attrs & need) != need || (attrs & ~allow))
-		return fail(why,
-			    "tpm2_public: attributes are not those of a policy-only sealed object");
+		return token_fail(
+			why,
+			"tpm2_public: attributes are not those of a policy-only sealed object");
 	return 0;
 }
 
@@ -374,111 +360,23 @@ static int parse_srk(struct json_object *root, struct token *tok, const char **w
 	int64_t handle;
 	int r;
 
-	r = get_field(root, F_SRK_HANDLE, &val, why);
+	r = token_get_field(root, F_SRK_HANDLE, &val, why);
 	if (r < 0)
 		return r;
 	handle = json_object_get_int64(val);
 	if (handle != OYSTER_SRK_PERSISTENT && handle != OYSTER_SRK_TRANSIENT)
-		return fail(why, "tpm2_srk_handle: neither 2164260865 (0x81000001) nor 0");
+		return token_fail(why, "tpm2_srk_handle: neither 2164260865 (0x81000001) nor 0");
 	tok->srk_handle = (uint32_t)handle;
 
-	r = get_string(root, F_SRK_NAME, &s, &len, why);
+	r = token_get_string(root, F_SRK_NAME, &s, &len, why);
 	if (r < 0)
 		return r;
-	if (decode_hex(s, len, tok->srk_name, TOKEN_SRK_NAME_LEN) < 0)
-		return fail(why, "tpm2_srk_name: not 68 lower-case hex digits");
+	if (token_decode_hex(s, len, tok->srk_name, TOKEN_SRK_NAME_LEN) < 0)
+		return token_fail(why, "tpm2_srk_name: not 68 lower-case hex digits");
 	if (tok->srk_name[0] != (TPM2_ALG_SHA256 >> 8) ||
 	    tok->srk_name[1] != (TPM2_ALG_SHA256 & 0xff))
-		return fail(why, "tpm2_srk_name: not a sha256 name (000b...)");
+		return token_fail(why, "tpm2_srk_name: not a sha256 name (000b...)");
 	tok->srk_name_len = TOKEN_SRK_NAME_LEN;
-	return 0;
-}
-
-static int parse_pcrs(struct json_object *root, struct token *tok, const char **why)
-{
-	struct json_object *arr, *val;
-	const char *s;
-	size_t len, i, n;
-	int64_t pcr, prev = -1;
-	int r;
-
-	r = get_string(root, F_BANK, &s, &len, why);
-	if (r < 0)
-		return r;
-	tok->bank = pcr_bank_from_name(s);
-	/* Only the canonical spelling, so that emit gives back the same text. */
-	if (!tok->bank || strcmp(s, pcr_bank_name(tok->bank)) ||
-	    pcr_bank_digest_size(tok->bank) == 0 ||
-	    pcr_bank_digest_size(tok->bank) > OYSTER_MAX_DIGEST)
-		return fail(why, "tpm2_pcr_bank: unknown PCR bank");
-
-	r = get_field(root, F_PCRS, &arr, why);
-	if (r < 0)
-		return r;
-	n = json_object_array_length(arr);
-	if (n == 0)
-		return fail(why, "tpm2_pcrs: empty");
-	for (i = 0; i < n; i++) {
-		val = json_object_array_get_idx(arr, i);
-		if (!json_object_is_type(val, json_type_int))
-			return fail(why, "tpm2_pcrs: not an array of integers");
-		pcr = json_object_get_int64(val);
-		if (pcr < 0 || pcr >= OYSTER_PCR_COUNT)
-			return fail(why, "tpm2_pcrs: PCR index out of range 0..23");
-		if (pcr <= prev)
-			return fail(why, "tpm2_pcrs: not strictly ascending");
-		tok->pcr_mask |= 1u << pcr;
-		prev = pcr;
-	}
-	return 0;
-}
-
-static int parse_state(struct json_object *obj, const struct token *tok, struct pcr_state *state,
-		       const char **why)
-{
-	size_t size = pcr_bank_digest_size(tok->bank);
-	struct json_object *val;
-	char key[4];
-	unsigned pcr;
-
-	if (!json_object_is_type(obj, json_type_object))
-		return fail(why, "tpm2_states: a state is not an object");
-	/* Every PCR of tpm2_pcrs present and nothing else: the count closes the set. */
-	if (json_object_object_length(obj) != __builtin_popcount(tok->pcr_mask))
-		return fail(why, "tpm2_states: a state's PCRs are not those of tpm2_pcrs");
-	for (pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-		if (!(tok->pcr_mask & (1u << pcr)))
-			continue;
-		snprintf(key, sizeof(key), "%u", pcr);
-		if (!json_object_object_get_ex(obj, key, &val))
-			return fail(why, "tpm2_states: a state's PCRs are not those of tpm2_pcrs");
-		if (!json_object_is_type(val, json_type_string) ||
-		    decode_hex(json_object_get_string(val), json_object_get_string_len(val),
-			       state->value[pcr], size) < 0)
-			return fail(why, "tpm2_states: a PCR value is not lower-case hex of the "
-					 "bank's digest size");
-	}
-	return 0;
-}
-
-static int parse_states(struct json_object *root, struct token *tok, const char **why)
-{
-	struct json_object *arr;
-	size_t i, n;
-	int r;
-
-	r = get_field(root, F_STATES, &arr, why);
-	if (r < 0)
-		return r;
-	n = json_object_array_length(arr);
-	if (n < 1 || n > OYSTER_MAX_STATES)
-		return fail(why, "tpm2_states: not 1..8 states");
-	for (i = 0; i < n; i++) {
-		r = parse_state(json_object_array_get_idx(arr, i), tok, &tok->states[i], why);
-		if (r < 0)
-			return r;
-	}
-	tok->n_states = (unsigned)n;
 	return 0;
 }
 
@@ -493,24 +391,25 @@ static int parse_policy(struct json_object *root, struct token *tok, const TPM2B
 	size_t len;
 	int r;
 
-	r = get_string(root, F_POLICY, &s, &len, why);
+	r = token_get_string(root, F_POLICY, &s, &len, why);
 	if (r < 0)
 		return r;
-	if (decode_hex(s, len, tok->policy, OYSTER_POLICY_SIZE) < 0)
-		return fail(why, "tpm2_policy: not 64 lower-case hex digits");
+	if (token_decode_hex(s, len, tok->policy, OYSTER_POLICY_SIZE) < 0)
+		return token_fail(why, "tpm2_policy: not 64 lower-case hex digits");
 	if (tok->next_boot && tok->n_states >= OYSTER_MAX_STATES)
-		return fail(why, "tpm2_next_boot_reset: no room for it beside 8 states");
+		return token_fail(why, "tpm2_next_boot_reset: no room for it beside 8 states");
 	if (token_policy(tok, branches, &n, digest) < 0)
-		return fail(why, "tpm2_policy: cannot be computed from tpm2_states");
+		return token_fail(why, "tpm2_policy: cannot be computed from tpm2_states");
 	if (memcmp(digest, tok->policy, OYSTER_POLICY_SIZE))
-		return fail(why,
-			    "tpm2_policy: does not match the policy of tpm2_states and tpm2_pin");
+		return token_fail(
+			why, "tpm2_policy: does not match the policy of tpm2_states and tpm2_pin");
 	/* With a PIN the TPM must count wrong guesses; without one there is nothing to count. */
 	if (!(pub->publicArea.objectAttributes & TPMA_OBJECT_NODA) != tok->pin)
-		return fail(why, "tpm2_public: noDA must be set exactly when there is no PIN");
+		return token_fail(why,
+				  "tpm2_public: noDA must be set exactly when there is no PIN");
 	if (pub->publicArea.authPolicy.size != OYSTER_POLICY_SIZE ||
 	    memcmp(pub->publicArea.authPolicy.buffer, tok->policy, OYSTER_POLICY_SIZE))
-		return fail(why, "tpm2_public: authPolicy differs from tpm2_policy");
+		return token_fail(why, "tpm2_public: authPolicy differs from tpm2_policy");
 	return 0;
 }
 
@@ -522,29 +421,29 @@ static int parse_pin(struct json_object *root, struct token *tok, const char **w
 	int64_t n;
 	int r;
 
-	r = get_field(root, F_PIN, &val, why);
+	r = token_get_field(root, F_PIN, &val, why);
 	if (r < 0)
 		return r;
 	tok->pin = json_object_get_boolean(val);
 	if (!tok->pin) {
 		if (json_object_object_get_ex(root, token_fields[F_PIN_SALT].key, NULL) ||
 		    json_object_object_get_ex(root, token_fields[F_PIN_ITERATIONS].key, NULL))
-			return fail(why, "tpm2_pin_salt: present although tpm2_pin is false");
+			return token_fail(why, "tpm2_pin_salt: present although tpm2_pin is false");
 		return 0;
 	}
-	r = get_string(root, F_PIN_SALT, &s, &len, why);
+	r = token_get_string(root, F_PIN_SALT, &s, &len, why);
 	if (r < 0)
 		return r;
 	if (len < 2 * OYSTER_PIN_SALT_MIN || len > 2 * OYSTER_PIN_SALT_MAX ||
-	    decode_hex(s, len, tok->pin_salt, len / 2) < 0)
-		return fail(why, "tpm2_pin_salt: not 16 to 64 bytes of lower-case hex");
+	    token_decode_hex(s, len, tok->pin_salt, len / 2) < 0)
+		return token_fail(why, "tpm2_pin_salt: not 16 to 64 bytes of lower-case hex");
 	tok->pin_salt_len = len / 2;
-	r = get_field(root, F_PIN_ITERATIONS, &val, why);
+	r = token_get_field(root, F_PIN_ITERATIONS, &val, why);
 	if (r < 0)
 		return r;
 	n = json_object_get_int64(val);
 	if (n < OYSTER_PIN_ITERATIONS_MIN || n > OYSTER_PIN_ITERATIONS_MAX)
-		return fail(why, "tpm2_pin_iterations: out of range 1000..10000000");
+		return token_fail(why, "tpm2_pin_iterations: out of range 1000..10000000");
 	tok->pin_iterations = (uint32_t)n;
 	return 0;
 }
@@ -557,82 +456,14 @@ static int parse_next_boot(struct json_object *root, struct token *tok, const ch
 
 	if (!json_object_object_get_ex(root, token_fields[F_NEXT_BOOT].key, NULL))
 		return 0;
-	r = get_field(root, F_NEXT_BOOT, &val, why);
+	r = token_get_field(root, F_NEXT_BOOT, &val, why);
 	if (r < 0)
 		return r;
 	n = json_object_get_int64(val);
 	if (n < 1 || n > UINT32_MAX)
-		return fail(why, "tpm2_next_boot_reset: out of range 1..4294967295");
+		return token_fail(why, "tpm2_next_boot_reset: out of range 1..4294967295");
 	tok->next_boot = true;
 	tok->next_boot_reset = (uint32_t)n;
-	return 0;
-}
-
-/* "80000003:0123456789abcdef": the event type and the first bytes of its digest. */
-#define TOKEN_EVENT_LEN (8 + 1 + 2 * OYSTER_EVENT_DIGEST)
-
-static int parse_event(struct json_object *val, unsigned pcr, struct token_event *ev)
-{
-	char type_hex[9];
-	const char *s;
-	uint8_t type[4];
-
-	if (!json_object_is_type(val, json_type_string) ||
-	    json_object_get_string_len(val) != TOKEN_EVENT_LEN)
-		return -EINVAL;
-	s = json_object_get_string(val);
-	/* hex_decode() reads up to the NUL: the type alone. */
-	memcpy(type_hex, s, 8);
-	type_hex[8] = '\0';
-	if (s[8] != ':' || decode_hex(type_hex, 8, type, 4) < 0 ||
-	    decode_hex(s + 9, 2 * OYSTER_EVENT_DIGEST, ev->digest, OYSTER_EVENT_DIGEST) < 0)
-		return -EINVAL;
-	ev->pcr = (uint8_t)pcr;
-	ev->type = (uint32_t)type[0] << 24 | (uint32_t)type[1] << 16 | (uint32_t)type[2] << 8 |
-		   type[3];
-	return 0;
-}
-
-/* Optional; keys are bound PCRs, read in ascending order whatever the text's order. */
-static int parse_events(struct json_object *root, struct token *tok, const char **why)
-{
-	struct json_object *obj, *arr;
-	unsigned pcr, keys = 0;
-	char key[4];
-	size_t i, n;
-	int r;
-
-	if (!json_object_object_get_ex(root, token_fields[F_EVENTS].key, NULL))
-		return 0;
-	r = get_field(root, F_EVENTS, &obj, why);
-	if (r < 0)
-		return r;
-	if (json_object_object_length(obj) == 0)
-		return fail(why, "tpm2_events: empty");
-	for (pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-		snprintf(key, sizeof(key), "%u", pcr);
-		if (!json_object_object_get_ex(obj, key, &arr))
-			continue;
-		keys++;
-		if (!(tok->pcr_mask & (1u << pcr)))
-			return fail(why, "tpm2_events: a PCR that tpm2_pcrs does not bind");
-		if (!json_object_is_type(arr, json_type_array))
-			return fail(why, "tpm2_events: a PCR's events are not an array");
-		n = json_object_array_length(arr);
-		if (n < 1 || n > OYSTER_EVENTS_PER_PCR)
-			return fail(why, "tpm2_events: not 1..32 events for a PCR");
-		if (tok->n_events + n > OYSTER_EVENTS_MAX)
-			return fail(why, "tpm2_events: more than 96 events");
-		for (i = 0; i < n; i++)
-			if (parse_event(json_object_array_get_idx(arr, i), pcr,
-					&tok->events[tok->n_events++]) < 0)
-				return fail(why,
-					    "tpm2_events: an event is not TYPE:DIGEST as 8 and "
-					    "16 lower-case hex digits");
-	}
-	/* Anything else ("07", "x") is a key no writer makes. */
-	if (keys != (unsigned)json_object_object_length(obj))
-		return fail(why, "tpm2_events: a key is not a PCR's decimal number");
 	return 0;
 }
 
@@ -642,11 +473,11 @@ static int parse_created(struct json_object *root, struct token *tok, const char
 	size_t len;
 	int r;
 
-	r = get_string(root, F_CREATED, &s, &len, why);
+	r = token_get_string(root, F_CREATED, &s, &len, why);
 	if (r < 0)
 		return r;
 	if (parse_time(s, len, &tok->created) < 0)
-		return fail(why, "created: not a UTC time such as 2026-11-26T15:00:00Z");
+		return token_fail(why, "created: not a UTC time such as 2026-11-26T15:00:00Z");
 	return 0;
 }
 
@@ -705,7 +536,7 @@ int token_parse(const char *json, struct token *tok, const char **why)
 	/* Type and keyslot first: a token too broken to use can still be found and wiped. */
 	tok->keyslot = -1;
 	if (!json) {
-		r = fail(&err, "token: no JSON");
+		r = token_fail(&err, "token: no JSON");
 		goto out;
 	}
 	r = parse_json(json, &root, &err);
@@ -733,10 +564,10 @@ int token_parse(const char *json, struct token *tok, const char **why)
 	r = parse_srk(root, tok, &err);
 	if (r < 0)
 		goto out;
-	r = parse_pcrs(root, tok, &err);
+	r = token_parse_pcrs(root, tok, &err);
 	if (r < 0)
 		goto out;
-	r = parse_states(root, tok, &err);
+	r = token_parse_states(root, tok, &err);
 	if (r < 0)
 		goto out;
 	r = parse_pin(root, tok, &err);
@@ -745,7 +576,7 @@ int token_parse(const char *json, struct token *tok, const char **why)
 	r = parse_next_boot(root, tok, &err);
 	if (r < 0)
 		goto out;
-	r = parse_events(root, tok, &err);
+	r = token_parse_events(root, tok, &err);
 	if (r < 0)
 		goto out;
 	r = parse_policy(root, tok, &pub, &err);

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Inside the token parser: what token.c (the token as a whole) shares with
+ * token-pcrs.c (the fields about PCRs: bank, PCRs, states, events). Not for
+ * other callers: they use token_parse().
+ */
+#ifndef OYSTER_TOKEN_PARSE_H
+#define OYSTER_TOKEN_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "token.h"
+
+enum {
+	F_TYPE,
+	F_KEYSLOTS,
+	F_VERSION,
+	F_PRIVATE,
+	F_PUBLIC,
+	F_SRK_HANDLE,
+	F_SRK_NAME,
+	F_BANK,
+	F_PCRS,
+	F_STATES,
+	F_POLICY,
+	F_PIN,
+	F_PIN_SALT,
+	F_PIN_ITERATIONS,
+	F_NEXT_BOOT,
+	F_EVENTS,
+	F_CREATED,
+	F_COUNT
+};
+
+/* Sets *why (a literal, never token data) and returns -EINVAL. */
+int token_fail(const char **why, const char *msg);
+const char *token_field_key(int f);
+/* Field f present with its JSON type; else a message naming it. */
+int token_get_field(struct json_object *root, int f, struct json_object **val, const char **why);
+/* A string field without NUL characters. */
+int token_get_string(struct json_object *root, int f, const char **s, size_t *len,
+		     const char **why);
+/* Exactly size bytes as lower-case hex: one spelling per value, length checked first. */
+int token_decode_hex(const char *s, size_t len, uint8_t *out, size_t size);
+
+int token_parse_pcrs(struct json_object *root, struct token *tok, const char **why);
+int token_parse_states(struct json_object *root, struct token *tok, const char **why);
+int token_parse_events(struct json_object *root, struct token *tok, const char **why);
+
+#endif
