@@ -16,7 +16,8 @@
 #    the initrd, and the command line too, which differs between this
 #    suite's boots: so PCR 9 is not bound here). Enrolled to 4+7, the boot
 #    with the new initrd falls back naming PCR 4; oyster reseal in it makes
-#    the next boot with the new initrd unattended.
+#    the next boot with the new initrd unattended, and the old initrd now
+#    falls back.
 set -eu
 . "$TESTDIR/lib.sh"
 . "$INITRAMFS_TESTDIR/lib.sh"
@@ -102,4 +103,10 @@ console_has 'oyster: oyroot: The TPM refused: PCR 4 \([^)]*\) changed since enro
 say "OVMF: the second initrd again is unattended"
 vm_boot ovmf-initrd-b-resealed "$disk" "$initrd_b" "$tpm" "" "${ovmf[@]}" --kind tpm
 initrd_lacks 'oyster: oyroot:' "the keyscript said something although the TPM unlocked"
+
+say "OVMF: the first initrd, no longer approved, now falls back naming PCR 4"
+vm_boot ovmf-initrd-a-again "$disk" "$INITRD_TOOLS" "$tpm" "" "${ovmf[@]}" \
+	--answer "$VM_PASS" --kind "passphrase after the TPM refused"
+console_has 'oyster: oyroot: The TPM refused: PCR 4 \([^)]*\) changed since enrollment.* Asking for the passphrase\.$' \
+	"back on the first initrd the console does not say that PCR 4 changed"
 say "PASS"
