@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "header.h"
 #include "log.h"
+#include "luks.h"
 #include "secret.h"
 #include "token.h"
 #include "unlock.h"
@@ -39,25 +39,20 @@ int cryptsetup_token_open_pin(struct crypt_device *cd, int token, const char *pi
 {
 	struct secret *pass = NULL;
 	struct token *tok = NULL;
-	const char *json = NULL;
 	const char *why = NULL;
 	int r;
 
 	log_set(plugin_log, cd);
-	r = crypt_token_json_get(cd, token, &json);
-	if (r < 0)
-		goto out;
 	tok = calloc(1, sizeof(*tok));
 	if (!tok) {
 		r = -ENOMEM;
 		goto out;
 	}
-	r = token_parse(json, tok, &why);
-	/* json is libcryptsetup's re-serialization: a repeated key shows only on disk. */
-	if (r >= 0)
-		r = header_token_strict(cd, token, &why);
+	/* The tool's reader: the same parse and the same check of the text on disk. */
+	r = luks_token_get(cd, token, tok, &why);
+	if (r == -ENOMEM)
+		goto out;
 	if (r < 0) {
-		log_debug("token %d is malformed: %s", token, why ? why : "?");
 		r = -EINVAL;
 		goto out;
 	}
