@@ -326,8 +326,13 @@ int cmd_enroll(int argc, char **argv)
 	if (a.replace)
 		enroll_remove_others(cd, id, keyslot);
 	pcr_format_spec(a.mask, spec, sizeof(spec));
-	printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank%s.\n", id, keyslot,
-	       spec, pcr_bank_name(a.bank), a.pin ? " and a PIN" : "");
+	if (a.fence >= 0)
+		printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank, to the boot "
+		       "fence (PCR %d at its reset value)%s.\n",
+		       id, keyslot, spec, pcr_bank_name(a.bank), a.fence, a.pin ? " and a PIN" : "");
+	else
+		printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank%s.\n", id,
+		       keyslot, spec, pcr_bank_name(a.bank), a.pin ? " and a PIN" : "");
 	r = boot_after_enroll(a.device, a.configure_boot) < 0 ? -EIO : 0;
 out:
 	secret_free(old);
