@@ -29,7 +29,10 @@
 
 struct tpm;
 
-/* $OYSTER_TCTI, else device:/dev/tpmrm0, else device:/dev/tpm0. */
+/*
+ * $OYSTER_TCTI, else device:/dev/tpmrm0 then device:/dev/tpm0; in an initramfs
+ * device:/dev/tpm0 then device:/dev/tpmrm0 (tpm.c says why).
+ */
 int tpm_open(struct tpm **out);
 void tpm_close(struct tpm *t);
 /* The TCTI configuration actually used, for messages. */
