@@ -246,6 +246,7 @@ int boot_setup(const char *device, bool configure)
 		return r;
 	if (r == 0)
 		printf("Note: %s has no oyster token yet; enroll it with oyster enroll.\n", device);
+	boot_warn_systemd_options(device);
 
 	if (sys == BOOT_UNKNOWN) {
 		printf("Boot: no initramfs system found (initramfs-tools, dracut or mkinitcpio).\n"

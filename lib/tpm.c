@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
+#include <linux/magic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <tss2/tss2_rc.h>
+#include <unistd.h>
 #include <tss2/tss2_tctildr.h>
 
 #include "deadline.h"
@@ -100,14 +104,14 @@ int tpm_rc_errno(TSS2_RC rc, const char *what)
 	return -EIO;
 }
 
-static int tpm_try(struct tpm *t, const char *conf)
+static int tpm_try(struct tpm *t, const char *conf, bool wait)
 {
 	TSS2_RC rc;
 
 	snprintf(t->tcti_conf, sizeof(t->tcti_conf), "%s", conf);
 	/* Before the TCTI opens anything: /dev/tpm0 admits one process at a time. */
-	t->lock_fd = tpm_lock_take(conf, 4 * tpm_timeout_ms());
-	if (t->lock_fd == -ENODEV) {
+	t->lock_fd = tpm_lock_take(conf, wait ? 4 * tpm_timeout_ms() : 0);
+	if (t->lock_fd == -ENODEV || t->lock_fd == -EBUSY) {
 		t->lock_fd = -1;
 		return -ENODEV;
 	}
@@ -206,10 +210,36 @@ static void tss2_log_guard(void)
 		 "and trace output holds session keys and the unsealed secret.");
 }
 
+/*
+ * In the initramfs nothing else talks to the TPM, so /dev/tpm0 itself: through
+ * the kernel's resource manager (/dev/tpmrm0) every command is wrapped in
+ * ContextLoad/ContextSave of our session and object, 25 commands at the chip
+ * for an unlock instead of 7 (measured). The kernel admits one opener of
+ * /dev/tpm0 at a time; when another unlock holds it, /dev/tpmrm0 at once.
+ * An initramfs: /etc/initrd-release (systemd's test, which dracut and systemd
+ * images pass), or a root file system that is the kernel's ramfs.
+ */
+static bool in_initramfs(void)
+{
+	struct statfs fs;
+
+	if (access("/etc/initrd-release", F_OK) == 0)
+		return true;
+	return statfs("/", &fs) == 0 && fs.f_type == RAMFS_MAGIC;
+}
+
 static int tpm_open_report(struct tpm **out, bool report)
 {
+	/*
+	 * The running system: other programs may hold the TPM (tpm2-abrmd holds
+	 * /dev/tpm0, systemd and tpm2-tools use /dev/tpmrm0), and /dev/tpm0 would
+	 * lock them out while we run: the resource manager first, /dev/tpm0 only
+	 * where there is none (kernels before 4.12).
+	 */
 	static const char *const defaults[] = { "device:/dev/tpmrm0", "device:/dev/tpm0" };
+	static const char *const initramfs[] = { "device:/dev/tpm0", "device:/dev/tpmrm0" };
 	const char *conf = getenv("OYSTER_TCTI");
+	const char *const *order = in_initramfs() ? initramfs : defaults;
 	struct tpm *t;
 	int r = -ENODEV;
 
@@ -220,10 +250,11 @@ static int tpm_open_report(struct tpm **out, bool report)
 		return -ENOMEM;
 	t->lock_fd = -1;
 	if (conf && *conf) {
-		r = tpm_try(t, conf);
+		r = tpm_try(t, conf, true);
 	} else {
-		for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]) && r < 0; i++)
-			r = tpm_try(t, defaults[i]);
+		/* The first choice is not waited for when another program holds it. */
+		for (size_t i = 0; i < 2 && r < 0; i++)
+			r = tpm_try(t, order[i], i == 1);
 	}
 	if (r < 0) {
 		if (r == -ENODEV && report)

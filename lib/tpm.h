@@ -29,7 +29,10 @@
 
 struct tpm;
 
-/* $OYSTER_TCTI, else device:/dev/tpmrm0, else device:/dev/tpm0. */
+/*
+ * $OYSTER_TCTI, else device:/dev/tpmrm0 then device:/dev/tpm0; in an initramfs
+ * device:/dev/tpm0 then device:/dev/tpmrm0 (tpm.c says why).
+ */
 int tpm_open(struct tpm **out);
 /* tpm_open(), retried while no TPM is reachable, for at most seconds: a TPM driver may come up late. */
 int tpm_open_wait(struct tpm **out, unsigned seconds);

@@ -10,7 +10,9 @@
 # `update-initramfs -u -k all`. It refuses an entry with a foreign keyscript
 # and a volume without an entry, changing nothing. With dracut it changes no
 # crypttab and runs `dracut --regenerate-all --force`; it says so when it
-# finds no initramfs system at all.
+# finds no initramfs system at all. An entry with tpm2-measure-pcr=yes or
+# tpm2-device= (systemd-cryptsetup would pass the token by) draws a warning
+# from boot-setup and from status.
 set -eu
 . "$TESTDIR/lib.sh"
 . "$INITRAMFS_TESTDIR/lib.sh"
@@ -133,6 +135,19 @@ boot_setup "$img" --configure-boot
 [ "$RC" -eq 0 ] || { show_last; fail "boot-setup --configure-boot (dracut) failed"; }
 [ "$(cat "$WORKDIR/regenerated")" = "dracut --regenerate-all --force" ] || fail "regeneration: [$(cat "$WORKDIR/regenerated")]"
 [ "$(cat "$crypttab")" = "oyroot UUID=$uuid none luks" ] || fail "crypttab changed under dracut"
+
+say "systemd-cryptsetup options that would pass the token by: boot-setup and status warn"
+printf 'oyroot UUID=%s none luks,tpm2-measure-pcr=yes,tpm2-device=auto\n' "$uuid" >"$crypttab"
+boot_setup "$img"
+[ "$RC" -eq 0 ] || { show_last; fail "boot-setup failed on an entry with systemd's TPM2 options"; }
+grep_err "^Warning: /etc/crypttab line 1 \(oyroot\) has tpm2-measure-pcr=yes, .*systemd-cryptsetup 253 and later skip token plugins.*measures the volume into PCR 15 instead\.$"
+grep_err "^Warning: /etc/crypttab line 1 \(oyroot\) has tpm2-device=auto, .*remove it"
+run sandbox "$OYSTER" status "$img"
+grep_err "^Warning: /etc/crypttab line 1 \(oyroot\) has tpm2-measure-pcr=yes"
+printf 'oyroot UUID=%s none luks,tpm2-measure-pcr=no\n' "$uuid" >"$crypttab"
+boot_setup "$img"
+! grep -q '^Warning' "$ERR" || { show_last; fail "boot-setup warned about tpm2-measure-pcr=no"; }
+printf 'oyroot UUID=%s none luks\n' "$uuid" >"$crypttab"
 
 say "mkinitcpio is recognised"
 sandbox sh -c 'rm /etc/kernel/postinst.d/dracut && touch /usr/bin/mkinitcpio && chmod 755 /usr/bin/mkinitcpio' ||

@@ -137,6 +137,12 @@ uuid=$(cryptsetup luksUUID "$root/work/root.img")
 before15=$(pcr_value sha256 15)
 want15=$(python3 "$TESTDIR/fence-pcr.py" "$before15" "$root/work/root.img")
 rm -rf "$root/run/oyster"
+in_image "sh /$prune_hook" OYSTER_TCTI="$OYSTER_TCTI" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"}
+[ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "the pre-pivot prune failed or spoke"; }
+[ "$(states)" -eq 2 ] || fail "the prune narrowed a token although the TPM did not unlock its volume in this boot"
+say "the plugin noted that the TPM unlocked the volume (/run/oyster/unlocked/UUID): now it is pruned"
+rm -rf "$root/run/oyster"
+mkdir -p "$root/run/oyster/unlocked" && : >"$root/run/oyster/unlocked/$uuid"
 in_image "sh /$prune_hook && sh /$fence_hook" \
 	OYSTER_TCTI="$OYSTER_TCTI" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"}
 [ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "the pre-pivot hooks failed or spoke"; }
