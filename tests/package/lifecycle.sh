@@ -142,7 +142,8 @@ cp -- "$OUT" "$WORKDIR/install.log"
 [ "$(in_root dpkg-query -W -f '${Status}' oyster-initramfs-tools)" = "install ok installed" ] ||
 	fail "oyster-initramfs-tools is not installed"
 for f in /usr/sbin/oyster /lib/x86_64-linux-gnu/cryptsetup/libcryptsetup-token-oyster-tpm2.so \
-	/usr/lib/cryptsetup/scripts/oyster /etc/default/oyster /usr/share/man/man8/oyster.8.gz; do
+	/usr/lib/cryptsetup/scripts/oyster /etc/default/oyster /usr/share/man/man8/oyster.8.gz \
+	/usr/share/bash-completion/completions/oyster; do
 	[ -e "$R$f" ] || fail "the packages did not install $f"
 done
 [ "$(in_root oyster --version)" = "oyster ${ver1%%+*}" ] ||
