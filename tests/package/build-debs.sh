@@ -18,9 +18,14 @@ src=$(cd -- "$(dirname -- "$0")/../.." && pwd)
 copy_tree() {
 	rm -rf -- "$2"
 	mkdir -p -- "$2"
-	# Tracked files and new ones not ignored: what `git add -A` would commit.
-	(cd -- "$1" && git ls-files -z --cached --others --exclude-standard) |
-		(cd -- "$1" && xargs -0 cp --parents -t "$2" --)
+	if git -C "$1" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		# Tracked files and new ones not ignored: what `git add -A` would commit.
+		(cd -- "$1" && git ls-files -z --cached --others --exclude-standard) |
+			(cd -- "$1" && xargs -0 cp --parents -t "$2" --)
+	else
+		# An unpacked tarball: everything but build directories.
+		tar -C "$1" --exclude='./build*' --exclude='./obj-*' -cf - . | tar -C "$2" -xf -
+	fi
 }
 
 rm -f -- "$out"/*.deb "$out"/*.changes "$out"/*.buildinfo

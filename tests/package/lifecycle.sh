@@ -13,7 +13,8 @@
 #   3. enroll against the swtpm and unlock through the INSTALLED plugin
 #      (the only one there is: libcryptsetup's directory inside the chroot);
 #   4. upgrade to V+1: the initramfs is rebuilt once, the token still unlocks;
-#   5. apt-get purge: one line says the volume keeps an oyster token, the
+#   5. apt-get purge: one line says the volume keeps an oyster token, one
+#      that /var/lib/oyster (the authorized mode's credential) stays, the
 #      initramfs is rebuilt once, no file of `dpkg -L` is left, nothing the
 #      packages created is left (the overlay's upper layer before and after),
 #      and the volume opens with its passphrase.
@@ -128,6 +129,10 @@ upper_files() {
 			echo "$type $path"
 		done | sort
 }
+# The authorized mode's state (issue #11): a credential that a token on
+# some volume may still need. Purge must leave it and say so.
+mkdir -p -m 700 "$R/var/lib/oyster"
+echo 'test credential' >"$R/var/lib/oyster/credential"
 upper_files >"$WORKDIR/upper.before"
 step "root ready"
 
@@ -200,6 +205,9 @@ cat "$ERR" >>"$WORKDIR/purge.log"
 n=$(grep -c "oyster token(s) remain on /etc/crypttab's volumes; without oyster they open with their passphrases" \
 	"$WORKDIR/purge.log" || true)
 [ "$n" -eq 1 ] || fail "removal said $n times (not once) that oyster tokens remain (log: $WORKDIR/purge.log)"
+n=$(grep -c "oyster: purge leaves /var/lib/oyster" "$WORKDIR/purge.log" || true)
+[ "$n" -eq 1 ] || fail "purge said $n times (not once) that it leaves /var/lib/oyster (log: $WORKDIR/purge.log)"
+[ -s "$R/var/lib/oyster/credential" ] || fail "purge removed /var/lib/oyster/credential"
 [ "$(builds)" -eq $((n0 + 1)) ] ||
 	fail "purging rebuilt the initramfs $(($(builds) - n0)) times, not once (log: $WORKDIR/purge.log)"
 while read -r p; do
