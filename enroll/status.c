@@ -16,6 +16,7 @@
 #include "log.h"
 #include "luks.h"
 #include "predict.h"
+#include "recovery.h"
 #include "tpm.h"
 #include "unlock.h"
 
@@ -24,7 +25,8 @@ static const char usage[] =
 	"List DEVICE's oyster tokens with their keyslot, PCR bank, PCRs and creation time, and,\n"
 	"when a TPM is reachable, whether each bound PCR still has its enrolled value and\n"
 	"whether the TPM would unlock the volume now. When a PCR changed and the token recorded\n"
-	"the boot's events, the events that differ from this boot's event log are named.\n\n"
+	"the boot's events, the events that differ from this boot's event log are named.\n"
+	"Recovery keys (oyster enroll --recovery-key) are listed with their keyslot and date.\n\n"
 	"  --json      print one JSON object instead of text\n"
 	"  -h, --help  show this help\n";
 
@@ -210,6 +212,36 @@ static struct json_object *json_token(int id, const struct token *tok, const str
 	return o;
 }
 
+/* The recovery keys: keyslot and creation time, in text or into the JSON array list. */
+static int list_recovery_keys(struct crypt_device *cd, struct json_object *list)
+{
+	char when[64];
+	time_t created;
+	struct tm tm;
+	int id, slot, n = 0;
+
+	for (id = recovery_token_next(cd, 0, &slot, &created); id >= 0;
+	     id = recovery_token_next(cd, id + 1, &slot, &created), n++) {
+		struct json_object *o;
+
+		when[0] = '\0';
+		if (created && gmtime_r(&created, &tm))
+			strftime(when, sizeof(when),
+				 list ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M:%S UTC", &tm);
+		if (!list) {
+			printf("Token %d: %s (a recovery key), keyslot %d\n  Created:   %s\n", id,
+			       OYSTER_RECOVERY_TOKEN_TYPE, slot, *when ? when : "unknown");
+			continue;
+		}
+		o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_int(id));
+		json_object_object_add(o, "keyslot", json_object_new_int(slot));
+		json_object_object_add(o, "created", *when ? json_object_new_string(when) : NULL);
+		json_object_array_add(list, o);
+	}
+	return n;
+}
+
 /* The header's two copies as they are on disk, after libcryptsetup's own recovery. */
 static struct json_object *json_header(const struct header *h)
 {
@@ -240,7 +272,7 @@ int cmd_status(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	struct json_object *root = NULL, *list = NULL;
+	struct json_object *root = NULL, *list = NULL, *recovery = NULL;
 	struct crypt_device *cd = NULL;
 	struct token *tok = NULL;
 	struct tpm *t = NULL;
@@ -280,6 +312,8 @@ int cmd_status(int argc, char **argv)
 		if (header_r == 0)
 			json_object_object_add(root, "header", json_header(&hdr));
 		json_object_object_add(root, "tokens", list);
+		recovery = json_object_new_array();
+		json_object_object_add(root, "recovery_keys", recovery);
 	} else if (header_r == 0 && !header_copies_agree(&hdr)) {
 		printf("LUKS2 header: the two copies DISAGREE: %s; libcryptsetup uses the %s "
 		       "copy.\n"
@@ -303,6 +337,7 @@ int cmd_status(int argc, char **argv)
 			print_text(id, tok, &v);
 		n++;
 	}
+	n += list_recovery_keys(cd, recovery);
 	if (as_json)
 		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
 	else if (!n)

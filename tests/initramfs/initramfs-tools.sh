@@ -225,6 +225,23 @@ grep -qE '^oyster: oyroot: .*PCR 7([^0-9]|$).*Asking for the passphrase\.$' "$ER
 	{ show_last; fail "the console line does not name PCR 7"; }
 say "console: $(cat "$ERR")"
 
+say "a recovery key at the fallback prompt: with dashes, without, in upper case"
+PASSWORD=$pass expect_ok "$OYSTER" enroll "$root/work/root.img" --recovery-key-file "$WORKDIR/recovery.key" </dev/null
+rkey=$(cat "$WORKDIR/recovery.key")
+plain=${rkey//-/}
+for typed in "$rkey" "$plain" "${rkey^^}" "${plain^^}"; do
+	printf '%s' "$typed" >"$root/work/pass.answer"
+	new_boot
+	keyscript oyroot "$root_img" 0 "$swtpm_tcti"
+	[ "$RC" -eq 0 ] || { show_last; fail "the recovery key typed as '$typed' did not open oyroot"; }
+	[ "$ASKED" = "Please unlock disk oyroot: " ] || { show_last; fail "askpass prompts: [$ASKED]"; }
+done
+say "a passphrase that is no recovery key passes unchanged"
+printf '%s' "$pass" >"$root/work/pass.answer"
+new_boot
+keyscript oyroot "$root_img" 0 "$swtpm_tcti"
+[ "$RC" -eq 0 ] || { show_last; fail "the passphrase no longer opens oyroot"; }
+
 say "no TPM: a bounded wait (oyster.timeout=2), one line, askpass; the next volume does not wait again"
 new_boot
 echo "quiet oyster.timeout=2" >"$WORKDIR/cmdline"
