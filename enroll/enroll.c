@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "predict.h"
 #include "encode.h"
+#include "lockout.h"
 #include "log.h"
 #include "luks.h"
 #include "pin.h"
@@ -303,6 +304,7 @@ static int tpm_enroll(const struct enroll_args *a, struct tpm *t, struct crypt_d
 		      struct token *tok, const struct secret *vk, bool fenced)
 {
 	struct secret *pin = NULL, *auth = NULL;
+	struct tpm_state st;
 	char spec[128];
 	int id, r;
 
@@ -327,6 +329,9 @@ static int tpm_enroll(const struct enroll_args *a, struct tpm *t, struct crypt_d
 	pcr_format_spec(a->mask, spec, sizeof(spec));
 	printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank%s.\n", id,
 	       tok->keyslot, spec, pcr_bank_name(a->bank), a->pin ? " and a PIN" : "");
+	if (a->pin && tpm_state_read(t, &st) == 0 && !st.lockout_auth_set)
+		printf("Recommended: oyster tpm-setup --lockout-auth (while the TPM's lockout "
+		       "authorization is empty, anyone can reset its count of wrong PINs).\n");
 	r = 0;
 out:
 	secret_free(pin);
