@@ -116,4 +116,35 @@ say "a state directory others can read is refused"
 chmod 755 "$OYSTER_STATE_DIR"
 OYSTER_TCTI=$OTHER_TCTI expect_status 1 "$OYSTER" tpm-setup --lockout-auth
 grep -q 'mode 0700' "$ERR" || { show_last; fail "no message about the directory's mode"; }
+say "the new lockout authorization crosses the bus encrypted (pcap capture)"
+[ -e /usr/lib/x86_64-linux-gnu/libtss2-tcti-pcap.so.0 ] || ldconfig -p | grep -q libtss2-tcti-pcap ||
+	skip "libtss2-tcti-pcap0 is not installed (apt-get install libtss2-tcti-pcap0); everything else passed"
+start_other_tpm bus
+export OYSTER_STATE_DIR=$WORKDIR/state-bus
+cap=$WORKDIR/lockout.pcap
+TCTI_PCAP_FILE=$cap OYSTER_TCTI="pcap:$OTHER_TCTI" expect_ok "$OYSTER" tpm-setup --lockout-auth --reset-lockout
+control=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+TCTI_PCAP_FILE=$cap TPM2TOOLS_TCTI="pcap:$OTHER_TCTI" tpm2_pcrextend "16:sha256=$control" ||
+	setup_error "tpm2_pcrextend through the pcap TCTI failed"
+python3 - "$cap" "$OYSTER_STATE_DIR/lockout-auth" "$control" <<'PY' || fail "the capture shows the lockout authorization"
+import re, sys
+data = open(sys.argv[1], "rb").read()
+auth = open(sys.argv[2], "rb").read()
+control = bytes.fromhex(sys.argv[3])
+fails = []
+def command(cc):
+    return re.compile(rb"[\x80][\x01\x02].{4}" + re.escape(cc.to_bytes(4, "big")), re.S)
+for cc, name in ((0x129, "HierarchyChangeAuth"), (0x139, "DictionaryAttackLockReset")):
+    if not command(cc).search(data):
+        fails.append("no %s command in the capture" % name)
+if control not in data:
+    fails.append("the control value sent in clear is not found: the search is blind")
+for what, needle in (("the authorization", auth), ("its first half", auth[:16]),
+                     ("its second half", auth[16:]), ("its hex", auth.hex().encode())):
+    if needle in data:
+        fails.append("%s appears in the capture" % what)
+for f in fails:
+    print("FAIL:", f, file=sys.stderr)
+sys.exit(1 if fails else 0)
+PY
 say "PASS"
