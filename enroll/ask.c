@@ -193,3 +193,16 @@ int ask_pin(const char *device, struct secret **out)
 	snprintf(prompt, sizeof(prompt), "Enter the TPM PIN for %s: ", device);
 	return pin_from("PIN", prompt, out);
 }
+
+void ask_scrub_environment(void)
+{
+	static const char *const names[] = { "PASSWORD", "PIN", "NEWPIN" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char *value = getenv(names[i]);
+
+		if (value)
+			explicit_bzero(value, strlen(value));
+		unsetenv(names[i]);
+	}
+}

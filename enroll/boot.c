@@ -151,6 +151,8 @@ static int regenerate(enum boot_system sys)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
+		/* update-initramfs runs every hook script on the machine: none gets the passphrase. */
+		ask_scrub_environment();
 		execvp(argv[0], argv);
 		fprintf(stderr, "Cannot run %s: %s.\n", argv[0], strerror(errno));
 		_exit(127);
@@ -244,6 +246,7 @@ int boot_setup(const char *device, bool configure)
 		return r;
 	if (r == 0)
 		printf("Note: %s has no oyster token yet; enroll it with oyster enroll.\n", device);
+	boot_warn_systemd_options(device);
 
 	if (sys == BOOT_UNKNOWN) {
 		printf("Boot: no initramfs system found (initramfs-tools, dracut or mkinitcpio).\n"

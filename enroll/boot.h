@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Between boot.c and boot-crypttab.c (initramfs-tools' crypttab step). */
+/* Between boot.c, boot-crypttab.c (initramfs-tools' crypttab step), boot-systemd.c and status.c. */
 
 #define CRYPTTAB "/etc/crypttab"
 #define CRYPTTAB_BACKUP "/etc/crypttab.oyster-backup"
@@ -27,5 +27,11 @@ void boot_suggest_entry(const char *device, const char *uuid, char *line, size_t
  */
 int boot_setup_crypttab(const char *device, const char *uuid, bool configure, char **todo,
 			char *name, size_t name_size);
+
+/*
+ * Warns on stderr when the volume's crypttab entry has an option that makes
+ * systemd-cryptsetup skip oyster's token (tpm2-measure-pcr=, tpm2-device=).
+ */
+void boot_warn_systemd_options(const char *device);
 
 #endif

@@ -327,8 +327,15 @@ static int tpm_enroll(const struct enroll_args *a, struct tpm *t, struct crypt_d
 	if (a->replace)
 		enroll_remove_others(cd, id, tok->keyslot);
 	pcr_format_spec(a->mask, spec, sizeof(spec));
-	printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank%s.\n", id,
-	       tok->keyslot, spec, pcr_bank_name(a->bank), a->pin ? " and a PIN" : "");
+	if (a->fence >= 0)
+		printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank, to the "
+		       "boot "
+		       "fence (PCR %d at its reset value)%s.\n",
+		       id, tok->keyslot, spec, pcr_bank_name(a->bank), a->fence,
+		       a->pin ? " and a PIN" : "");
+	else
+		printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank%s.\n", id,
+		       tok->keyslot, spec, pcr_bank_name(a->bank), a->pin ? " and a PIN" : "");
 	if (a->pin && tpm_state_read(t, &st) == 0 && !st.lockout_auth_set)
 		printf("Recommended: oyster tpm-setup --lockout-auth (while the TPM's lockout "
 		       "authorization is empty, anyone can reset its count of wrong PINs).\n");

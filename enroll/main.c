@@ -46,7 +46,8 @@ static void show_usage(FILE *f)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\nRun 'oyster COMMAND --help' for a command's options.\n"
 		   "Environment: OYSTER_TCTI selects the TPM (default device:/dev/tpmrm0, then "
-		   "device:/dev/tpm0);\n"
+		   "device:/dev/tpm0;\n"
+		   "in an initramfs device:/dev/tpm0, then device:/dev/tpmrm0);\n"
 		   "OYSTER_DEBUG=1 prints TPM details; OYSTER_TPM_TIMEOUT=SECONDS bounds each wait "
 		   "for\n"
 		   "the TPM (default 10).\n"

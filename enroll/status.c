@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "boot.h"
 #include "cmd.h"
 #include "encode.h"
 #include "eventlog.h"
@@ -377,6 +378,7 @@ int cmd_status(int argc, char **argv)
 	r = luks_open(argv[optind], &cd);
 	if (r < 0)
 		goto out;
+	boot_warn_systemd_options(argv[optind]);
 	/* Without a TPM, status still lists what is enrolled. */
 	if (tpm_open(&t) < 0)
 		t = NULL;

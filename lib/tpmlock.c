@@ -60,6 +60,11 @@ int tpm_lock_take(const char *tcti_conf, int32_t wait_ms)
 		return -1;
 	}
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (wait_ms == 0 && errno == EWOULDBLOCK) {
+			/* The caller has another way to the TPM. */
+			close(fd);
+			return -EBUSY;
+		}
 		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= wait_ms) {
 			log_err("Another program has been using the TPM (%s) for %d s (lock %s); "
 				"try again later.",

@@ -10,7 +10,8 @@
  * device busy. Each TCTI configuration gets a lock file in /run/oyster (or
  * $XDG_RUNTIME_DIR/oyster); /dev/tpmrm0 needs none. Returns the lock's file
  * descriptor, -1 when there is nothing to lock or nowhere to put the lock
- * (best effort), or -ENODEV after waiting wait_ms for another holder.
+ * (best effort), or -ENODEV after waiting wait_ms for another holder
+ * (-EBUSY at once, quietly, when wait_ms is 0).
  */
 int tpm_lock_take(const char *tcti_conf, int32_t wait_ms);
 void tpm_lock_release(int fd);

@@ -10,15 +10,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bootnote.h"
 #include "log.h"
 #include "luks.h"
 #include "secret.h"
 #include "token.h"
 #include "unlock.h"
 
+struct plugin_sink {
+	struct crypt_device *cd;
+	char reason[512]; /* the last error line: why the TPM refused */
+};
+
 static void plugin_log(int level, const char *msg, void *data)
 {
-	struct crypt_device *cd = data;
+	struct plugin_sink *sink = data;
+	struct crypt_device *cd = sink->cd;
 	int cl = level == OYSTER_LOG_ERROR  ? CRYPT_LOG_ERROR
 		 : level == OYSTER_LOG_INFO ? CRYPT_LOG_VERBOSE
 					    : CRYPT_LOG_DEBUG;
@@ -27,6 +34,8 @@ static void plugin_log(int level, const char *msg, void *data)
 	/* libcryptsetup prints error lines as they are: say whose they are. */
 	snprintf(line, sizeof(line), "%s%s\n", cl == CRYPT_LOG_DEBUG ? "oyster-tpm2: " : "", msg);
 	crypt_log(cd, cl, line);
+	if (level == OYSTER_LOG_ERROR)
+		snprintf(sink->reason, sizeof(sink->reason), "%s", msg);
 }
 
 /*
@@ -37,12 +46,13 @@ static void plugin_log(int level, const char *msg, void *data)
 int cryptsetup_token_open_pin(struct crypt_device *cd, int token, const char *pin, size_t pin_size,
 			      char **buffer, size_t *buffer_len, void *usrptr)
 {
+	struct plugin_sink sink = { .cd = cd };
 	struct secret *pass = NULL;
 	struct token *tok = NULL;
 	const char *why = NULL;
 	int r;
 
-	log_set(plugin_log, cd);
+	log_set(plugin_log, &sink);
 	tok = calloc(1, sizeof(*tok));
 	if (!tok) {
 		r = -ENOMEM;
@@ -81,6 +91,11 @@ int cryptsetup_token_open_pin(struct crypt_device *cd, int token, const char *pi
 		break;
 	}
 out:
+	/* The console sees why before the passphrase prompt (not for a PIN: asked again). */
+	if (r == 0)
+		bootnote_unlocked(crypt_get_uuid(cd));
+	else if (r != -ENOANO && r != -ENOMEM && r != -EINVAL)
+		bootnote_refused(crypt_get_uuid(cd), crypt_get_device_name(cd), sink.reason);
 	free(tok);
 	log_set(NULL, NULL);
 	return r;

@@ -11,7 +11,10 @@
 # takes the passphrase. At pre-pivot the prune and then the fence find the
 # volume themselves with blkid (a loop device in the chroot): the prune
 # narrows a two-state token, the fence extends PCR 15 with exactly that
-# volume's measurement. A missing TCTI module or plugin fails the build.
+# volume's measurement; with no LUKS volume in sight it still extends, with
+# the "no volume" event, and a LUKS1 impostor under the volume's UUID is
+# measured as itself, without a false header warning. A missing TCTI
+# module or plugin fails the build.
 set -eu
 . "$TESTDIR/lib.sh"
 . "$INITRAMFS_TESTDIR/lib.sh"
@@ -132,8 +135,14 @@ IMAGE_DEV=$(losetup -f --show "$root/work/root.img") || unavailable "no loop dev
 at_exit losetup -d "$IMAGE_DEV"
 uuid=$(cryptsetup luksUUID "$root/work/root.img")
 before15=$(pcr_value sha256 15)
-want15=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(bytes.fromhex(sys.argv[1]) + hashlib.sha256(sys.argv[2].encode()).digest()).hexdigest())' "$before15" "oyster-fence $uuid")
+want15=$(python3 "$TESTDIR/fence-pcr.py" "$before15" "$root/work/root.img")
 rm -rf "$root/run/oyster"
+in_image "sh /$prune_hook" OYSTER_TCTI="$OYSTER_TCTI" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"}
+[ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "the pre-pivot prune failed or spoke"; }
+[ "$(states)" -eq 2 ] || fail "the prune narrowed a token although the TPM did not unlock its volume in this boot"
+say "the plugin noted that the TPM unlocked the volume (/run/oyster/unlocked/UUID): now it is pruned"
+rm -rf "$root/run/oyster"
+mkdir -p "$root/run/oyster/unlocked" && : >"$root/run/oyster/unlocked/$uuid"
 in_image "sh /$prune_hook && sh /$fence_hook" \
 	OYSTER_TCTI="$OYSTER_TCTI" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"}
 [ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "the pre-pivot hooks failed or spoke"; }
@@ -143,6 +152,30 @@ in_image "sh /$prune_hook && sh /$fence_hook" \
 say "each once per boot: run again, nothing changes"
 in_image "sh /$prune_hook && sh /$fence_hook" OYSTER_TCTI="$OYSTER_TCTI"
 [ "$(pcr_value sha256 15)" = "$want15" ] || fail "the fence ran twice in one boot"
+IMAGE_DEV=
+
+say "no LUKS volume in sight: the fence hook still closes the fence, with the 'no volume' event"
+before15=$(pcr_value sha256 15)
+rm -rf "$root/run/oyster"
+in_image "sh /$fence_hook" OYSTER_TCTI="$OYSTER_TCTI" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"}
+[ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "the fence hook failed or spoke"; }
+[ "$(pcr_value sha256 15)" = "$(python3 "$TESTDIR/fence-pcr.py" "$before15" -)" ] ||
+	fail "PCR 15 is not the 'no volume' event: $(pcr_value sha256 15)"
+
+say "a LUKS1 impostor under the volume's UUID, alone in sight: measured, no false header warning"
+impostor=$WORKDIR/impostor-luks1.img
+truncate -s 8M "$impostor"
+cryptsetup luksFormat --type luks1 --uuid "$uuid" --pbkdf-force-iterations 1000 --batch-mode \
+	--key-file "$(keyfile attacker)" "$impostor" >/dev/null 2>&1 || setup_error "luksFormat --type luks1 failed"
+IMAGE_DEV=$(losetup -f --show "$impostor") || unavailable "no loop device for the impostor (losetup -f failed)"
+at_exit losetup -d "$IMAGE_DEV"
+before15=$(pcr_value sha256 15)
+rm -rf "$root/run/oyster"
+in_image "sh /$fence_hook" OYSTER_TCTI="$OYSTER_TCTI" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"}
+[ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "the fence hook failed or spoke on a LUKS1 volume"; }
+[ "$(pcr_value sha256 15)" = "$(python3 "$TESTDIR/fence-pcr.py" "$before15" "$impostor")" ] ||
+	fail "PCR 15 is not the LUKS1 impostor's measurement: $(pcr_value sha256 15)"
+losetup -d "$IMAGE_DEV"
 IMAGE_DEV=
 
 say "PCR 7 changes: the token declines, naming PCR 7, and the passphrase opens it in the same call"
