@@ -25,6 +25,8 @@ static const struct {
 	{ "fence", cmd_fence, "Extend the fence PCR so that --fence tokens close until reboot" },
 	{ "boot-setup", cmd_boot_setup, "Show or do what the initramfs needs to unlock a volume" },
 	{ "list", cmd_list, "List the oyster tokens of the volumes in crypttab (for hooks)" },
+	{ "tpm-setup", cmd_tpm_setup,
+	  "Report the TPM's lockout state; set its lockout authorization" },
 };
 
 static bool verbose;
