@@ -57,10 +57,10 @@ expect() {
 	fi
 }
 
-expect 'oyster ' enroll status reseal predict wipe unseal pcrs fence boot-setup list help --help --version
+expect 'oyster ' enroll status reseal predict wipe unseal pcrs fence boot-setup list tpm-setup help --help --version
 expect 'oyster re' reseal
 expect 'oyster help st' status
-expect 'oyster wipe --' --token --all --force --help
+expect 'oyster wipe --' --token --all --recovery --force --help
 expect 'oyster status --j' --json
 expect 'oyster enroll ' /dev/vda3 /dev/vdb
 expect 'oyster enroll /dev/vda3 --pcrs 0+2+secure' 0+2+secure-boot-policy
@@ -74,12 +74,14 @@ expect 'oyster fence /dev/vda3 --pcr 2' 2 20 21 22 23
 expect 'oyster status /dev/vda3 ' 
 expect 'oyster pcrs --bank sm' sm3_256
 
-# Every verb's every option completes after '--': the list comes from its --help.
+# Every verb's every option completes after '--': the list comes from its
+# --help, the first long option of each option line (descriptions may name
+# other verbs' options, which must not be offered).
 for verb in $("$oyster" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z0-9-]*\) .*/\1/p'); do
 	COMP_WORDS=(oyster "$verb" --)
 	COMP_CWORD=2
 	_oyster || true
-	for opt in $("$oyster" "$verb" --help | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
+	for opt in $("$oyster" "$verb" --help | sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z][a-z0-9-]*\).*/\2/p' | sort -u); do
 		printf '%s\n' "${COMPREPLY[@]}" | grep -qxF -- "$opt" ||
 			{ echo "FAIL: 'oyster $verb --' does not offer $opt" >&2; failed=1; }
 	done
