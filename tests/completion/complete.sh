@@ -57,10 +57,10 @@ expect() {
 	fi
 }
 
-expect 'oyster ' enroll status reseal predict wipe unseal pcrs fence boot-setup list help --help --version
+expect 'oyster ' enroll status reseal predict wipe unseal pcrs fence boot-setup list tpm-setup help --help --version
 expect 'oyster re' reseal
 expect 'oyster help st' status
-expect 'oyster wipe --' --token --all --force --help
+expect 'oyster wipe --' --token --all --recovery --force --help
 expect 'oyster status --j' --json
 expect 'oyster enroll ' /dev/vda3 /dev/vdb
 expect 'oyster enroll /dev/vda3 --pcrs 0+2+secure' 0+2+secure-boot-policy
