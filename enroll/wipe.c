@@ -18,7 +18,7 @@ static const char usage[] =
 	"by the TPM, or not at all.\n\n"
 	"  --token N   remove token N\n"
 	"  --all       remove every oyster-tpm2 token\n"
-	"  --recovery  remove the recovery keys (oyster enroll --recovery-key)\n"
+	"  --recovery  remove the recovery keys that oyster enroll added\n"
 	"  --force     remove even when no passphrase or recovery keyslot would remain\n"
 	"  -h, --help  show this help\n";
 
