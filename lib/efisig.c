@@ -223,7 +223,8 @@ int efisig_append(const uint8_t *cur, size_t cur_len, const uint8_t *update, siz
 	buf = malloc(cur_len + update_len + 1);
 	if (!buf)
 		return -ENOMEM;
-	memcpy(buf, cur, cur_len);
+	if (cur_len)
+		memcpy(buf, cur, cur_len);
 	n = cur_len;
 	while (efisig_next(update, update_len, &off, &l)) {
 		size_t start = n, head = ESL_HEADER + l.header_size;

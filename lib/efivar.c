@@ -23,6 +23,8 @@
 #define SECURE_BOOT_PCR 7
 #define EV_EFI_VARIABLE_DRIVER_CONFIG 0x80000001u
 #define EV_EFI_VARIABLE_AUTHORITY 0x800000e0u
+#define EV_EFI_VARIABLE_BOOT 0x80000002u
+#define EV_EFI_VARIABLE_BOOT2 0x8000000cu
 #define VAR_DATA_HEADER 32u /* VariableName GUID, UnicodeNameLength, VariableDataLength */
 #define ATTRIBUTES_SIZE 4u  /* efivarfs files start with the attributes */
 
@@ -77,6 +79,30 @@ static void put_u64(uint8_t *p, uint64_t v)
 {
 	for (unsigned i = 0; i < 8; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+bool efivar_event_name(const struct eventlog_event *ev, char *buf, size_t size)
+{
+	uint64_t n;
+
+	if ((ev->type != EV_EFI_VARIABLE_DRIVER_CONFIG && ev->type != EV_EFI_VARIABLE_BOOT &&
+	     ev->type != EV_EFI_VARIABLE_BOOT2 && ev->type != EV_EFI_VARIABLE_AUTHORITY) ||
+	    ev->data_len < VAR_DATA_HEADER)
+		return false;
+	n = get_u64(ev->data + 16);
+	if (n == 0 || n >= size || n > (ev->data_len - VAR_DATA_HEADER) / 2)
+		return false;
+	for (uint64_t i = 0; i < n; i++) {
+		uint8_t lo = ev->data[VAR_DATA_HEADER + 2 * i],
+			hi = ev->data[VAR_DATA_HEADER + 2 * i + 1];
+
+		if (hi || lo < 0x20 || lo > 0x7e)
+			return false;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		buf[i] = (char)ev->data[VAR_DATA_HEADER + 2 * i];
+	buf[n] = 0;
+	return true;
 }
 
 /* Whether ev's data is the UEFI_VARIABLE_DATA of variable v; *content gets its VariableData. */

@@ -23,6 +23,13 @@ struct efi_update {
 	bool append;	  /* EFI_VARIABLE_APPEND_WRITE; else the content is replaced */
 };
 
+/*
+ * The name of the UEFI variable an event measured ("db", "SbatLevel") when
+ * its data is a UEFI_VARIABLE_DATA with a printable ASCII name that fits in
+ * size; false otherwise (buf untouched).
+ */
+bool efivar_event_name(const struct eventlog_event *ev, char *buf, size_t size);
+
 /* 0 for a variable name efivar_apply takes, -EINVAL otherwise. */
 int efivar_known(const char *var);
 
