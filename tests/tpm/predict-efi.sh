@@ -161,6 +161,9 @@ grep_err 'no EV_EFI_VARIABLE_DRIVER_CONFIG event of the event log measures db'
 
 say "reseal --predict approves the next boot; this boot still unlocks; the next boot unlocks"
 before=$(token_json)
+expect_status 1 "$OYSTER" reseal "$img" --predict --event-log "$log" --efi-update "db=$WORKDIR/short.auth"
+grep_err 'signature list 1 claims 835 bytes'
+[ "$(token_json)" = "$before" ] || fail "a refused reseal --predict changed the token"
 expect_ok "$OYSTER" reseal "$img" --predict --event-log "$log" --efi-update "db=$FIX/db-AB.auth"
 grep_out 'Approved states: 2,'
 expect_ok token_open "$img"
