@@ -264,11 +264,15 @@ static int find_event(struct eventlog *log, int b, int v, const char *dir,
 	return r;
 }
 
+/* A PCR 7 authority event naming a db entry (not shim's own: "Shim", "MokList"). */
 static int authority_event(const struct eventlog *log)
 {
+	char name[8];
+
 	for (unsigned i = 0; i < log->n_events; i++)
 		if (log->events[i].pcr == SECURE_BOOT_PCR &&
-		    log->events[i].type == EV_EFI_VARIABLE_AUTHORITY)
+		    log->events[i].type == EV_EFI_VARIABLE_AUTHORITY &&
+		    efivar_event_name(&log->events[i], name, sizeof(name)) && !strcmp(name, "db"))
 			return (int)log->events[i].index;
 	return -1;
 }

@@ -147,10 +147,12 @@ expect_status 1 "$OYSTER" predict --event-log "$log" --efi-update "db=$FIX/db-AB
 grep_err "^db in $OYSTER_EFIVARS differs from the db this boot measured \\(PCR 7 event 5\\)"
 efivars "$A" "$B" "$A" "$DBX1"
 
-say "a db replacement under an authority event cannot be told offline; a db append can"
-boot "$A" "$B" "$A" "$DBX1" "7:EV_EFI_VARIABLE_AUTHORITY:text:db entry A"
+say "a db replacement under a db authority event cannot be told offline; a db append can"
+boot "$A" "$B" "$A" "$DBX1" "7:EV_EFI_VARIABLE_AUTHORITY:efivar:MokList=$B"
+expect_ok "$OYSTER" predict --event-log "$log" --efi-replace "db=$FIX/db-B.auth"
+boot "$A" "$B" "$A" "$DBX1" "7:EV_EFI_VARIABLE_AUTHORITY:efivar:MokList=$B" "7:EV_EFI_VARIABLE_AUTHORITY:efivar:db=$A"
 expect_status 1 "$OYSTER" predict --event-log "$log" --efi-replace "db=$FIX/db-B.auth"
-grep_err 'EV_EFI_VARIABLE_AUTHORITY event 10'
+grep_err 'EV_EFI_VARIABLE_AUTHORITY event 11'
 expect_ok "$OYSTER" predict --event-log "$log" --efi-update "db=$FIX/db-AB.auth"
 
 say "a log without a db event, or that the firmware hashed otherwise, predicts nothing"
