@@ -28,6 +28,7 @@ int cmd_reseal(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_boot_setup(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_tpm_setup(int argc, char **argv);
 
 /*
  * What the machine's initramfs needs to unlock device with the TPM: printed,

@@ -187,6 +187,26 @@ in_image 'cryptsetup open --debug --test-passphrase /work/root.img </work/pass' 
 grep -qE 'PCR 7([^0-9]|$)' "$OUT" "$ERR" || { show_last; fail "cryptsetup --debug does not show why (PCR 7)"; }
 grep -q 'Key slot 0 unlocked' "$OUT" "$ERR" || { show_last; fail "the passphrase keyslot 0 did not open it"; }
 
+say "the record hook (pre-pivot, before the prune): an open volume the TPM refuses is written to /run/oyster/fallback"
+record_hook=$(grep -E 'hooks/pre-pivot/[0-9]*-?oyster-record\.sh$' "$list" || true)
+[ -n "$record_hook" ] || fail "no pre-pivot record hook in the image"
+[ "$(printf '%s\n%s\n' "$record_hook" "$prune_hook" | sort)" = "$(printf '%s\n%s\n' "$record_hook" "$prune_hook")" ] ||
+	fail "the record hook ($record_hook) does not run before the prune ($prune_hook)"
+IMAGE_DEV=$(losetup -f --show "$root/work/root.img") || unavailable "no loop device for the image (losetup -f failed)"
+at_exit losetup -d "$IMAGE_DEV"
+rm -rf "$root/run/oyster"
+in_image "sh /$record_hook" OYSTER_TCTI="$OYSTER_TCTI" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"}
+[ "$RC" -eq 0 ] && [ ! -e "$root/run/oyster/fallback" ] || { show_last; fail "a volume nobody opened was recorded"; }
+# No device-mapper here: a holder in sysfs stands for the opened volume.
+rm -rf "$root/run/oyster"
+holders=/sys/class/block/${IMAGE_DEV##*/}/holders
+in_image "mount -t tmpfs holders $holders && : >$holders/dm-0 && sh /$record_hook" \
+	OYSTER_TCTI="$OYSTER_TCTI" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"}
+[ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "the record hook failed or spoke"; }
+[ "$(cat "$root/run/oyster/fallback" 2>&1)" = "$uuid pcr-changed" ] ||
+	{ show_last; fail "the record: [$(cat "$root/run/oyster/fallback" 2>&1)]"; }
+IMAGE_DEV=
+
 say "the default module set includes oyster by itself"
 dracut_build "$WORKDIR/default.img" --no-kernel --no-compress
 [ "$RC" -eq 0 ] || { show_last; fail "dracut (default modules) failed"; }

@@ -192,6 +192,7 @@ keyscript oyroot "$root_img" 0 "$swtpm_tcti"
 [ "$RC" -eq 0 ] || { show_last; fail "the keyscript's passphrase does not open oyroot"; }
 [ -z "$ASKED" ] || { show_last; fail "askpass was called although the TPM unlocked: $ASKED"; }
 [ ! -s "$ERR" ] || { show_last; fail "the keyscript printed something although the TPM unlocked"; }
+[ ! -e "$root/run/oyster/fallback" ] || fail "a TPM unlock was recorded as a fallback"
 say "TPM unlock in the image took ${ELAPSED}s (rounded up)"
 
 say "a later try (CRYPTTAB_TRIED=1) only asks"
@@ -227,6 +228,25 @@ keyscript oyroot "$root_img" 0 "$swtpm_tcti"
 grep -qE '^oyster: oyroot: .*PCR 7([^0-9]|$).*Asking for the passphrase\.$' "$ERR" ||
 	{ show_last; fail "the console line does not name PCR 7"; }
 say "console: $(cat "$ERR")"
+[ "$(cat "$root/run/oyster/fallback")" = "$(uuid_of "$root_img") pcr-changed" ] ||
+	fail "the fallback record for the running system: [$(cat "$root/run/oyster/fallback" 2>&1)]"
+
+say "a recovery key at the fallback prompt: with dashes, without, in upper case"
+PASSWORD=$pass expect_ok "$OYSTER" enroll "$root/work/root.img" --recovery-key-file "$WORKDIR/recovery.key" </dev/null
+rkey=$(cat "$WORKDIR/recovery.key")
+plain=${rkey//-/}
+for typed in "$rkey" "$plain" "${rkey^^}" "${plain^^}"; do
+	printf '%s' "$typed" >"$root/work/pass.answer"
+	new_boot
+	keyscript oyroot "$root_img" 0 "$swtpm_tcti"
+	[ "$RC" -eq 0 ] || { show_last; fail "the recovery key typed as '$typed' did not open oyroot"; }
+	[ "$ASKED" = "Please unlock disk oyroot: " ] || { show_last; fail "askpass prompts: [$ASKED]"; }
+done
+say "a passphrase that is no recovery key passes unchanged"
+printf '%s' "$pass" >"$root/work/pass.answer"
+new_boot
+keyscript oyroot "$root_img" 0 "$swtpm_tcti"
+[ "$RC" -eq 0 ] || { show_last; fail "the passphrase no longer opens oyroot"; }
 
 say "no TPM: a bounded wait (oyster.timeout=2), one line, askpass; the next volume does not wait again"
 new_boot
@@ -234,6 +254,8 @@ echo "quiet oyster.timeout=2" >"$WORKDIR/cmdline"
 keyscript oyroot "$root_img" 0
 [ "$RC" -eq 0 ] && [ "$ASKED" = "Please unlock disk oyroot: " ] || { show_last; fail "no-TPM fallback"; }
 grep -qE '^oyster: oyroot: no TPM found \(waited 2s for /dev/tpm0\)' "$ERR" || { show_last; fail "no-TPM message"; }
+[ "$(cat "$root/run/oyster/fallback")" = "$(uuid_of "$root_img") no-tpm" ] ||
+	fail "the no-TPM fallback record: [$(cat "$root/run/oyster/fallback" 2>&1)]"
 [ "$ELAPSED" -ge 2 ] && [ "$ELAPSED" -le 10 ] || fail "the wait for the TPM took ${ELAPSED}s, expected about 2"
 cp -- "$root_img" "$root/work/root2.img"
 keyscript oyroot2 "$root/work/root2.img" 0
