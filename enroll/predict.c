@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * oyster predict: the PCR values of the next boot after a kernel, initramfs,
- * command line or boot loader update, computed from this boot's event log
+ * command line, boot loader or Secure Boot database update, computed from this boot's event log
  * with the updated parts' digests put in place of the old ones. The log is
  * only believed when it reproduces the TPM's PCR values of now.
  */
@@ -25,6 +25,7 @@ static const char usage[] =
 	"Usage: oyster predict [--kernel NEW [--current-kernel OLD]] [--initrd NEW\n"
 	"                      [--current-initrd OLD]] [--cmdline STR] [--boot-loader NEW\n"
 	"                      --current-boot-loader OLD] [--pcrs LIST] [--bank BANK]\n"
+	"                      [--efi-update VAR=FILE] [--efi-replace VAR=FILE]\n"
 	"                      [--event-log FILE]\n\n"
 	"Print the PCR values the next boot will measure after an update, in the syntax of\n"
 	"oyster reseal --add-state (PCR:BANK=HEX,...): this boot's event log replayed with the\n"
@@ -63,15 +64,49 @@ int predict_option(int c, const char *arg, struct predict_args *p)
 	case PREDICT_OPT_EVENT_LOG:
 		p->event_log = arg;
 		break;
+	case PREDICT_OPT_EFI_UPDATE:
+	case PREDICT_OPT_EFI_REPLACE:
+		/* VAR=FILE is split by predict_check, which may report usage errors. */
+		if (p->n_efi < OYSTER_EFI_UPDATES_MAX)
+			p->efi[p->n_efi] =
+				(struct efi_update){ .file = arg,
+						     .append = c == PREDICT_OPT_EFI_UPDATE };
+		p->n_efi++;
+		break;
 	default:
 		return 0;
 	}
 	return 1;
 }
 
+/* --efi-update VAR=FILE: VAR one of the Secure Boot databases, FILE the payload. */
+static int check_efi(const char *cmd, struct efi_update *u)
+{
+	static const char *const names[] = { "PK", "KEK", "db", "dbx" };
+	const char *opt = u->append ? "--efi-update" : "--efi-replace";
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t n = strlen(names[i]);
+
+		if (strncmp(u->file, names[i], n) || u->file[n] != '=')
+			continue;
+		if (!u->file[n + 1])
+			break;
+		u->var = names[i];
+		u->file += n + 1;
+		if (u->append && i == 0)
+			return usage_error(cmd, "PK is replaced, never appended to: give "
+						"--efi-replace PK=FILE");
+		return 0;
+	}
+	return usage_error(cmd, "%s takes VAR=FILE with VAR one of PK, KEK, db, dbx, not '%s'", opt,
+			   u->file);
+}
+
 int predict_check(const char *cmd, struct predict_args *p)
 {
 	struct utsname u;
+	int r;
 
 	if (p->o.current_kernel && !p->o.kernel)
 		return usage_error(cmd, "--current-kernel needs --kernel");
@@ -79,7 +114,15 @@ int predict_check(const char *cmd, struct predict_args *p)
 		return usage_error(cmd, "--current-initrd needs --initrd");
 	if (!p->o.boot_loader != !p->o.current_boot_loader)
 		return usage_error(cmd, "--boot-loader and --current-boot-loader go together");
-	p->any = p->o.kernel || p->o.initrd || p->o.cmdline || p->o.boot_loader;
+	if (p->n_efi > OYSTER_EFI_UPDATES_MAX)
+		return usage_error(cmd, "at most %u Secure Boot updates at once",
+				   OYSTER_EFI_UPDATES_MAX);
+	for (unsigned i = 0; i < p->n_efi; i++) {
+		r = check_efi(cmd, &p->efi[i]);
+		if (r)
+			return r;
+	}
+	p->any = p->o.kernel || p->o.initrd || p->o.cmdline || p->o.boot_loader || p->n_efi;
 	if ((p->o.kernel && !p->o.current_kernel) || (p->o.initrd && !p->o.current_initrd)) {
 		if (uname(&u) < 0)
 			return usage_error(cmd,
@@ -158,7 +201,12 @@ int predict_state(struct tpm *t, uint16_t bank, uint32_t want, const struct pred
 	r = eventlog_replay(log, bank, before, &measured);
 	if (r < 0)
 		goto out;
-	r = substitute_apply(log, bank, &p->o, changed);
+	if (p->o.kernel || p->o.initrd || p->o.cmdline || p->o.boot_loader) {
+		r = substitute_apply(log, bank, &p->o, changed);
+		if (r < 0)
+			goto out;
+	}
+	r = efivar_apply(log, bank, p->efi, p->n_efi, NULL, changed);
 	if (r < 0)
 		goto out;
 	r = eventlog_replay(log, bank, after, &measured_after);
@@ -237,7 +285,8 @@ int cmd_predict(int argc, char **argv)
 		return r;
 	if (!p.any)
 		return usage_error("predict", "say what the next boot changes: --kernel, --initrd, "
-					      "--cmdline or --boot-loader");
+					      "--cmdline, --boot-loader, --efi-update or "
+					      "--efi-replace");
 	r = tpm_open(&t);
 	if (r < 0)
 		return exit_status(r);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "efivar.h"
 #include "pcr.h"
 #include "substitute.h"
 
@@ -16,6 +17,8 @@ struct tpm;
 struct predict_args {
 	struct substitutions o;
 	const char *event_log;
+	struct efi_update efi[OYSTER_EFI_UPDATES_MAX];
+	unsigned n_efi;
 	bool any;
 };
 
@@ -28,6 +31,8 @@ enum {
 	PREDICT_OPT_BOOT_LOADER,
 	PREDICT_OPT_CURRENT_BOOT_LOADER,
 	PREDICT_OPT_EVENT_LOG,
+	PREDICT_OPT_EFI_UPDATE,
+	PREDICT_OPT_EFI_REPLACE,
 };
 
 #define PREDICT_LONG_OPTIONS                                                                       \
@@ -39,6 +44,8 @@ enum {
 		{ "boot-loader", required_argument, NULL, PREDICT_OPT_BOOT_LOADER },               \
 		{ "current-boot-loader", required_argument, NULL,                                  \
 		  PREDICT_OPT_CURRENT_BOOT_LOADER },                                               \
+		{ "efi-update", required_argument, NULL, PREDICT_OPT_EFI_UPDATE },                 \
+		{ "efi-replace", required_argument, NULL, PREDICT_OPT_EFI_REPLACE },               \
 	{                                                                                          \
 		"event-log", required_argument, NULL, PREDICT_OPT_EVENT_LOG                        \
 	}
@@ -51,6 +58,10 @@ enum {
 	"  --cmdline STR      GRUB passes the kernel STR (the arguments after its path)\n"         \
 	"  --boot-loader NEW --current-boot-loader OLD\n"                                          \
 	"                     the firmware starts the EFI boot loader NEW instead of OLD\n"        \
+	"  --efi-update VAR=FILE  the authenticated update FILE (.auth) is appended to the\n"      \
+	"                     Secure Boot database VAR (db, dbx or KEK), as the firmware\n"        \
+	"                     appends: signatures VAR already holds are not added again\n"         \
+	"  --efi-replace VAR=FILE  FILE replaces VAR (PK, KEK, db or dbx)\n"                       \
 	"  --event-log FILE   the firmware's event log (default $OYSTER_EVENT_LOG, else\n"         \
 	"                     " OYSTER_EVENTLOG_DEFAULT ")\n"
 

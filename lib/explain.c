@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "efivar.h"
 #include "explain.h"
 
 /* Lines per PCR before "and N more": a changed firmware can change everything. */
@@ -82,6 +83,16 @@ static void type_text(uint32_t type, char *buf, size_t size)
 		snprintf(buf, size, "event type 0x%08x", type);
 }
 
+/* " (db)" for an event measuring a UEFI variable, so that a refusal names it. */
+static void variable_text(const struct eventlog_event *ev, char *buf, size_t size)
+{
+	char name[40];
+
+	buf[0] = 0;
+	if (efivar_event_name(ev, name, sizeof(name)))
+		snprintf(buf, size, " (%s)", name);
+}
+
 static void say(void (*line)(const char *, void *), void *data, unsigned *lines, unsigned *shown,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
@@ -108,7 +119,7 @@ unsigned explain_diff(const struct token *tok, const struct eventlog *log,
 	int b = eventlog_bank(log, tok->bank);
 	uint32_t believed = reproduced(log, tok->bank, now, pcrs);
 	unsigned lines = 0;
-	char buf[256], a[64], c[64];
+	char buf[256], a[64], c[64], v[48];
 
 	if (b < 0)
 		return 0;
@@ -140,16 +151,17 @@ unsigned explain_diff(const struct token *tok, const struct eventlog *log,
 			if (ev->pcr != pcr || ev->type == EV_NO_ACTION)
 				continue;
 			type_text(ev->type, c, sizeof(c));
+			variable_text(ev, v, sizeof(v));
 			if (k >= n_rec) {
-				say(line, data, &lines, &shown, "PCR %u: %s #%u added", pcr, c,
-				    k + 1);
+				say(line, data, &lines, &shown, "PCR %u: %s #%u%s added", pcr, c,
+				    k + 1, v);
 			} else if (rec[k].type != ev->type) {
 				type_text(rec[k].type, a, sizeof(a));
 				say(line, data, &lines, &shown,
 				    "PCR %u: event #%u changed from %s to %s", pcr, k + 1, a, c);
 			} else if (memcmp(rec[k].digest, ev->digest[b], OYSTER_EVENT_DIGEST)) {
-				say(line, data, &lines, &shown, "PCR %u: %s #%u changed", pcr, c,
-				    k + 1);
+				say(line, data, &lines, &shown, "PCR %u: %s #%u%s changed", pcr, c,
+				    k + 1, v);
 			}
 			k++;
 		}

@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * PCR 7 after a Secure Boot database update. Only the event of the updated
+ * variable is re-measured; what else the update could change in PCR 7 is
+ * refused rather than guessed: a deleted variable changes the SecureBoot
+ * and SetupMode state, and a db replaced (not appended to) may change which
+ * db entry verifies the boot loader (its EV_EFI_VARIABLE_AUTHORITY event).
+ * An append leaves the entries in place before the new ones, and EDK2
+ * reports the first db entry that verifies an image, so appends keep the
+ * authority events.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "efisig.h"
+#include "efivar.h"
+#include "log.h"
+
+#define SECURE_BOOT_PCR 7
+#define EV_EFI_VARIABLE_DRIVER_CONFIG 0x80000001u
+#define EV_EFI_VARIABLE_AUTHORITY 0x800000e0u
+#define EV_EFI_VARIABLE_BOOT 0x80000002u
+#define EV_EFI_VARIABLE_BOOT2 0x8000000cu
+#define VAR_DATA_HEADER 32u /* VariableName GUID, UnicodeNameLength, VariableDataLength */
+#define ATTRIBUTES_SIZE 4u  /* efivarfs files start with the attributes */
+
+static const struct {
+	const char *name;
+	const char *guid_text;
+	uint8_t guid[16];
+} variables[] = {
+	/* EFI_GLOBAL_VARIABLE 8be4df61-93ca-11d2-aa0d-00e098032b8c */
+	{ "PK",
+	  "8be4df61-93ca-11d2-aa0d-00e098032b8c",
+	  { 0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11, 0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03,
+	    0x2b, 0x8c } },
+	{ "KEK",
+	  "8be4df61-93ca-11d2-aa0d-00e098032b8c",
+	  { 0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11, 0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03,
+	    0x2b, 0x8c } },
+	/* EFI_IMAGE_SECURITY_DATABASE_GUID d719b2cb-3d3a-4596-a3bc-dad00e67656f */
+	{ "db",
+	  "d719b2cb-3d3a-4596-a3bc-dad00e67656f",
+	  { 0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45, 0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67,
+	    0x65, 0x6f } },
+	{ "dbx",
+	  "d719b2cb-3d3a-4596-a3bc-dad00e67656f",
+	  { 0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45, 0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67,
+	    0x65, 0x6f } },
+};
+
+static int lookup(const char *var)
+{
+	for (size_t i = 0; i < sizeof(variables) / sizeof(variables[0]); i++)
+		if (!strcmp(var, variables[i].name))
+			return (int)i;
+	return -EINVAL;
+}
+
+int efivar_known(const char *var)
+{
+	return lookup(var) < 0 ? -EINVAL : 0;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+	for (unsigned i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+bool efivar_event_name(const struct eventlog_event *ev, char *buf, size_t size)
+{
+	uint64_t n;
+
+	if ((ev->type != EV_EFI_VARIABLE_DRIVER_CONFIG && ev->type != EV_EFI_VARIABLE_BOOT &&
+	     ev->type != EV_EFI_VARIABLE_BOOT2 && ev->type != EV_EFI_VARIABLE_AUTHORITY) ||
+	    ev->data_len < VAR_DATA_HEADER)
+		return false;
+	n = get_u64(ev->data + 16);
+	if (n == 0 || n >= size || n > (ev->data_len - VAR_DATA_HEADER) / 2)
+		return false;
+	for (uint64_t i = 0; i < n; i++) {
+		uint8_t lo = ev->data[VAR_DATA_HEADER + 2 * i],
+			hi = ev->data[VAR_DATA_HEADER + 2 * i + 1];
+
+		if (hi || lo < 0x20 || lo > 0x7e)
+			return false;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		buf[i] = (char)ev->data[VAR_DATA_HEADER + 2 * i];
+	buf[n] = 0;
+	return true;
+}
+
+/* Whether ev's data is the UEFI_VARIABLE_DATA of variable v; *content gets its VariableData. */
+static bool is_variable(const struct eventlog_event *ev, int v, const uint8_t **content,
+			size_t *content_len)
+{
+	const char *name = variables[v].name;
+	size_t n = strlen(name);
+	uint64_t name_len, data_len;
+
+	if (ev->pcr != SECURE_BOOT_PCR || ev->type != EV_EFI_VARIABLE_DRIVER_CONFIG ||
+	    ev->data_len < VAR_DATA_HEADER || memcmp(ev->data, variables[v].guid, 16))
+		return false;
+	name_len = get_u64(ev->data + 16);
+	data_len = get_u64(ev->data + 24);
+	if (name_len != n || data_len != ev->data_len - VAR_DATA_HEADER - 2 * n ||
+	    ev->data_len < VAR_DATA_HEADER + 2 * n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (ev->data[VAR_DATA_HEADER + 2 * i] != (uint8_t)name[i] ||
+		    ev->data[VAR_DATA_HEADER + 2 * i + 1])
+			return false;
+	*content = ev->data + VAR_DATA_HEADER + 2 * n;
+	*content_len = (size_t)data_len;
+	return true;
+}
+
+/* A whole file, at most max bytes; -ENOENT quietly when there is none. */
+static int read_file(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+	uint8_t *buf = malloc(max + 1);
+	size_t n = 0;
+	int fd, r = 0;
+
+	*out = NULL;
+	*len = 0;
+	if (!buf)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		if (r != -ENOENT)
+			log_err("Cannot read %s: %s.", path, strerror(errno));
+		free(buf);
+		return r;
+	}
+	/* efivarfs files can be read only whole: ask for everything at once. */
+	while (n <= max) {
+		ssize_t k = read(fd, buf + n, max + 1 - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			r = -errno;
+			log_err("Cannot read %s: %s.", path, strerror(errno));
+			break;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	if (r == 0 && n > max) {
+		log_err("%s is larger than %zu KiB: no Secure Boot database is.", path, max >> 10);
+		r = -EFBIG;
+	}
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* The variable's content now: efivarfs's file without its attributes; none is empty. */
+static int read_current(const char *dir, int v, uint8_t **out, size_t *len)
+{
+	char path[4096];
+	uint8_t *buf;
+	size_t n;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s-%s", dir, variables[v].name, variables[v].guid_text);
+	r = read_file(path, OYSTER_EFISIG_MAX_SIZE + ATTRIBUTES_SIZE, &buf, &n);
+	if (r == -ENOENT) {
+		*out = NULL;
+		*len = 0;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (n < ATTRIBUTES_SIZE) {
+		log_err("%s has %zu bytes, fewer than the 4 of the attributes efivarfs puts first.",
+			path, n);
+		free(buf);
+		return -EINVAL;
+	}
+	memmove(buf, buf + ATTRIBUTES_SIZE, n - ATTRIBUTES_SIZE);
+	*out = buf;
+	*len = n - ATTRIBUTES_SIZE;
+	return 0;
+}
+
+/* The one PCR 7 event measuring v, its content checked against efivarfs and its digest. */
+static int find_event(struct eventlog *log, int b, int v, const char *dir,
+		      struct eventlog_event **out)
+{
+	const char *name = variables[v].name;
+	uint8_t digest[OYSTER_MAX_DIGEST], *cur = NULL;
+	const uint8_t *content = NULL;
+	size_t content_len = 0, cur_len = 0;
+	struct eventlog_event *found = NULL;
+	int r;
+
+	for (unsigned i = 0; i < log->n_events; i++) {
+		const uint8_t *c;
+		size_t cl;
+
+		if (!is_variable(&log->events[i], v, &c, &cl))
+			continue;
+		if (found) {
+			log_err("The event log measures %s twice into PCR 7 (events %u and %u); "
+				"which one an update changes cannot be told.",
+				name, found->index, log->events[i].index);
+			return -EMEDIUMTYPE;
+		}
+		found = &log->events[i];
+		content = c;
+		content_len = cl;
+	}
+	if (!found) {
+		log_err("--efi-update %s: no EV_EFI_VARIABLE_DRIVER_CONFIG event of the event log "
+			"measures %s into PCR 7, so its update cannot be predicted.",
+			name, name);
+		return -ENOENT;
+	}
+	r = eventlog_hash(log->banks[b], found->data, found->data_len, digest);
+	if (r < 0)
+		return r;
+	if (!found->digest[b] || memcmp(found->digest[b], digest, log->sizes[b])) {
+		log_err("The firmware measured %s (PCR 7 event %u) as something other than the "
+			"hash of its UEFI_VARIABLE_DATA, so its update cannot be predicted.",
+			name, found->index);
+		return -EMEDIUMTYPE;
+	}
+	r = read_current(dir, v, &cur, &cur_len);
+	if (r < 0)
+		return r;
+	if (cur_len != content_len || (cur_len && memcmp(cur, content, cur_len))) {
+		log_err("%s in %s differs from the %s this boot measured (PCR 7 event %u): it "
+			"changed since this boot, so this log cannot predict the next; predict "
+			"before applying an update, or after a reboot.",
+			name, dir, name, found->index);
+		r = -ESTALE;
+	}
+	free(cur);
+	*out = found;
+	return r;
+}
+
+/* A PCR 7 authority event naming a db entry (not shim's own: "Shim", "MokList"). */
+static int authority_event(const struct eventlog *log)
+{
+	char name[8];
+
+	for (unsigned i = 0; i < log->n_events; i++)
+		if (log->events[i].pcr == SECURE_BOOT_PCR &&
+		    log->events[i].type == EV_EFI_VARIABLE_AUTHORITY &&
+		    efivar_event_name(&log->events[i], name, sizeof(name)) && !strcmp(name, "db"))
+			return (int)log->events[i].index;
+	return -1;
+}
+
+/* Content after one update; *content is replaced (freed) on success. */
+static int apply_one(const struct eventlog *log, const struct efi_update *u, uint8_t **content,
+		     size_t *len)
+{
+	struct efisig_auth auth;
+	char what[300];
+	uint8_t *file = NULL, *next = NULL;
+	size_t file_len, next_len;
+	unsigned added = 0;
+	int r, authority;
+
+	snprintf(what, sizeof(what), "--efi-%s %s=%s", u->append ? "update" : "replace", u->var,
+		 u->file);
+	r = read_file(u->file, OYSTER_EFISIG_MAX_SIZE + 65536, &file, &file_len);
+	if (r == -ENOENT)
+		log_err("%s: no such file.", what);
+	if (r < 0)
+		return r;
+	r = efisig_parse_auth(file, file_len, what, &auth);
+	if (r < 0)
+		goto out;
+	r = -ENOTSUP;
+	authority = authority_event(log);
+	if (!u->append && !auth.esl_len) {
+		log_err("%s: an empty replacement deletes %s, which changes the Secure Boot mode "
+			"that PCR 7 also measures; oyster does not predict it.",
+			what, u->var);
+		goto out;
+	}
+	if (!u->append && !strcmp(u->var, "db") && authority >= 0) {
+		log_err("%s: a new db may change which entry verifies the boot loader (PCR 7 "
+			"EV_EFI_VARIABLE_AUTHORITY event %d), which cannot be told offline; "
+			"append instead, or approve the next boot with oyster reseal --next-boot.",
+			what, authority);
+		goto out;
+	}
+	if (u->append) {
+		r = efisig_append(*content, *len, auth.esl, auth.esl_len, &next, &next_len, &added);
+		if (r < 0)
+			goto out;
+		log_info("%s appends %u of its signatures to %s.", what, added, u->var);
+	} else {
+		r = -ENOMEM;
+		next = malloc(auth.esl_len + 1);
+		if (!next)
+			goto out;
+		memcpy(next, auth.esl, auth.esl_len);
+		next_len = auth.esl_len;
+	}
+	free(*content);
+	*content = next;
+	*len = next_len;
+	r = 0;
+out:
+	free(file);
+	return r;
+}
+
+int efivar_apply(struct eventlog *log, uint16_t bank, const struct efi_update *u, unsigned n,
+		 const char *efivars, uint32_t *changed)
+{
+	const char *env = getenv("OYSTER_EFIVARS");
+	int b = eventlog_bank(log, bank);
+
+	if (!efivars)
+		efivars = env && *env ? env : OYSTER_EFIVARS_DEFAULT;
+	if (b < 0)
+		return -ENOENT;
+	for (unsigned i = 0; i < n; i++) {
+		struct eventlog_event *ev;
+		uint8_t digest[OYSTER_MAX_DIGEST], *content = NULL, *data = NULL;
+		size_t len, name_len, data_len;
+		bool seen = false;
+		int v = lookup(u[i].var), r;
+
+		for (unsigned j = 0; j < i; j++)
+			seen |= !strcmp(u[j].var, u[i].var);
+		if (seen)
+			continue;
+		if (v < 0)
+			return -EINVAL;
+		r = find_event(log, b, v, efivars, &ev);
+		if (r < 0)
+			return r;
+		/* Start from what was measured, which find_event found equal to efivarfs. */
+		name_len = strlen(variables[v].name);
+		len = ev->data_len - VAR_DATA_HEADER - 2 * name_len;
+		content = malloc(len + 1);
+		if (!content)
+			return -ENOMEM;
+		memcpy(content, ev->data + VAR_DATA_HEADER + 2 * name_len, len);
+		r = efisig_check(content, len, u[i].var, NULL);
+		for (unsigned j = i; j < n && r == 0; j++)
+			if (!strcmp(u[j].var, u[i].var))
+				r = apply_one(log, &u[j], &content, &len);
+		if (r == 0) {
+			r = -ENOMEM;
+			data_len = VAR_DATA_HEADER + 2 * name_len + len;
+			data = malloc(data_len);
+		}
+		if (data) {
+			memcpy(data, ev->data, VAR_DATA_HEADER + 2 * name_len);
+			put_u64(data + 24, len);
+			memcpy(data + VAR_DATA_HEADER + 2 * name_len, content, len);
+			r = eventlog_hash(bank, data, data_len, digest);
+		}
+		free(content);
+		free(data);
+		if (r < 0)
+			return r;
+		if (memcmp(ev->digest[b], digest, log->sizes[b])) {
+			memcpy(ev->digest[b], digest, log->sizes[b]);
+			*changed |= 1u << SECURE_BOOT_PCR;
+		}
+	}
+	return 0;
+}
