@@ -14,6 +14,7 @@
 
 #include "cmd.h"
 #include "predict.h"
+#include "states.h"
 #include "encode.h"
 #include "log.h"
 #include "luks.h"
@@ -139,21 +140,18 @@ static void warn_trivial(const struct token *tok, int fence)
 }
 
 /*
- * Everything but the TPM blobs: today's PCR values (the fence PCR at its
- * reset value, zeros), the policy, the PIN's parameters. *fenced tells that
- * the fence PCR is extended now, so the token cannot be proven before a reboot.
+ * Everything but the TPM blobs: today's PCR values (lib/states.c), the
+ * policy, the PIN's parameters. *fenced tells that the fence PCR is
+ * extended now, so the token cannot be proven before a reboot.
  */
 static int token_init(struct tpm *t, const struct enroll_args *a, struct token *tok, bool *fenced)
 {
 	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
+	struct pcr_state now;
 	unsigned n;
 	int r;
 
 	tok->version = OYSTER_TOKEN_VERSION;
-	tok->bank = a->bank;
-	tok->pcr_mask = a->mask;
-	tok->n_states = 1;
-	*fenced = false;
 	tok->created = time(NULL);
 	if (a->pin) {
 		tok->pin = true;
@@ -162,20 +160,10 @@ static int token_init(struct tpm *t, const struct enroll_args *a, struct token *
 		if (getrandom(tok->pin_salt, tok->pin_salt_len, 0) != (ssize_t)tok->pin_salt_len)
 			return -errno;
 	}
-	if (a->fence >= 0)
-		tok->pcr_mask |= 1u << a->fence;
-	r = tpm_pcr_read(t, a->bank, tok->pcr_mask, &tok->states[0]);
+	r = tpm_pcr_read(t, a->bank, a->mask | (a->fence >= 0 ? 1u << a->fence : 0), &now);
 	if (r < 0)
 		return r;
-	if (a->fence >= 0) {
-		uint8_t *v = tok->states[0].value[a->fence];
-		size_t size = pcr_bank_digest_size(a->bank);
-
-		*fenced = false;
-		for (size_t i = 0; i < size; i++)
-			*fenced |= v[i] != 0;
-		memset(v, 0, size);
-	}
+	states_init(tok, a->bank, a->mask, a->fence, &now, fenced);
 	warn_trivial(tok, a->fence);
 	predict_record_events(NULL, tok, &tok->states[0], token_fence_pcrs(tok));
 	return token_policy(tok, branches, &n, tok->policy);
