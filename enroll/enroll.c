@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "approve.h"
 #include "predict.h"
 #include "states.h"
 #include "encode.h"
@@ -24,7 +25,7 @@
 
 static const char usage[] =
 	"Usage: oyster enroll DEVICE [--pcrs SPEC] [--bank BANK] [--key-file FILE] [--pin]\n"
-	"                            [--fence[=PCR]] [--replace] [--configure-boot]\n\n"
+	"                            [--fence[=PCR]] [--replace] [--configure-boot] [--literal]\n\n"
 	"Seal a new random secret in the TPM, bound to the current values of the chosen PCRs,\n"
 	"and add it to DEVICE (a LUKS2 block device, image file or UUID=...) as a new keyslot\n"
 	"with an oyster-tpm2 token. An existing passphrase authorizes it.\n\n"
@@ -42,6 +43,9 @@ static const char usage[] =
 	"  --configure-boot then make the initramfs unlock DEVICE at boot (oyster boot-setup);\n"
 	"                   for the volume of the root file system this implies --fence\n"
 	"  --no-fence       not even then\n"
+	"  --literal        seal to the PCR values themselves (token version 1), even when the\n"
+	"                   TPM could hold the approved states in an NV index (the default:\n"
+	"                   later approvals then need no secret and revoke older ones)\n"
 	"  -h, --help       show this help\n";
 
 struct enroll_args {
@@ -54,6 +58,7 @@ struct enroll_args {
 	int fence; /* the fence PCR, or -1 */
 	bool configure_boot;
 	bool no_fence;
+	bool literal;
 };
 
 static int parse_args(int argc, char **argv, struct enroll_args *a)
@@ -67,6 +72,7 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
 		{ "fence", optional_argument, NULL, 'F' },
 		{ "configure-boot", no_argument, NULL, 'C' },
 		{ "no-fence", no_argument, NULL, 'N' },
+		{ "literal", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -111,6 +117,9 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
 			break;
 		case 'N':
 			a->no_fence = true;
+			break;
+		case 'L':
+			a->literal = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -163,7 +172,7 @@ static int token_init(struct tpm *t, const struct enroll_args *a, struct token *
 	r = tpm_pcr_read(t, a->bank, a->mask | (a->fence >= 0 ? 1u << a->fence : 0), &now);
 	if (r < 0)
 		return r;
-	states_init(tok, a->bank, a->mask, a->fence, &now, fenced);
+	states_init(tok, a->bank, a->mask, a->fence, &now, tok->created, fenced);
 	warn_trivial(tok, a->fence);
 	predict_record_events(NULL, tok, &tok->states[0], token_fence_pcrs(tok));
 	return token_policy(tok, branches, &n, tok->policy);
@@ -216,7 +225,7 @@ static bool backs_root(struct crypt_device *cd)
 	return sysfs_stacked_on(path, dev.st_rdev, 0);
 }
 
-void enroll_remove_others(struct crypt_device *cd, int keep_id, int keep_slot)
+void enroll_remove_others(struct tpm *t, struct crypt_device *cd, int keep_id, int keep_slot)
 {
 	struct token *old = calloc(1, sizeof(*old));
 	int id, parse_r;
@@ -231,6 +240,11 @@ void enroll_remove_others(struct crypt_device *cd, int keep_id, int keep_slot)
 			continue;
 		if (luks_token_remove(cd, id) < 0)
 			continue;
+		/* Its NV index is its own: nothing else can use it once the token is gone. */
+		if (parse_r == 0 && token_authorized(old) && approve_forget(t, old) < 0)
+			fprintf(stderr,
+				"Warning: could not undefine NV index 0x%08x of token %d.\n",
+				old->nv_index, id);
 		if (slot >= 0 && slot != keep_slot && luks_keyslot_token_count(cd, slot, -1) == 0 &&
 		    luks_keyslot_remove(cd, slot) == 0)
 			printf("Replaced token %d (keyslot %d).\n", id, slot);
@@ -301,8 +315,17 @@ int cmd_enroll(int argc, char **argv)
 			goto out;
 	}
 
+	if (!a.literal) {
+		r = approve_setup(t, tok);
+		if (r < 0)
+			printf("Literal mode (approvals will need the secret or the passphrase): "
+			       "%s.\n",
+			       approve_fallback_reason(r));
+	}
 	id = enroll_add(t, cd, tok, vk, pin, auth, !fenced);
 	if (id < 0) {
+		if (token_authorized(tok))
+			approve_forget(t, tok);
 		r = id;
 		goto out;
 	}
@@ -312,10 +335,14 @@ int cmd_enroll(int argc, char **argv)
 		       "work at the next boot.\n",
 		       a.fence);
 	if (a.replace)
-		enroll_remove_others(cd, id, keyslot);
+		enroll_remove_others(t, cd, id, keyslot);
 	pcr_format_spec(a.mask, spec, sizeof(spec));
 	printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank%s.\n", id, keyslot,
 	       spec, pcr_bank_name(a.bank), a.pin ? " and a PIN" : "");
+	if (token_authorized(tok))
+		printf("Approved states are kept in NV index 0x%08x; oyster reseal approves more "
+		       "without the secret.\n",
+		       tok->nv_index);
 	r = boot_after_enroll(a.device, a.configure_boot) < 0 ? -EIO : 0;
 out:
 	secret_free(old);

@@ -13,12 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd.h"
 #include "encode.h"
 #include "log.h"
 #include "luks.h"
 #include "pin.h"
+#include "approve.h"
 #include "predict.h"
 #include "states.h"
 #include "tpm.h"
@@ -148,7 +150,9 @@ static int new_states(struct tpm *t, const struct reseal_args *a, const struct t
 		.prune = a->prune,
 		.add_spec = a->add_state,
 		.next_boot = a->next_boot,
+		.when = time(NULL),
 	};
+	static char note[OYSTER_NOTE_MAX + 1];
 	struct pcr_state now, next;
 	unsigned n;
 	int r;
@@ -164,6 +168,15 @@ static int new_states(struct tpm *t, const struct reseal_args *a, const struct t
 				 pcr_bank_name(old->bank));
 		c.predicted = &next;
 		c.predicted_mask = changed;
+		/* What the predicted state stands for, in a few words: the new file's name. */
+		const char *what = a->pred.o.kernel	   ? a->pred.o.kernel
+				   : a->pred.o.initrd	   ? a->pred.o.initrd
+				   : a->pred.o.boot_loader ? a->pred.o.boot_loader
+							   : "command line";
+		const char *base = strrchr(what, '/');
+
+		snprintf(note, sizeof(note), "%s", base ? base + 1 : what);
+		c.predicted_note = note;
 	}
 	if (r < 0)
 		return r;
@@ -271,6 +284,32 @@ out:
 	return r;
 }
 
+/*
+ * An authorized token: the approval is the NV index and the token's list,
+ * written with oyster's credential; no unseal, no PIN, no passphrase.
+ */
+static int reseal_authorized(struct tpm *t, struct crypt_device *cd, int id,
+			     const struct token *old, struct token *tok)
+{
+	bool changed = false;
+	char spec[128];
+	int r;
+
+	r = approve_write(t, cd, id, old, tok, &changed);
+	if (r < 0)
+		return r;
+	pcr_format_spec(tok->pcr_mask, spec, sizeof(spec));
+	if (!changed)
+		printf("Token %d approves these states already: nothing to write.\n", id);
+	else
+		printf("Approved for token %d: %u state%s%s, PCRs %s of the %s bank (NV index "
+		       "0x%08x).\n",
+		       id, tok->n_states, tok->n_states == 1 ? "" : "s",
+		       tok->next_boot ? " and the next boot" : "", spec, pcr_bank_name(tok->bank),
+		       tok->nv_index);
+	return 0;
+}
+
 /* The one token to reseal: --token N, or the only oyster token there is. */
 static int pick_token(struct crypt_device *cd, const struct reseal_args *a, struct token *tok)
 {
@@ -338,6 +377,10 @@ int cmd_reseal(int argc, char **argv)
 	r = new_states(t, &a, old, tok, &now_approved);
 	if (r < 0)
 		goto out;
+	if (token_authorized(old)) {
+		r = reseal_authorized(t, cd, id, old, tok);
+		goto out;
+	}
 	if (a.prune && states_unchanged(old, tok)) {
 		printf("Token %d approves only the state of now: nothing to prune.\n", id);
 		goto out;

@@ -17,16 +17,28 @@ bool states_same(const struct token *tok, const struct pcr_state *a, const struc
 	return true;
 }
 
-int states_add(struct token *tok, const struct pcr_state *state)
+int states_add(struct token *tok, const struct pcr_state *state, unsigned kind, time_t when,
+	       const char *note)
 {
+	struct token_origin *o;
+
 	for (unsigned s = 0; s < tok->n_states; s++)
 		if (states_same(tok, &tok->states[s], state))
 			return 0;
-	if (tok->n_states == OYSTER_MAX_STATES) {
-		log_err("A token holds at most %d approved states; run oyster reseal --prune "
+	if (tok->n_states == token_max_states(tok)) {
+		log_err("A token holds at most %u approved states; run oyster reseal --prune "
 			"first.",
-			OYSTER_MAX_STATES);
+			token_max_states(tok));
 		return -E2BIG;
+	}
+	o = &tok->origins[tok->n_states];
+	o->kind = kind;
+	o->when = when;
+	o->note[0] = '\0';
+	/* Printable ASCII only, as the token format wants. */
+	for (size_t i = 0; note && note[i] && i < OYSTER_NOTE_MAX; i++) {
+		o->note[i] = note[i] >= 0x20 && note[i] <= 0x7e ? note[i] : '?';
+		o->note[i + 1] = '\0';
 	}
 	tok->states[tok->n_states++] = *state;
 	return 0;
@@ -85,13 +97,16 @@ void states_unfenced(const struct token *tok, uint32_t fence, const struct pcr_s
 }
 
 void states_init(struct token *tok, uint16_t bank, uint32_t mask, int fence,
-		 const struct pcr_state *now, bool *fenced)
+		 const struct pcr_state *now, time_t when, bool *fenced)
 {
 	tok->bank = bank;
 	tok->pcr_mask = mask | (fence >= 0 ? 1u << fence : 0);
 	tok->n_states = 1;
 	tok->next_boot = false;
 	states_unfenced(tok, fence >= 0 ? 1u << fence : 0, now, &tok->states[0]);
+	memset(&tok->origins[0], 0, sizeof(tok->origins[0]));
+	tok->origins[0].kind = TOKEN_ORIGIN_ENROLLED;
+	tok->origins[0].when = when;
 	*fenced = !states_same(tok, now, &tok->states[0]);
 }
 
@@ -110,8 +125,10 @@ int states_change(const struct token *old, const struct states_change *c, struct
 	tok->n_states = 0;
 	tok->next_boot = false;
 	if (c->keep) {
-		for (unsigned s = 0; s < old->n_states; s++)
+		for (unsigned s = 0; s < old->n_states; s++) {
+			tok->origins[tok->n_states] = old->origins[s];
 			tok->states[tok->n_states++] = old->states[s];
+		}
 		tok->next_boot = old->next_boot;
 		tok->next_boot_reset = old->next_boot_reset;
 	}
@@ -124,13 +141,25 @@ int states_change(const struct token *old, const struct states_change *c, struct
 		tok->next_boot = true;
 		tok->next_boot_reset = old->next_boot_reset;
 	}
-	r = states_add(tok, &today);
+	r = states_add(tok, &today, TOKEN_ORIGIN_BOOTED, c->when, NULL);
+	/*
+	 * A state of now that was approved before keeps what it stood for (its
+	 * note, or enrolled); one predicted or added has now been booted.
+	 */
+	for (unsigned s = 0; s < old->n_states && tok->n_states && !c->keep; s++)
+		if (states_same(old, &old->states[s], &tok->states[0])) {
+			tok->origins[0] = old->origins[s];
+			if (old->origins[s].kind != TOKEN_ORIGIN_ENROLLED) {
+				tok->origins[0].kind = TOKEN_ORIGIN_BOOTED;
+				tok->origins[0].when = c->when;
+			}
+		}
 	if (r == 0 && c->add_spec) {
 		struct pcr_state extra = today;
 
 		if (states_apply_spec(old, c->add_spec, &extra) < 0)
 			return -EDOM;
-		r = states_add(tok, &extra);
+		r = states_add(tok, &extra, TOKEN_ORIGIN_ADDED, c->when, NULL);
 	}
 	if (r == 0 && c->predicted) {
 		struct pcr_state extra = today;
@@ -138,7 +167,7 @@ int states_change(const struct token *old, const struct states_change *c, struct
 		for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
 			if (c->predicted_mask & old->pcr_mask & ~fence & (1u << pcr))
 				memcpy(extra.value[pcr], c->predicted->value[pcr], size);
-		r = states_add(tok, &extra);
+		r = states_add(tok, &extra, TOKEN_ORIGIN_PREDICTED, c->when, c->predicted_note);
 	}
 	if (r == 0 && c->next_boot) {
 		if (c->reset_count == UINT32_MAX)
@@ -146,10 +175,10 @@ int states_change(const struct token *old, const struct states_change *c, struct
 		tok->next_boot = true;
 		tok->next_boot_reset = c->reset_count + 1;
 	}
-	if (r == 0 && tok->next_boot && tok->n_states >= OYSTER_MAX_STATES) {
-		log_err("A token holds at most %d approved states with the next boot; run oyster "
+	if (r == 0 && tok->next_boot && tok->n_states >= token_max_states(tok)) {
+		log_err("A token holds at most %u approved states with the next boot; run oyster "
 			"reseal --prune first.",
-			OYSTER_MAX_STATES - 1);
+			token_max_states(tok) - 1);
 		r = -E2BIG;
 	}
 	return r;

@@ -8,14 +8,19 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "pcr.h"
 #include "token.h"
 
 /* a and b hold the same value in every PCR the token binds. */
 bool states_same(const struct token *tok, const struct pcr_state *a, const struct pcr_state *b);
-/* Approves state unless it is approved already; -E2BIG (logged) when the token is full. */
-int states_add(struct token *tok, const struct pcr_state *state);
+/*
+ * Approves state unless it is approved already, recording where it comes
+ * from (note may be NULL); -E2BIG (logged) when the token is full.
+ */
+int states_add(struct token *tok, const struct pcr_state *state, unsigned kind, time_t when,
+	       const char *note);
 /* PCR:BANK=HEX[,PCR:BANK=HEX...] onto state; -EINVAL unless each PCR is one tok binds in its bank.
  */
 int states_apply_spec(const struct token *tok, const char *spec, struct pcr_state *state);
@@ -30,7 +35,7 @@ void states_unfenced(const struct token *tok, uint32_t fence, const struct pcr_s
  * token's version, PIN and blobs are the caller's.
  */
 void states_init(struct token *tok, uint16_t bank, uint32_t mask, int fence,
-		 const struct pcr_state *now, bool *fenced);
+		 const struct pcr_state *now, time_t when, bool *fenced);
 
 /* What reseal changes: everything the TPM said is in here. */
 struct states_change {
@@ -42,6 +47,8 @@ struct states_change {
 	const struct pcr_state *predicted; /* --predict: the next boot's values, or NULL */
 	uint32_t predicted_mask;	   /* the PCRs it changes */
 	bool next_boot;			   /* approve the boot of reset count reset_count + 1 */
+	time_t when;			   /* of the approval */
+	const char *predicted_note;	   /* what was predicted (a kernel's name), or NULL */
 };
 
 /*

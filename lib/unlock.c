@@ -126,7 +126,15 @@ int unlock_token_with(struct tpm *t, const struct token *tok, const char *pin, s
 			return r;
 	}
 	r = tpm_unseal(t, tok, tok->pin ? auth : NULL, &raw);
-	if (r == -EPERM)
+	if (r == -ESTALE) {
+		/* The state matched this header's approved set, which is no longer the approved
+		 * one. */
+		log_err("The TPM refused: this token's approved states were replaced since this "
+			"header was written (a restored old header?); unlock with the passphrase.");
+		r = -EPERM;
+	} else if (r == -ENXIO) {
+		r = -EPERM; /* logged: the NV index is gone or unreadable */
+	} else if (r == -EPERM)
 		explain_refusal(t, tok);
 	else if (r == -EACCES || r == -EBUSY)
 		explain_da(t, r);

@@ -28,15 +28,19 @@ static void test_same_and_add(void)
 	CHECK(states_same(&tok, &a, &b), "unbound PCRs must not count");
 	b.value[7][31] = 9;
 	CHECK(!states_same(&tok, &a, &b), "a bound PCR differs");
-	CHECK(states_add(&tok, &a) == 0 && tok.n_states == 1, "first state");
-	CHECK(states_add(&tok, &a) == 0 && tok.n_states == 1, "a repeat is no new state");
-	CHECK(states_add(&tok, &b) == 0 && tok.n_states == 2, "second state");
+	CHECK(states_add(&tok, &a, TOKEN_ORIGIN_ADDED, 0, NULL) == 0 && tok.n_states == 1,
+	      "first state");
+	CHECK(states_add(&tok, &a, TOKEN_ORIGIN_ADDED, 0, NULL) == 0 && tok.n_states == 1,
+	      "a repeat is no new state");
+	CHECK(states_add(&tok, &b, TOKEN_ORIGIN_ADDED, 0, NULL) == 0 && tok.n_states == 2,
+	      "second state");
 	for (unsigned i = 2; i < OYSTER_MAX_STATES; i++) {
 		b.value[7][0] = (uint8_t)(0x40 + i);
-		CHECK(states_add(&tok, &b) == 0, "state %u", i);
+		CHECK(states_add(&tok, &b, TOKEN_ORIGIN_ADDED, 0, NULL) == 0, "state %u", i);
 	}
 	b.value[7][0] = 0xff;
-	CHECK(states_add(&tok, &b) == -E2BIG && tok.n_states == OYSTER_MAX_STATES,
+	CHECK(states_add(&tok, &b, TOKEN_ORIGIN_ADDED, 0, NULL) == -E2BIG &&
+		      tok.n_states == OYSTER_MAX_STATES,
 	      "a full token refuses");
 }
 
@@ -86,17 +90,17 @@ static void test_init(void)
 
 	fill(&now, 5);
 	memset(&tok, 0, sizeof(tok));
-	states_init(&tok, TPM2_ALG_SHA256, 1u << 7, -1, &now, &fenced);
+	states_init(&tok, TPM2_ALG_SHA256, 1u << 7, -1, &now, 0, &fenced);
 	CHECK(!fenced && tok.n_states == 1 && tok.pcr_mask == 1u << 7 &&
 		      tok.states[0].value[7][0] == 5,
 	      "no fence");
-	states_init(&tok, TPM2_ALG_SHA256, 1u << 7, 15, &now, &fenced);
+	states_init(&tok, TPM2_ALG_SHA256, 1u << 7, 15, &now, 0, &fenced);
 	CHECK(fenced && tok.pcr_mask == ((1u << 7) | (1u << 15)) &&
 		      tok.states[0].value[15][0] == 0 && tok.states[0].value[7][0] == 5,
 	      "fence extended: zero in the state, fenced now");
 	CHECK(token_fence_pcrs(&tok) == 1u << 15, "fence PCRs");
 	memset(now.value[15], 0, sizeof(now.value[15]));
-	states_init(&tok, TPM2_ALG_SHA256, 1u << 7, 15, &now, &fenced);
+	states_init(&tok, TPM2_ALG_SHA256, 1u << 7, 15, &now, 0, &fenced);
 	CHECK(!fenced, "fence open");
 }
 
@@ -108,7 +112,7 @@ static void test_change(void)
 
 	fill(&now, 5);
 	memset(&old, 0, sizeof(old));
-	states_init(&old, TPM2_ALG_SHA256, 1u << 7, 15, &now, &now_ok);
+	states_init(&old, TPM2_ALG_SHA256, 1u << 7, 15, &now, 0, &now_ok);
 	memset(now.value[15], 0, sizeof(now.value[15]));
 
 	/* The same state of now: nothing to write. */

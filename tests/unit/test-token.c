@@ -690,7 +690,11 @@ static void m_state_nested(struct json_object *root)
 {
 	struct json_object *arr = json_object_new_array();
 
-	if (!arr || json_object_array_add(arr, json_object_new_string("00")) < 0)
+	struct json_object *inner = json_object_new_array();
+
+	/* One level deeper than a version 2 token's tpm2_previous states. */
+	if (!arr || !inner || json_object_array_add(inner, json_object_new_string("00")) < 0 ||
+	    json_object_array_add(arr, inner) < 0)
 		exit(99);
 	set(state(root, 0), "7", arr);
 }
@@ -778,7 +782,7 @@ static const struct mutation {
 	SET("keyslots", "keyslots", "\"1\""),
 	SET("keyslots", "keyslots", "1"),
 
-	SET("oyster_version", "oyster_version", "2"),
+	SET("oyster_version", "oyster_version", "3"),
 	SET("oyster_version", "oyster_version", "0"),
 	SET("oyster_version", "oyster_version", "-1"),
 	SET("oyster_version", "oyster_version", "4294967297"),
@@ -1041,7 +1045,7 @@ static void test_not_tokens(void)
 		"{}x",
 		"{},{}",
 		"{\"a\":1,}",
-		"{\"type\":{\"a\":{\"b\":{\"c\":{}}}}}",
+		"{\"type\":{\"a\":{\"b\":{\"c\":{\"d\":{}}}}}}",
 	};
 	char deep[2 * 10000 + 1];
 	struct token *tok = malloc(sizeof(*tok));
