@@ -289,7 +289,8 @@ out:
  * written with oyster's credential; no unseal, no PIN, no passphrase.
  */
 static int reseal_authorized(struct tpm *t, struct crypt_device *cd, int id,
-			     const struct token *old, struct token *tok)
+			     const struct reseal_args *a, const struct token *old, struct token *tok,
+			     bool now_approved)
 {
 	bool changed = false;
 	char spec[128];
@@ -299,7 +300,9 @@ static int reseal_authorized(struct tpm *t, struct crypt_device *cd, int id,
 	if (r < 0)
 		return r;
 	pcr_format_spec(tok->pcr_mask, spec, sizeof(spec));
-	if (!changed)
+	if (!changed && a->prune)
+		printf("Token %d approves only the state of now: nothing to prune.\n", id);
+	else if (!changed)
 		printf("Token %d approves these states already: nothing to write.\n", id);
 	else
 		printf("Approved for token %d: %u state%s%s, PCRs %s of the %s bank (NV index "
@@ -307,6 +310,8 @@ static int reseal_authorized(struct tpm *t, struct crypt_device *cd, int id,
 		       id, tok->n_states, tok->n_states == 1 ? "" : "s",
 		       tok->next_boot ? " and the next boot" : "", spec, pcr_bank_name(tok->bank),
 		       tok->nv_index);
+	if (!now_approved)
+		printf("The state of now is fenced: it is proven at the next boot.\n");
 	return 0;
 }
 
@@ -378,7 +383,7 @@ int cmd_reseal(int argc, char **argv)
 	if (r < 0)
 		goto out;
 	if (token_authorized(old)) {
-		r = reseal_authorized(t, cd, id, old, tok);
+		r = reseal_authorized(t, cd, id, &a, old, tok, now_approved);
 		goto out;
 	}
 	if (a.prune && states_unchanged(old, tok)) {

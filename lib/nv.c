@@ -190,7 +190,7 @@ int tpm_nv_define(struct tpm *t, const struct secret *auth, uint32_t *handle)
 		}
 	}
 	explicit_bzero(&value, sizeof(value));
-	tpm_session_end(t, &session, true);
+	tpm_session_end(t, &session, r == 0 && rc == TSS2_RC_SUCCESS);
 	if (tr != ESYS_TR_NONE)
 		Esys_TR_Close(t->esys, &tr);
 	srk_put(t, &srk);
@@ -204,6 +204,7 @@ int tpm_nv_write(struct tpm *t, uint32_t handle, const uint8_t *want, const stru
 	TPM2B_AUTH value = { .size = (UINT16)auth->len };
 	ESYS_TR session = ESYS_TR_NONE, tr = ESYS_TR_NONE;
 	struct srk srk;
+	bool written = false;
 	TSS2_RC rc;
 	int r;
 
@@ -227,12 +228,17 @@ int tpm_nv_write(struct tpm *t, uint32_t handle, const uint8_t *want, const stru
 		r = tpm_session_start(t, &srk, ESYS_TR_NONE, TPM2_SE_HMAC, &session);
 	else
 		r = tpm_rc_errno(rc, "TR_SetAuth");
+	/* continueSession clear: the TPM flushes the session after NV_Write. */
+	if (r == 0 && (rc = Esys_TRSess_SetAttributes(t->esys, session, 0, 0xff)) != TSS2_RC_SUCCESS)
+		r = tpm_rc_errno(rc, "TRSess_SetAttributes");
 	if (r == 0) {
 		data.buffer[0] = TPM2_ALG_SHA256 >> 8;
 		data.buffer[1] = TPM2_ALG_SHA256 & 0xff;
 		memcpy(data.buffer + 2, digest, OYSTER_POLICY_SIZE);
 		rc = Esys_NV_Write(t->esys, tr, tr, session, ESYS_TR_NONE, ESYS_TR_NONE, &data, 0);
-		if (rc != TSS2_RC_SUCCESS) {
+		if (rc == TSS2_RC_SUCCESS)
+			written = true;
+		else {
 			r = tpm_rc_errno(rc, "NV_Write");
 			if (tpm_rc_base(rc) == TPM2_RC_AUTH_FAIL ||
 			    tpm_rc_base(rc) == TPM2_RC_BAD_AUTH) {
@@ -243,7 +249,7 @@ int tpm_nv_write(struct tpm *t, uint32_t handle, const uint8_t *want, const stru
 			}
 		}
 	}
-	tpm_session_end(t, &session, true);
+	tpm_session_end(t, &session, written);
 	srk_put(t, &srk);
 	if (r == 0 && name)
 		r = tpm_nv_name(handle, true, name);

@@ -87,8 +87,21 @@ extend_pcr 7 other-boot
 expect_ok token_open "$img"
 expect_ok pass_open "$WORKDIR/restored.img" "$pass"
 
+say "a PIN token: approvals need no PIN; the unlock does (PolicyAuthValue after PolicyAuthorizeNV)"
+pin_img=$WORKDIR/pin.img
+make_luks "$pin_img" "$pass"
+NEWPIN=2468 enroll "$pin_img" "$pass" --pcrs 7 --pin
+pin_nv=$(luks_json "$pin_img" | jq -r '[.tokens[] | select(.type == "oyster-tpm2")][0].tpm2_nv_index')
+[ "$pin_nv" != $((0x01804f00)) ] || fail "the second token shares the first one's NV index"
+run env -u PIN "$OYSTER" reseal "$pin_img" --add-state "7:sha256=$next7" --unattended </dev/null
+[ "$RC" -eq 0 ] || { show_last; fail "an approval asked for the PIN"; }
+expect_status 5 env -u PIN "$OYSTER" unseal "$pin_img" </dev/null
+PIN=2468 expect_ok "$OYSTER" unseal "$pin_img"
+expect_status 5 env PIN=1111 "$OYSTER" unseal "$pin_img"
+
 say "wipe undefines the index and removes the credential"
 expect_ok "$OYSTER" wipe "$img" --all
-tpm2_nvreadpublic 2>/dev/null | grep -q 0x1804f00 && fail "NV index still defined"
+tpm2_nvreadpublic 2>/dev/null | grep -q '^0x1804f00:' && fail "NV index still defined"
 [ ! -e "$cred" ] || fail "credential left behind"
+tpm2_nvreadpublic 2>/dev/null | grep -q "^$(printf '0x%x' "$pin_nv"):" || fail "wipe removed another token's NV index"
 expect_ok pass_open "$img" "$pass"
