@@ -289,8 +289,8 @@ out:
  * written with oyster's credential; no unseal, no PIN, no passphrase.
  */
 static int reseal_authorized(struct tpm *t, struct crypt_device *cd, int id,
-			     const struct reseal_args *a, const struct token *old, struct token *tok,
-			     bool now_approved)
+			     const struct reseal_args *a, const struct token *old,
+			     struct token *tok, bool now_approved)
 {
 	bool changed = false;
 	char spec[128];

@@ -5,6 +5,9 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <blkid/blkid.h>
+#include <libcryptsetup.h>
+
 #include "approve.h"
 #include "log.h"
 #include "luks.h"
@@ -85,10 +88,59 @@ out:
 	return r;
 }
 
+/* Whether an oyster token of the LUKS2 header at path names tok's index. */
+static bool names_index(const char *path, const struct token *tok)
+{
+	struct crypt_device *cd = NULL;
+	struct token *other = calloc(1, sizeof(*other));
+	bool found = false;
+	int id, parse_r;
+
+	if (other && crypt_init(&cd, path) == 0 && crypt_load(cd, CRYPT_LUKS2, NULL) == 0)
+		for (id = luks_token_next(cd, 0, other, &parse_r); id >= 0 && !found;
+		     id = luks_token_next(cd, id + 1, other, &parse_r))
+			found = parse_r == 0 && token_authorized(other) &&
+				other->nv_index == tok->nv_index &&
+				!memcmp(other->nv_name, tok->nv_name, OYSTER_NV_NAME_LEN);
+	crypt_free(cd);
+	free(other);
+	return found;
+}
+
+int approve_index_user(const struct token *tok, char *where, size_t size)
+{
+	blkid_cache cache = NULL;
+	blkid_dev_iterate iter;
+	blkid_dev dev;
+	bool found = false;
+
+	if (blkid_get_cache(&cache, "/dev/null") < 0 || blkid_probe_all(cache) < 0) {
+		blkid_put_cache(cache);
+		return -EIO;
+	}
+	iter = blkid_dev_iterate_begin(cache);
+	blkid_dev_set_search(iter, (char *)"TYPE", (char *)"crypto_LUKS");
+	while (!found && blkid_dev_next(iter, &dev) == 0) {
+		found = names_index(blkid_dev_devname(dev), tok);
+		if (found)
+			snprintf(where, size, "%s", blkid_dev_devname(dev));
+	}
+	blkid_dev_iterate_end(iter);
+	blkid_put_cache(cache);
+	return found;
+}
+
 int approve_forget(struct tpm *t, const struct token *tok)
 {
-	char name[32];
+	char name[32], where[256];
 	int r;
+
+	/* A copy of the header (a cloned disk) may still use the index. */
+	if (approve_index_user(tok, where, sizeof(where)) > 0) {
+		log_err("NV index 0x%08x is kept: a token of %s still names it.", tok->nv_index,
+			where);
+		return -EBUSY;
+	}
 
 	r = tpm_nv_undefine(t, tok->nv_index, tok->nv_name);
 	if (r == -EKEYREJECTED) {

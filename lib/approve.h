@@ -8,6 +8,7 @@
  * token, never an unseal.
  */
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "token.h"
 
@@ -24,7 +25,14 @@ int approve_setup(struct tpm *t, struct token *tok);
 /* One line for the user: why the literal mode, after approve_setup() failed with r. */
 const char *approve_fallback_reason(int r);
 /*
- * Undefines tok's NV index (only when it is the one the token names) and
+ * 1 (and where, the device) when a token of a LUKS volume on this machine's
+ * block devices names tok's index; 0 when none does. Image files are not
+ * searched.
+ */
+int approve_index_user(const struct token *tok, char *where, size_t size);
+/*
+ * Undefines tok's NV index (never while approve_index_user() finds a token
+ * naming it: -EBUSY, logged) (only when it is the one the token names) and
  * removes its credential. 0 also when the index was gone already.
  */
 int approve_forget(struct tpm *t, const struct token *tok);
