@@ -229,7 +229,8 @@ int tpm_nv_write(struct tpm *t, uint32_t handle, const uint8_t *want, const stru
 	else
 		r = tpm_rc_errno(rc, "TR_SetAuth");
 	/* continueSession clear: the TPM flushes the session after NV_Write. */
-	if (r == 0 && (rc = Esys_TRSess_SetAttributes(t->esys, session, 0, 0xff)) != TSS2_RC_SUCCESS)
+	if (r == 0 &&
+	    (rc = Esys_TRSess_SetAttributes(t->esys, session, 0, 0xff)) != TSS2_RC_SUCCESS)
 		r = tpm_rc_errno(rc, "TRSess_SetAttributes");
 	if (r == 0) {
 		data.buffer[0] = TPM2_ALG_SHA256 >> 8;
@@ -302,13 +303,50 @@ int tpm_nv_undefine(struct tpm *t, uint32_t handle, const uint8_t *name)
 	return r;
 }
 
+/* ESAPI's serialized IESYS_RESOURCE of an NV index (tpm2-tss esys_types.h: IESYSC_NV_RSRC). */
+#define NV_IESYS_RSRC 2
+
+/*
+ * The index the token names as an ESYS_TR without asking the TPM
+ * (NV_ReadPublic): its public area follows from the handle and oyster's
+ * attributes, and ESAPI takes it in its serialized form. Safe without the
+ * TPM's word: PolicyAuthorizeNV extends the policy with the index's real
+ * name, so another index cannot satisfy the object's policy. When ESAPI
+ * does not take it, or names it otherwise, the TPM is asked after all.
+ */
+static int nv_get_known(struct tpm *t, const struct token *tok, ESYS_TR *tr)
+{
+	uint8_t buf[sizeof(TPM2B_NAME) + sizeof(TPM2B_NV_PUBLIC) + 8];
+	TPM2B_NAME name = { .size = OYSTER_NV_NAME_LEN }, *got = NULL;
+	TPM2B_NV_PUBLIC pub;
+	size_t off = 0;
+	bool same;
+
+	nv_public(tok->nv_index, true, &pub);
+	memcpy(name.name, tok->nv_name, OYSTER_NV_NAME_LEN);
+	if (Tss2_MU_UINT32_Marshal(tok->nv_index, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS ||
+	    Tss2_MU_TPM2B_NAME_Marshal(&name, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS ||
+	    Tss2_MU_UINT32_Marshal(NV_IESYS_RSRC, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS ||
+	    Tss2_MU_TPM2B_NV_PUBLIC_Marshal(&pub, buf, sizeof(buf), &off) != TSS2_RC_SUCCESS ||
+	    Esys_TR_Deserialize(t->esys, buf, off, tr) != TSS2_RC_SUCCESS)
+		return nv_get(t, tok->nv_index, tok->nv_name, tr, NULL);
+	same = Esys_TR_GetName(t->esys, *tr, &got) == TSS2_RC_SUCCESS &&
+	       got->size == OYSTER_NV_NAME_LEN &&
+	       !memcmp(got->name, tok->nv_name, OYSTER_NV_NAME_LEN);
+	Esys_Free(got);
+	if (same)
+		return 0;
+	Esys_TR_Close(t->esys, tr);
+	return nv_get(t, tok->nv_index, tok->nv_name, tr, NULL);
+}
+
 int nv_policy_authorize(struct tpm *t, ESYS_TR session, const struct token *tok)
 {
 	ESYS_TR tr;
 	TSS2_RC rc;
 	int r;
 
-	r = nv_get(t, tok->nv_index, tok->nv_name, &tr, NULL);
+	r = nv_get_known(t, tok, &tr);
 	if (r == -ENOENT || r == -EKEYREJECTED) {
 		log_err("The TPM no longer holds this token's NV index 0x%08x (it was undefined, "
 			"or "
@@ -325,6 +363,14 @@ int nv_policy_authorize(struct tpm *t, ESYS_TR session, const struct token *tok)
 	if (rc == TSS2_RC_SUCCESS)
 		return 0;
 	r = tpm_rc_errno(rc, "PolicyAuthorizeNV");
+	/* HANDLE: no index there (undefined, or the TPM was cleared). */
+	if (tpm_rc_base(rc) == TPM2_RC_HANDLE) {
+		log_err("The TPM no longer holds this token's NV index 0x%08x (it was undefined, "
+			"or "
+			"the TPM was cleared); unlock with the passphrase and enroll again.",
+			tok->nv_index);
+		return -ENXIO;
+	}
 	/* VALUE (swtpm; POLICY by some readings of the spec): the session's digest is not the
 	 * approved policy the index holds. */
 	if (tpm_rc_base(rc) == TPM2_RC_VALUE || tpm_rc_base(rc) == TPM2_RC_POLICY)
