@@ -22,7 +22,7 @@
 # Each enrollment case starts from a fresh TPM, so that the SRK's creation
 # and EvictControl are interrupted too. The enrollments are literal (their
 # commands are those of main's faults test); the unlocks are of an
-# authorized token (NV_ReadPublic and PolicyAuthorizeNV interrupted too).
+# authorized token (PolicyAuthorizeNV interrupted too).
 # approve-faults.sh interrupts the approvals of an authorized token.
 set -eu
 . "$TESTDIR/lib.sh"
