@@ -141,7 +141,7 @@ static int parse_args(int argc, char **argv, struct reseal_args *a)
  * the result can be proven.
  */
 static int new_states(struct tpm *t, const struct reseal_args *a, const struct token *old,
-		      struct token *tok, bool *now_approved)
+		      struct token *tok, bool *now_approved, bool *was_approved)
 {
 	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
 	uint32_t fence = token_fence_pcrs(old), changed = 0;
@@ -158,7 +158,7 @@ static int new_states(struct tpm *t, const struct reseal_args *a, const struct t
 	int r;
 
 	r = tpm_pcr_read(t, old->bank, old->pcr_mask, &now);
-	if (r == 0 && ((a->prune && old->next_boot) || a->next_boot))
+	if (r == 0 && (old->next_boot || a->next_boot))
 		r = tpm_reset_count(t, &c.reset_count);
 	if (r == 0 && a->predict) {
 		r = predict_state(t, old->bank, old->pcr_mask & ~fence, &a->pred, &next, &changed);
@@ -182,6 +182,7 @@ static int new_states(struct tpm *t, const struct reseal_args *a, const struct t
 		return r;
 	c.now = &now;
 	predict_record_events(a->pred.event_log, tok, &now, fence);
+	*was_approved = states_approve_now(old, &now, c.reset_count);
 	r = states_change(old, &c, tok, now_approved);
 	if (r == -EDOM)
 		usage_error("reseal",
@@ -290,11 +291,27 @@ out:
  */
 static int reseal_authorized(struct tpm *t, struct crypt_device *cd, int id,
 			     const struct reseal_args *a, const struct token *old,
-			     struct token *tok, bool now_approved)
+			     struct token *tok, bool now_approved, bool was_approved)
 {
 	bool changed = false;
 	char spec[128];
 	int r;
+
+	/*
+	 * Every approval keeps the state of now. Only a person may approve a boot
+	 * that the token did not (after a passphrase boot): --prune and
+	 * --unattended (the hooks, the services) never do.
+	 */
+	if (!was_approved && (a->prune || a->unattended)) {
+		log_err("Token %d of %s does not approve the state of this boot; nothing was "
+			"changed: after checking this boot, approve it with oyster reseal %s "
+			"--token "
+			"%d.",
+			id, a->device, a->device, id);
+		return -EPERM;
+	}
+	if (!was_approved)
+		log_info("The state of this boot was not approved before; it is now.");
 
 	r = approve_write(t, cd, id, old, tok, &changed);
 	if (r < 0)
@@ -354,7 +371,7 @@ int cmd_reseal(int argc, char **argv)
 	struct secret *pin = NULL, *raw = NULL;
 	struct token *old = NULL, *tok = NULL;
 	struct tpm *t = NULL;
-	bool now_approved = false, bad_passphrase = false;
+	bool now_approved = false, was_approved = false, bad_passphrase = false;
 	char spec[128];
 	int id, r;
 
@@ -379,11 +396,11 @@ int cmd_reseal(int argc, char **argv)
 	if (r < 0)
 		goto out;
 	*tok = *old;
-	r = new_states(t, &a, old, tok, &now_approved);
+	r = new_states(t, &a, old, tok, &now_approved, &was_approved);
 	if (r < 0)
 		goto out;
 	if (token_authorized(old)) {
-		r = reseal_authorized(t, cd, id, &a, old, tok, now_approved);
+		r = reseal_authorized(t, cd, id, &a, old, tok, now_approved, was_approved);
 		goto out;
 	}
 	if (a.prune && states_unchanged(old, tok)) {

@@ -184,6 +184,17 @@ int states_change(const struct token *old, const struct states_change *c, struct
 	return r;
 }
 
+bool states_approve_now(const struct token *old, const struct pcr_state *now, uint32_t reset_count)
+{
+	struct pcr_state today;
+
+	states_unfenced(old, token_fence_pcrs(old), now, &today);
+	for (unsigned s = 0; s < old->n_states; s++)
+		if (states_same(old, &old->states[s], &today))
+			return true;
+	return old->next_boot && reset_count == old->next_boot_reset;
+}
+
 bool states_unchanged(const struct token *old, const struct token *tok)
 {
 	if (old->n_states != tok->n_states || old->next_boot != tok->next_boot ||

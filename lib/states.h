@@ -59,6 +59,12 @@ struct states_change {
  */
 int states_change(const struct token *old, const struct states_change *c, struct token *tok,
 		  bool *now_approved);
+/*
+ * Whether old approves the boot of now: the values of now (fence PCRs at
+ * zero) are one of its states, or its next-boot approval is for this boot
+ * (reset_count). What the TPM would unseal for, without asking it.
+ */
+bool states_approve_now(const struct token *old, const struct pcr_state *now, uint32_t reset_count);
 /* The token approves what old did (no write needed). */
 bool states_unchanged(const struct token *old, const struct token *tok);
 

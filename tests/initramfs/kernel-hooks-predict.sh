@@ -137,7 +137,7 @@ expect_fail token_open "$authorized"
 run sandbox env -u PASSWORD -u PIN OYSTER_TCTI="$OYSTER_TCTI" OYSTER_EVENT_LOG="$log" \
 	run-parts --report --arg="$new" --arg="/boot/vmlinuz-$new" --regex='^zzz-oyster$' /etc/kernel/postinst.d </dev/null
 [ "$RC" -eq 0 ] || { show_last; fail "the hook failed (exit status $RC)"; }
-grep -qF "oyster: pre-approved kernel $new for $authorized" "$OUT" || { show_last; fail "the hook did not pre-approve the authorized token"; }
+grep -qF "oyster: pre-approved kernel $new for $authorized" "$OUT" "$ERR" || { show_last; fail "the hook did not pre-approve the authorized token"; }
 ! grep -qiE 'passphrase' "$OUT" "$ERR" || { show_last; fail "the hook spoke of a passphrase"; }
 [ "$(luks_json "$authorized" | jq -r '[.tokens[] | select(.type == "oyster-tpm2")][0].tpm2_state_origins[-1] | .kind + " " + .note')" = "predicted vmlinuz-$new" ] ||
 	fail "the predicted state does not record the kernel it stands for"

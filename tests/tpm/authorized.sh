@@ -64,6 +64,18 @@ tpm2_pcrextend "7:sha256=$digest"
 [ "$(pcr_value sha256 7)" = "$next7" ] || setup_error "predicted PCR 7 differs"
 expect_ok token_open "$img"
 
+say "a boot the token did not approve: --prune and --unattended change nothing"
+reboot_tpm
+extend_pcr 7 unapproved-boot
+before=$(luks_json "$img" | jq -cS .)
+expect_status 3 "$OYSTER" reseal "$img" --prune --unattended
+oyster_messages | grep -q 'does not approve the state of this boot' || { show_last; fail "no message"; }
+expect_status 3 "$OYSTER" reseal "$img" --add-state "7:sha256=$next7" --unattended
+[ "$(luks_json "$img" | jq -cS .)" = "$before" ] || fail "an unattended approval in an unapproved boot changed the header"
+reboot_tpm
+extend_pcr 7 secure-boot
+tpm2_pcrextend "7:sha256=$digest"
+
 say "revocation: a header saved now stops working once its state is pruned"
 cryptsetup luksHeaderBackup --header-backup-file "$WORKDIR/old-header" "$img"
 expect_ok "$OYSTER" reseal "$img" --prune

@@ -161,6 +161,20 @@ static void test_change(void)
 	tok = old;
 	CHECK(states_change(&old, &c, &tok, &now_ok) == 0 && !tok.next_boot, "prune on it");
 
+	/* Whether the boot of now is approved: a state (fence at zero), or the next boot's. */
+	old.next_boot = false;
+	CHECK(states_approve_now(&old, &now, 4), "the state of now is approved");
+	now.value[15][0] = 1;
+	CHECK(states_approve_now(&old, &now, 4), "fenced: still the approved state");
+	now.value[7][0] = 0x77;
+	CHECK(!states_approve_now(&old, &now, 4), "another state is not approved");
+	old.next_boot = true;
+	old.next_boot_reset = 5;
+	CHECK(states_approve_now(&old, &now, 5) && !states_approve_now(&old, &now, 6),
+	      "the next-boot approval covers its boot only");
+	now.value[7][0] = 5;
+	old.next_boot = false;
+
 	/* Fenced now: the state of now is approved with the fence at zero, not provable. */
 	now.value[15][0] = 1;
 	c = (struct states_change){ .now = &now, .reset_count = 4 };
