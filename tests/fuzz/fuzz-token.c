@@ -49,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r < 0)
 		goto out;
 
-	FUZZ_ASSERT(tok->version == OYSTER_TOKEN_VERSION || tok->version == OYSTER_TOKEN_AUTHORIZED);
+	FUZZ_ASSERT(tok->version == OYSTER_TOKEN_VERSION ||
+		    tok->version == OYSTER_TOKEN_AUTHORIZED);
 	FUZZ_ASSERT(tok->keyslot >= 0 && tok->keyslot <= 31);
 	FUZZ_ASSERT(tok->n_states >= 1 && tok->n_states <= token_max_states(tok));
 	FUZZ_ASSERT(tok->pcr_mask && !(tok->pcr_mask >> OYSTER_PCR_COUNT));
