@@ -181,6 +181,8 @@ say "$(oyster --version) from $BUILD; scratch directory $TMP"
 step "1. A software TPM (swtpm), private to this demo"
 start_swtpm || die "could not start swtpm (log: $(cat "$TMP/swtpm.log" 2>/dev/null))"
 export OYSTER_TCTI="swtpm:host=127.0.0.1,port=$SWTPM_PORT"
+# oyster's credentials for this throw-away TPM: not in the host's /var/lib/oyster.
+export OYSTER_STATE_DIR=$TMP/state
 export TPM2TOOLS_TCTI=$OYSTER_TCTI
 say "swtpm listens on 127.0.0.1:$SWTPM_PORT; oyster and the token plugin find it through"
 say "OYSTER_TCTI=$OYSTER_TCTI (on a real machine: the default, /dev/tpmrm0)"

@@ -52,8 +52,8 @@ struct tpm;
  */
 int enroll_add(struct tpm *t, struct crypt_device *cd, struct token *tok, const struct secret *vk,
 	       const struct secret *pin, const struct secret *auth, bool prove_now);
-/* Removes every oyster token but keep_id, and their keyslots but keep_slot. */
-void enroll_remove_others(struct crypt_device *cd, int keep_id, int keep_slot);
+/* Removes every oyster token but keep_id, and their keyslots but keep_slot (and NV indexes). */
+void enroll_remove_others(struct tpm *t, struct crypt_device *cd, int keep_id, int keep_slot);
 
 /* unlock_token_with() with the PIN in a secret buffer (or none). */
 int unlock_with_pin(struct tpm *t, const struct token *tok, const struct secret *pin,

@@ -13,7 +13,9 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "approve.h"
 #include "predict.h"
+#include "states.h"
 #include "encode.h"
 #include "lockout.h"
 #include "log.h"
@@ -25,7 +27,7 @@
 
 static const char usage[] =
 	"Usage: oyster enroll DEVICE [--pcrs SPEC] [--bank BANK] [--key-file FILE] [--pin]\n"
-	"                            [--fence[=PCR]] [--replace] [--configure-boot]\n"
+	"                            [--fence[=PCR]] [--replace] [--configure-boot] [--literal]\n"
 	"                            [--recovery-key [--recovery-key-file FILE] [--tpm]]\n\n"
 	"Seal a new random secret in the TPM, bound to the current values of the chosen PCRs,\n"
 	"and add it to DEVICE (a LUKS2 block device, image file or UUID=...) as a new keyslot\n"
@@ -48,7 +50,10 @@ static const char usage[] =
 	"                   as 8 groups of 8 letters), shown once on the terminal with a QR code\n"
 	"  --recovery-key-file FILE  write it to FILE (created 0600; '-' for stdout) instead\n"
 	"  --tpm            with --recovery-key: enroll the TPM too (implied by --pcrs, --bank,\n"
-	"                   --pin, --fence, --replace and --configure-boot)\n"
+	"                   --pin, --fence, --replace, --configure-boot and --literal)\n"
+	"  --literal        seal to the PCR values themselves (token version 1), even when the\n"
+	"                   TPM could hold the approved states in an NV index (the default:\n"
+	"                   later approvals then need no secret and revoke older ones)\n"
 	"  -h, --help       show this help\n";
 
 struct enroll_args {
@@ -64,6 +69,7 @@ struct enroll_args {
 	bool tpm;      /* a TPM token is enrolled */
 	bool recovery; /* a recovery key is added */
 	const char *recovery_file;
+	bool literal;
 };
 
 static int parse_args(int argc, char **argv, struct enroll_args *a)
@@ -80,6 +86,7 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
 		{ "recovery-key", no_argument, NULL, 'R' },
 		{ "recovery-key-file", required_argument, NULL, 'W' },
 		{ "tpm", no_argument, NULL, 'T' },
+		{ "literal", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -90,7 +97,7 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
 	a->fence = -1;
 	a->bank = pcr_bank_from_name("sha256");
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		tpm_option |= strchr("pbrPFCNT", c) != NULL;
+		tpm_option |= strchr("pbrPFCNTL", c) != NULL;
 		switch (c) {
 		case 'p':
 			if (pcr_parse_spec(optarg, &a->mask) < 0)
@@ -136,6 +143,9 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
 			break;
 		case 'T':
 			break;
+		case 'L':
+			a->literal = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return -1;
@@ -165,21 +175,18 @@ static void warn_trivial(const struct token *tok, int fence)
 }
 
 /*
- * Everything but the TPM blobs: today's PCR values (the fence PCR at its
- * reset value, zeros), the policy, the PIN's parameters. *fenced tells that
- * the fence PCR is extended now, so the token cannot be proven before a reboot.
+ * Everything but the TPM blobs: today's PCR values (lib/states.c), the
+ * policy, the PIN's parameters. *fenced tells that the fence PCR is
+ * extended now, so the token cannot be proven before a reboot.
  */
 static int token_init(struct tpm *t, const struct enroll_args *a, struct token *tok, bool *fenced)
 {
 	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
+	struct pcr_state now;
 	unsigned n;
 	int r;
 
 	tok->version = OYSTER_TOKEN_VERSION;
-	tok->bank = a->bank;
-	tok->pcr_mask = a->mask;
-	tok->n_states = 1;
-	*fenced = false;
 	tok->created = time(NULL);
 	if (a->pin) {
 		tok->pin = true;
@@ -188,20 +195,10 @@ static int token_init(struct tpm *t, const struct enroll_args *a, struct token *
 		if (getrandom(tok->pin_salt, tok->pin_salt_len, 0) != (ssize_t)tok->pin_salt_len)
 			return -errno;
 	}
-	if (a->fence >= 0)
-		tok->pcr_mask |= 1u << a->fence;
-	r = tpm_pcr_read(t, a->bank, tok->pcr_mask, &tok->states[0]);
+	r = tpm_pcr_read(t, a->bank, a->mask | (a->fence >= 0 ? 1u << a->fence : 0), &now);
 	if (r < 0)
 		return r;
-	if (a->fence >= 0) {
-		uint8_t *v = tok->states[0].value[a->fence];
-		size_t size = pcr_bank_digest_size(a->bank);
-
-		*fenced = false;
-		for (size_t i = 0; i < size; i++)
-			*fenced |= v[i] != 0;
-		memset(v, 0, size);
-	}
+	states_init(tok, a->bank, a->mask, a->fence, &now, tok->created, fenced);
 	warn_trivial(tok, a->fence);
 	predict_record_events(NULL, tok, &tok->states[0], token_fence_pcrs(tok));
 	return token_policy(tok, branches, &n, tok->policy);
@@ -254,7 +251,7 @@ static bool backs_root(struct crypt_device *cd)
 	return sysfs_stacked_on(path, dev.st_rdev, 0);
 }
 
-void enroll_remove_others(struct crypt_device *cd, int keep_id, int keep_slot)
+void enroll_remove_others(struct tpm *t, struct crypt_device *cd, int keep_id, int keep_slot)
 {
 	struct token *old = calloc(1, sizeof(*old));
 	int id, parse_r;
@@ -269,6 +266,11 @@ void enroll_remove_others(struct crypt_device *cd, int keep_id, int keep_slot)
 			continue;
 		if (luks_token_remove(cd, id) < 0)
 			continue;
+		/* Its NV index is its own: nothing else can use it once the token is gone. */
+		if (parse_r == 0 && token_authorized(old) && approve_forget(t, old) < 0)
+			fprintf(stderr,
+				"Warning: could not undefine NV index 0x%08x of token %d.\n",
+				old->nv_index, id);
 		if (slot >= 0 && slot != keep_slot && luks_keyslot_token_count(cd, slot, -1) == 0 &&
 		    luks_keyslot_remove(cd, slot) == 0)
 			printf("Replaced token %d (keyslot %d).\n", id, slot);
@@ -315,8 +317,17 @@ static int tpm_enroll(const struct enroll_args *a, struct tpm *t, struct crypt_d
 		if (r < 0)
 			goto out;
 	}
+	if (!a->literal) {
+		r = approve_setup(t, tok);
+		if (r < 0)
+			printf("Literal mode (approvals will need the secret or the passphrase): "
+			       "%s.\n",
+			       approve_fallback_reason(r));
+	}
 	id = enroll_add(t, cd, tok, vk, pin, auth, !fenced);
 	if (id < 0) {
+		if (token_authorized(tok))
+			approve_forget(t, tok);
 		r = id;
 		goto out;
 	}
@@ -325,17 +336,20 @@ static int tpm_enroll(const struct enroll_args *a, struct tpm *t, struct crypt_d
 		       "work at the next boot.\n",
 		       a->fence);
 	if (a->replace)
-		enroll_remove_others(cd, id, tok->keyslot);
+		enroll_remove_others(t, cd, id, tok->keyslot);
 	pcr_format_spec(a->mask, spec, sizeof(spec));
 	if (a->fence >= 0)
 		printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank, to the "
-		       "boot "
-		       "fence (PCR %d at its reset value)%s.\n",
+		       "boot fence (PCR %d at its reset value)%s.\n",
 		       id, tok->keyslot, spec, pcr_bank_name(a->bank), a->fence,
 		       a->pin ? " and a PIN" : "");
 	else
 		printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank%s.\n", id,
 		       tok->keyslot, spec, pcr_bank_name(a->bank), a->pin ? " and a PIN" : "");
+	if (token_authorized(tok))
+		printf("Approved states are kept in NV index 0x%08x; oyster reseal approves more "
+		       "without the secret.\n",
+		       tok->nv_index);
 	if (a->pin && tpm_state_read(t, &st) == 0 && !st.lockout_auth_set)
 		printf("Recommended: oyster tpm-setup --lockout-auth (while the TPM's lockout "
 		       "authorization is empty, anyone can reset its count of wrong PINs).\n");

@@ -13,13 +13,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd.h"
 #include "encode.h"
 #include "log.h"
 #include "luks.h"
 #include "pin.h"
+#include "approve.h"
 #include "predict.h"
+#include "states.h"
 #include "tpm.h"
 #include "unlock.h"
 
@@ -132,169 +135,62 @@ static int parse_args(int argc, char **argv, struct reseal_args *a)
 	return 0;
 }
 
-/* PCR:BANK=HEX[,...] applied onto state; every PCR must be one the token binds. */
-static int apply_spec(const char *spec, const struct token *tok, struct pcr_state *state)
-{
-	size_t size = pcr_bank_digest_size(tok->bank);
-	char *copy = strdup(spec), *item, *save = NULL;
-	int r = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	for (item = strtok_r(copy, ",", &save); item && r == 0; item = strtok_r(NULL, ",", &save)) {
-		char *colon = strchr(item, ':'), *eq = strchr(item, '=');
-		unsigned pcr;
-		size_t n;
-
-		r = -EINVAL;
-		if (!colon || !eq || eq < colon)
-			break;
-		*colon = *eq = '\0';
-		if (!parse_uint(item, OYSTER_PCR_COUNT - 1, &pcr) ||
-		    !(tok->pcr_mask & (1u << pcr)) || pcr_bank_from_name(colon + 1) != tok->bank ||
-		    hex_decode(eq + 1, state->value[pcr], size, &n) < 0 || n != size)
-			break;
-		r = 0;
-	}
-	free(copy);
-	return r;
-}
-
-static bool same_state(const struct token *tok, const struct pcr_state *a,
-		       const struct pcr_state *b)
-{
-	size_t size = pcr_bank_digest_size(tok->bank);
-
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
-		if ((tok->pcr_mask & (1u << pcr)) && memcmp(a->value[pcr], b->value[pcr], size))
-			return false;
-	return true;
-}
-
-static int add_state(struct token *tok, const struct pcr_state *state)
-{
-	for (unsigned s = 0; s < tok->n_states; s++)
-		if (same_state(tok, &tok->states[s], state))
-			return 0;
-	if (tok->n_states == OYSTER_MAX_STATES) {
-		log_err("A token holds at most %d approved states; run oyster reseal --prune "
-			"first.",
-			OYSTER_MAX_STATES);
-		return -E2BIG;
-	}
-	tok->states[tok->n_states++] = *state;
-	return 0;
-}
-
 /*
- * The new approved states: today's values (fence PCRs at zero), plus with
- * --add-state the old states and the given one. *now_approved tells whether
- * the machine's state of now is among them, so the result can be proven.
+ * The new approved states (lib/states.c) from what the TPM says now.
+ * *now_approved tells whether the machine's state of now is among them, so
+ * the result can be proven.
  */
 static int new_states(struct tpm *t, const struct reseal_args *a, const struct token *old,
-		      struct token *tok, bool *now_approved)
+		      struct token *tok, bool *now_approved, bool *was_approved)
 {
 	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
-	size_t size = pcr_bank_digest_size(old->bank);
-	uint32_t fence = token_fence_pcrs(old);
-	struct pcr_state now, today;
+	uint32_t fence = token_fence_pcrs(old), changed = 0;
+	struct states_change c = {
+		.keep = a->add_state || a->next_boot || a->predict,
+		.prune = a->prune,
+		.add_spec = a->add_state,
+		.next_boot = a->next_boot,
+		.when = time(NULL),
+	};
+	static char note[OYSTER_NOTE_MAX + 1];
+	struct pcr_state now, next;
 	unsigned n;
 	int r;
 
 	r = tpm_pcr_read(t, old->bank, old->pcr_mask, &now);
-	if (r < 0)
-		return r;
-	today = now;
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
-		if (fence & (1u << pcr))
-			memset(today.value[pcr], 0, size);
-	*now_approved = same_state(old, &now, &today);
-	predict_record_events(a->pred.event_log, tok, &now, fence);
-
-	/* Adding keeps what was approved; a plain reseal or --prune starts over from now. */
-	tok->n_states = 0;
-	tok->next_boot = false;
-	if (a->add_state || a->next_boot || a->predict) {
-		for (unsigned s = 0; s < old->n_states; s++)
-			tok->states[tok->n_states++] = old->states[s];
-		tok->next_boot = old->next_boot;
-		tok->next_boot_reset = old->next_boot_reset;
-	}
-	/*
-	 * --prune drops what this boot did not use. A next-boot approval for a
-	 * boot still to come was not for this one: it stays (a plain reseal
-	 * drops it). The boot it was for has used it up.
-	 */
-	if (a->prune && old->next_boot) {
-		uint32_t reset;
-
-		r = tpm_reset_count(t, &reset);
-		if (r < 0)
-			return r;
-		if (reset < old->next_boot_reset) {
-			tok->next_boot = true;
-			tok->next_boot_reset = old->next_boot_reset;
-		}
-	}
-	r = add_state(tok, &today);
-	if (r == 0 && a->add_state) {
-		struct pcr_state extra = today;
-
-		if (apply_spec(a->add_state, old, &extra) < 0) {
-			usage_error(
-				"reseal",
-				"invalid --add-state '%s': use PCR:%s=HEX for PCRs the token binds",
-				a->add_state, pcr_bank_name(old->bank));
-			return -EDOM;
-		}
-		r = add_state(tok, &extra);
-	}
+	if (r == 0 && (old->next_boot || a->next_boot))
+		r = tpm_reset_count(t, &c.reset_count);
 	if (r == 0 && a->predict) {
-		struct pcr_state next;
-		uint32_t changed;
-
 		r = predict_state(t, old->bank, old->pcr_mask & ~fence, &a->pred, &next, &changed);
 		if (r == 0 && !(changed & old->pcr_mask & ~fence))
 			log_info("The update changes none of the token's PCRs (%s): the state of "
-				 "now "
-				 "covers the next boot.",
+				 "now covers the next boot.",
 				 pcr_bank_name(old->bank));
-		if (r == 0) {
-			struct pcr_state extra = today;
+		c.predicted = &next;
+		c.predicted_mask = changed;
+		/* What the predicted state stands for, in a few words: the new file's name. */
+		const char *what = a->pred.o.kernel	   ? a->pred.o.kernel
+				   : a->pred.o.initrd	   ? a->pred.o.initrd
+				   : a->pred.o.boot_loader ? a->pred.o.boot_loader
+							   : "command line";
+		const char *base = strrchr(what, '/');
 
-			for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
-				if (changed & old->pcr_mask & ~fence & (1u << pcr))
-					memcpy(extra.value[pcr], next.value[pcr], size);
-			r = add_state(tok, &extra);
-		}
-	}
-	if (r == 0 && a->next_boot) {
-		uint32_t reset;
-
-		r = tpm_reset_count(t, &reset);
-		if (r == 0 && reset == UINT32_MAX)
-			r = -ERANGE;
-		tok->next_boot = true;
-		tok->next_boot_reset = reset + 1;
-	}
-	if (r == 0 && tok->next_boot && tok->n_states >= OYSTER_MAX_STATES) {
-		log_err("A token holds at most %d approved states with the next boot; run oyster "
-			"reseal --prune first.",
-			OYSTER_MAX_STATES - 1);
-		r = -E2BIG;
+		snprintf(note, sizeof(note), "%s", base ? base + 1 : what);
+		c.predicted_note = note;
 	}
 	if (r < 0)
 		return r;
+	c.now = &now;
+	predict_record_events(a->pred.event_log, tok, &now, fence);
+	*was_approved = states_approve_now(old, &now, c.reset_count);
+	r = states_change(old, &c, tok, now_approved);
+	if (r == -EDOM)
+		usage_error("reseal",
+			    "invalid --add-state '%s': use PCR:%s=HEX for PCRs the token binds",
+			    a->add_state, pcr_bank_name(old->bank));
+	if (r < 0)
+		return r;
 	return token_policy(tok, branches, &n, tok->policy);
-}
-
-/* --prune on a token that holds only what it would keep: no header write. */
-static bool nothing_to_prune(const struct token *old, const struct token *tok)
-{
-	return old->n_states == 1 && tok->n_states == 1 &&
-	       same_state(old, &old->states[0], &tok->states[0]) &&
-	       old->next_boot == tok->next_boot &&
-	       (!old->next_boot || old->next_boot_reset == tok->next_boot_reset);
 }
 
 /* The token's secret, unsealed now: the way to reseal without a passphrase. */
@@ -389,6 +285,53 @@ out:
 	return r;
 }
 
+/*
+ * An authorized token: the approval is the NV index and the token's list,
+ * written with oyster's credential; no unseal, no PIN, no passphrase.
+ */
+static int reseal_authorized(struct tpm *t, struct crypt_device *cd, int id,
+			     const struct reseal_args *a, const struct token *old,
+			     struct token *tok, bool now_approved, bool was_approved)
+{
+	bool changed = false;
+	char spec[128];
+	int r;
+
+	/*
+	 * Every approval keeps the state of now. Only a person may approve a boot
+	 * that the token did not (after a passphrase boot): --prune and
+	 * --unattended (the hooks, the services) never do.
+	 */
+	if (!was_approved && (a->prune || a->unattended)) {
+		log_err("Token %d of %s does not approve the state of this boot; nothing was "
+			"changed: after checking this boot, approve it with oyster reseal %s "
+			"--token "
+			"%d.",
+			id, a->device, a->device, id);
+		return -EPERM;
+	}
+	if (!was_approved)
+		log_info("The state of this boot was not approved before; it is now.");
+
+	r = approve_write(t, cd, id, old, tok, &changed);
+	if (r < 0)
+		return r;
+	pcr_format_spec(tok->pcr_mask, spec, sizeof(spec));
+	if (!changed && a->prune)
+		printf("Token %d approves only the state of now: nothing to prune.\n", id);
+	else if (!changed)
+		printf("Token %d approves these states already: nothing to write.\n", id);
+	else
+		printf("Approved for token %d: %u state%s%s, PCRs %s of the %s bank (NV index "
+		       "0x%08x).\n",
+		       id, tok->n_states, tok->n_states == 1 ? "" : "s",
+		       tok->next_boot ? " and the next boot" : "", spec, pcr_bank_name(tok->bank),
+		       tok->nv_index);
+	if (!now_approved)
+		printf("The state of now is fenced: it is proven at the next boot.\n");
+	return 0;
+}
+
 /* The one token to reseal: --token N, or the only oyster token there is. */
 static int pick_token(struct crypt_device *cd, const struct reseal_args *a, struct token *tok)
 {
@@ -428,7 +371,7 @@ int cmd_reseal(int argc, char **argv)
 	struct secret *pin = NULL, *raw = NULL;
 	struct token *old = NULL, *tok = NULL;
 	struct tpm *t = NULL;
-	bool now_approved = false, bad_passphrase = false;
+	bool now_approved = false, was_approved = false, bad_passphrase = false;
 	char spec[128];
 	int id, r;
 
@@ -453,10 +396,14 @@ int cmd_reseal(int argc, char **argv)
 	if (r < 0)
 		goto out;
 	*tok = *old;
-	r = new_states(t, &a, old, tok, &now_approved);
+	r = new_states(t, &a, old, tok, &now_approved, &was_approved);
 	if (r < 0)
 		goto out;
-	if (a.prune && nothing_to_prune(old, tok)) {
+	if (token_authorized(old)) {
+		r = reseal_authorized(t, cd, id, &a, old, tok, now_approved, was_approved);
+		goto out;
+	}
+	if (a.prune && states_unchanged(old, tok)) {
 		printf("Token %d approves only the state of now: nothing to prune.\n", id);
 		goto out;
 	}

@@ -42,7 +42,11 @@ struct verdict {
 	uint32_t changed;
 	struct pcr_state now;
 	bool this_boot; /* the token's next-boot approval is for this boot */
+	int nv_r;	/* authorized: 0 the NV index approves these states, else why not */
 };
+
+/* A predicted state not booted after this long is worth a warning (oyster-status(8)). */
+#define STATUS_PREDICTED_DAYS 30
 
 static void judge(struct tpm *t, const struct token *tok, struct verdict *v)
 {
@@ -52,6 +56,14 @@ static void judge(struct tpm *t, const struct token *tok, struct verdict *v)
 		return;
 	v->srk_r = tpm_srk_check(t, tok);
 	v->diff_r = unlock_diff(t, tok, &v->now, &v->changed);
+	if (token_authorized(tok)) {
+		uint8_t nv[OYSTER_POLICY_SIZE];
+
+		v->nv_r = tpm_nv_read(t, tok->nv_index, tok->nv_name, nv);
+		if (v->nv_r == 0 && memcmp(nv, tok->approved, sizeof(nv)) &&
+		    !(tok->has_previous && !memcmp(nv, tok->previous.approved, sizeof(nv))))
+			v->nv_r = -ESTALE;
+	}
 	if (tok->next_boot && !(v->changed & token_fence_pcrs(tok))) {
 		uint32_t reset;
 
@@ -72,6 +84,11 @@ static const char *verdict_text(const struct token *tok, const struct verdict *v
 		return "no: the volume was enrolled with another TPM";
 	if (v->srk_r < 0 || (v->diff_r < 0 && v->diff_r != -ENOENT))
 		return "unknown: the TPM could not be queried";
+	if (v->nv_r == -ESTALE)
+		return "no: the TPM's NV index approves other states (this header is older than "
+		       "the last approval: revoked)";
+	if (v->nv_r == -ENOENT || v->nv_r == -EKEYREJECTED)
+		return "no: the TPM no longer holds the token's NV index; enroll again";
 	if (v->diff_r < 0 && v->this_boot)
 		return "yes (approved for this boot whatever it measures; bind to it with oyster "
 		       "reseal --prune)";
@@ -127,6 +144,72 @@ static void explain(const struct token *tok, const struct verdict *v,
 	eventlog_free(log);
 }
 
+static bool predicted_stale(const struct token *tok, const struct verdict *v, unsigned s)
+{
+	return tok->origins[s].kind == TOKEN_ORIGIN_PREDICTED && v->diff_r != (int)s &&
+	       time(NULL) - tok->origins[s].when > STATUS_PREDICTED_DAYS * 86400;
+}
+
+static void format_when(time_t t, bool iso, char *buf, size_t size)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	if (iso)
+		strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	else
+		strftime(buf, size, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+/* Authorized tokens: what each approved state stands for, and the NV index. */
+static void print_approved(const struct token *tok, const struct verdict *v)
+{
+	char when[64];
+
+	if (!token_authorized(tok))
+		return;
+	printf("  Mode:      authorized (NV index 0x%08x%s)\n", tok->nv_index,
+	       v->nv_r == 0 ? ", approves these states" : "");
+	for (unsigned s = 0; s < tok->n_states; s++) {
+		format_when(tok->origins[s].when, false, when, sizeof(when));
+		printf("  State %-3u %s %s%s%s%s\n", s + 1, token_origin_name(tok->origins[s].kind),
+		       when, tok->origins[s].note[0] ? " (" : "", tok->origins[s].note,
+		       tok->origins[s].note[0] ? ")" : "");
+		if (predicted_stale(tok, v, s))
+			printf("  Warning:   state %u was predicted more than %d days ago and this "
+			       "boot is not it; remove it with oyster reseal --prune once the "
+			       "machine boots as it should\n",
+			       s + 1, STATUS_PREDICTED_DAYS);
+	}
+	if (tok->has_previous)
+		printf("  Previous:  %u states, kept until an interrupted approval is finished "
+		       "(oyster reseal finishes it)\n",
+		       tok->previous.n_states);
+}
+
+static struct json_object *json_approved(const struct token *tok, const struct verdict *v)
+{
+	struct json_object *arr = json_object_new_array();
+	char when[64];
+
+	for (unsigned s = 0; s < tok->n_states; s++) {
+		struct json_object *o = json_object_new_object();
+
+		format_when(tok->origins[s].when, true, when, sizeof(when));
+		json_object_object_add(
+			o, "origin",
+			json_object_new_string(token_origin_name(tok->origins[s].kind)));
+		json_object_object_add(o, "approved", json_object_new_string(when));
+		if (tok->origins[s].note[0])
+			json_object_object_add(o, "note",
+					       json_object_new_string(tok->origins[s].note));
+		json_object_object_add(o, "stale",
+				       json_object_new_boolean(predicted_stale(tok, v, s)));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 static void print_text(int id, const struct token *tok, const struct verdict *v)
 {
 	char spec[128], when[64], buf[640];
@@ -147,6 +230,7 @@ static void print_text(int id, const struct token *tok, const struct verdict *v)
 	if (tok->next_boot)
 		printf("  Next boot: approved whatever it measures (TPM reset count %u)\n",
 		       tok->next_boot_reset);
+	print_approved(tok, v);
 	printf("  SRK:       %s%s\n",
 	       tok->srk_handle == OYSTER_SRK_PERSISTENT ? "0x81000001 (persistent)" : "transient",
 	       v->srk_r == 0		   ? ", this TPM's"
@@ -188,6 +272,15 @@ static struct json_object *json_token(int id, const struct token *tok, const str
 		json_object_object_add(o, "bank", json_object_new_string(pcr_bank_name(tok->bank)));
 		json_object_object_add(o, "states", json_object_new_int((int)tok->n_states));
 		json_object_object_add(o, "created", json_object_new_string(when));
+		json_object_object_add(
+			o, "mode",
+			json_object_new_string(token_authorized(tok) ? "authorized" : "literal"));
+		if (token_authorized(tok)) {
+			json_object_object_add(o, "nv_index", json_object_new_int64(tok->nv_index));
+			json_object_object_add(o, "approved_states", json_approved(tok, v));
+			json_object_object_add(o, "interrupted_approval",
+					       json_object_new_boolean(tok->has_previous));
+		}
 		for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
 			if (tok->pcr_mask & (1u << pcr))
 				json_object_array_add(pcrs, json_object_new_int((int)pcr));
@@ -207,6 +300,7 @@ static struct json_object *json_token(int id, const struct token *tok, const str
 			       v->parse_r < 0 || v->srk_r == -EKEYREJECTED
 				       ? json_object_new_boolean(0)
 			       : v->srk_r < 0	      ? NULL
+			       : v->nv_r < 0	      ? json_object_new_boolean(0)
 			       : v->diff_r >= 0	      ? json_object_new_boolean(1)
 			       : v->diff_r == -ENOENT ? json_object_new_boolean(0)
 						      : NULL);

@@ -4,18 +4,23 @@
 #include <libcryptsetup.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "approve.h"
 
 #include "cmd.h"
 #include "log.h"
 #include "luks.h"
 #include "recovery.h"
+#include "tpm.h"
 
 static const char usage[] =
 	"Usage: oyster wipe DEVICE (--token N | --all | --recovery) [--force]\n\n"
 	"Remove oyster tokens from DEVICE together with the keyslots they unlock (a keyslot\n"
 	"that another token still uses is kept). Refuses when no keyslot a person can open (a\n"
 	"passphrase or a recovery key) would remain, since the volume could then only be opened\n"
-	"by the TPM, or not at all.\n\n"
+	"by the TPM, or not at all. An authorized token's NV index and its credential go with\n"
+	"it, unless another token of DEVICE names the same index.\n\n"
 	"  --token N   remove token N\n"
 	"  --all       remove every oyster-tpm2 token\n"
 	"  --recovery  remove the recovery keys that oyster enroll added\n"
@@ -76,6 +81,46 @@ static int wipe_recovery(struct crypt_device *cd, const char *device, bool force
 	return removed;
 }
 
+/* Whether a token of cd other than skip names index. */
+static bool index_shared(struct crypt_device *cd, int skip, const struct token *tok)
+{
+	struct token *other = calloc(1, sizeof(*other));
+	bool shared = !other;
+	int id, parse_r;
+
+	for (id = luks_token_next(cd, 0, other, &parse_r); other && id >= 0 && !shared;
+	     id = luks_token_next(cd, id + 1, other, &parse_r))
+		shared = id != skip && parse_r == 0 && token_authorized(other) &&
+			 other->nv_index == tok->nv_index &&
+			 !memcmp(other->nv_name, tok->nv_name, OYSTER_NV_NAME_LEN);
+	free(other);
+	return shared;
+}
+
+/* After its token is gone: the NV index and the credential, when nothing else names them. */
+static void forget_index(struct crypt_device *cd, struct tpm **t, int id, const struct token *tok)
+{
+	int r;
+
+	if (index_shared(cd, id, tok)) {
+		printf("Kept NV index 0x%08x: another token of this volume names it.\n",
+		       tok->nv_index);
+		return;
+	}
+	r = *t ? 0 : tpm_open(t);
+	if (r == 0)
+		r = approve_forget(*t, tok);
+	if (r == 0)
+		printf("Undefined NV index 0x%08x of token %d and removed its credential.\n",
+		       tok->nv_index, id);
+	else
+		fprintf(stderr,
+			"Warning: NV index 0x%08x of token %d is still defined (%s); it holds no "
+			"secret: remove it with tpm2_nvundefine 0x%08x once no copy of this header "
+			"is in use.\n",
+			tok->nv_index, id, r == -ENODEV ? "no TPM" : strerror(-r), tok->nv_index);
+}
+
 int cmd_wipe(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -85,6 +130,7 @@ int cmd_wipe(int argc, char **argv)
 	};
 	struct crypt_device *cd = NULL;
 	struct token *tok = NULL;
+	struct tpm *t = NULL;
 	bool all = false, force = false, have_want = false, recovery = false;
 	unsigned want = 0;
 	int c, id, parse_r, removed = 0;
@@ -144,6 +190,7 @@ int cmd_wipe(int argc, char **argv)
 	for (id = luks_token_next(cd, have_want ? (int)want : 0, tok, &parse_r); id >= 0;
 	     id = luks_token_next(cd, id + 1, tok, &parse_r)) {
 		int slot = tok->keyslot;
+		bool authorized = parse_r == 0 && token_authorized(tok);
 
 		if (have_want && id != (int)want)
 			break;
@@ -161,6 +208,8 @@ int cmd_wipe(int argc, char **argv)
 			printf("Removed token %d (its keyslot is still used by another token).\n",
 			       id);
 		}
+		if (authorized)
+			forget_index(cd, &t, id, tok);
 		removed++;
 		if (have_want)
 			break;
@@ -175,6 +224,7 @@ int cmd_wipe(int argc, char **argv)
 		r = -ENOENT;
 	}
 out:
+	tpm_close(t);
 	crypt_free(cd);
 	free(tok);
 	return r == -EPERM ? OYSTER_EXIT_FAILURE : exit_status(r);

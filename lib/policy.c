@@ -192,3 +192,90 @@ int policy_next_boot(uint16_t bank, uint32_t fence_mask, uint32_t reset_count,
 	}
 	return policy_counter_timer_eq32(out, reset_count, OYSTER_RESET_COUNT_OFFSET, out);
 }
+
+/* One level up: groups of 8; a group of one is carried up as it is. */
+static int tree_level(uint8_t (*d)[OYSTER_POLICY_SIZE], unsigned n, unsigned *up)
+{
+	unsigned groups = (n + OYSTER_MAX_STATES - 1) / OYSTER_MAX_STATES;
+	int r;
+
+	for (unsigned g = 0; g < groups; g++) {
+		unsigned first = g * OYSTER_MAX_STATES;
+		unsigned k = n - first < OYSTER_MAX_STATES ? n - first : OYSTER_MAX_STATES;
+		uint8_t out[OYSTER_POLICY_SIZE];
+
+		if (k == 1) {
+			memcpy(out, d[first], OYSTER_POLICY_SIZE);
+		} else {
+			r = policy_or(NULL, (const uint8_t(*)[OYSTER_POLICY_SIZE])d + first, k,
+				      out);
+			if (r < 0)
+				return r;
+		}
+		memcpy(d[g], out, OYSTER_POLICY_SIZE);
+	}
+	*up = groups;
+	return 0;
+}
+
+int policy_tree_path(const uint8_t (*leaves)[OYSTER_POLICY_SIZE], unsigned n, unsigned leaf,
+		     struct policy_or_step steps[OYSTER_TREE_LEVELS], unsigned *n_steps)
+{
+	uint8_t d[OYSTER_TREE_LEAVES][OYSTER_POLICY_SIZE];
+	unsigned levels = 0;
+	int r;
+
+	if (n < 1 || n > OYSTER_TREE_LEAVES || leaf >= n || !leaves)
+		return -EINVAL;
+	memcpy(d, leaves, n * sizeof(d[0]));
+	while (n > 1) {
+		unsigned first = leaf / OYSTER_MAX_STATES * OYSTER_MAX_STATES;
+		unsigned k = n - first < OYSTER_MAX_STATES ? n - first : OYSTER_MAX_STATES;
+
+		if (k > 1) {
+			if (levels == OYSTER_TREE_LEVELS)
+				return -EINVAL;
+			if (steps) {
+				steps[levels].n = k;
+				memcpy(steps[levels].digests, d[first], k * sizeof(d[0]));
+			}
+			levels++;
+		}
+		r = tree_level(d, n, &n);
+		if (r < 0)
+			return r;
+		leaf /= OYSTER_MAX_STATES;
+	}
+	*n_steps = levels;
+	return 0;
+}
+
+int policy_tree(const uint8_t (*leaves)[OYSTER_POLICY_SIZE], unsigned n,
+		uint8_t out[OYSTER_POLICY_SIZE])
+{
+	uint8_t d[OYSTER_TREE_LEAVES][OYSTER_POLICY_SIZE];
+	int r;
+
+	if (n < 1 || n > OYSTER_TREE_LEAVES || !leaves)
+		return -EINVAL;
+	memcpy(d, leaves, n * sizeof(d[0]));
+	while (n > 1) {
+		r = tree_level(d, n, &n);
+		if (r < 0)
+			return r;
+	}
+	memcpy(out, d[0], OYSTER_POLICY_SIZE);
+	return 0;
+}
+
+int policy_authorize_nv(const uint8_t *name, size_t name_len, uint8_t out[OYSTER_POLICY_SIZE])
+{
+	uint8_t buf[OYSTER_POLICY_SIZE + 4 + 2 + 64];
+
+	if (!name || name_len < 2 || name_len > sizeof(buf) - OYSTER_POLICY_SIZE - 4)
+		return -EINVAL;
+	memcpy(buf, policy_zero, OYSTER_POLICY_SIZE);
+	put_be32(buf + OYSTER_POLICY_SIZE, TPM2_CC_PolicyAuthorizeNV);
+	memcpy(buf + OYSTER_POLICY_SIZE + 4, name, name_len);
+	return sha256(buf, OYSTER_POLICY_SIZE + 4 + name_len, out);
+}

@@ -42,6 +42,29 @@ int policy_for_token(uint16_t bank, uint32_t mask, const struct pcr_state *state
 		     bool pin, uint8_t (*branches)[OYSTER_POLICY_SIZE],
 		     uint8_t out[OYSTER_POLICY_SIZE]);
 
+/*
+ * A PolicyOR tree over n (1..OYSTER_TREE_LEAVES) leaves: each level ORs
+ * groups of 8 consecutive digests (the last group may be smaller; a group
+ * of one is carried up as it is, since PolicyOR needs 2..8), until one
+ * digest is left. One leaf is its own root.
+ */
+#define OYSTER_TREE_LEAVES 64
+#define OYSTER_TREE_LEVELS 2
+int policy_tree(const uint8_t (*leaves)[OYSTER_POLICY_SIZE], unsigned n,
+		uint8_t out[OYSTER_POLICY_SIZE]);
+/* The PolicyORs that lead leaf up to the root, bottom first (groups of one left out). */
+struct policy_or_step {
+	unsigned n;
+	uint8_t digests[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
+};
+int policy_tree_path(const uint8_t (*leaves)[OYSTER_POLICY_SIZE], unsigned n, unsigned leaf,
+		     struct policy_or_step steps[OYSTER_TREE_LEVELS], unsigned *n_steps);
+/*
+ * TPM 2.0 Part 3, PolicyAuthorizeNV: the TPM resets the digest, then
+ * policyDigest' = H(zeros || TPM_CC_PolicyAuthorizeNV || nvIndexName).
+ */
+int policy_authorize_nv(const uint8_t *name, size_t name_len, uint8_t out[OYSTER_POLICY_SIZE]);
+
 /* Where TPMS_TIME_INFO (time, clock, resetCount, ...) keeps resetCount, for PolicyCounterTimer. */
 #define OYSTER_RESET_COUNT_OFFSET 16
 

@@ -17,8 +17,8 @@ static const TPMT_SYM_DEF session_symmetric = {
  * Salted with the SRK: the session key is known only to us and the TPM, so
  * parameter encryption hides the secret from anyone on the bus.
  */
-static int session_start(struct tpm *t, const struct srk *srk, ESYS_TR bind, TPM2_SE type,
-			 ESYS_TR *session)
+int tpm_session_start(struct tpm *t, const struct srk *srk, ESYS_TR bind, TPM2_SE type,
+		      ESYS_TR *session)
 {
 	TSS2_RC rc;
 
@@ -35,7 +35,7 @@ static int session_start(struct tpm *t, const struct srk *srk, ESYS_TR bind, TPM
  * The last command clears continueSession, so the TPM flushes the session
  * itself on success (one round trip less); only a failure leaves it behind.
  */
-static void session_end(struct tpm *t, ESYS_TR *session, bool command_succeeded)
+void tpm_session_end(struct tpm *t, ESYS_TR *session, bool command_succeeded)
 {
 	if (*session == ESYS_TR_NONE)
 		return;
@@ -102,7 +102,7 @@ int tpm_seal(struct tpm *t, const struct secret *secret, const struct secret *au
 	memcpy(template.publicArea.authPolicy.buffer, tok->policy, OYSTER_POLICY_SIZE);
 	template.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
 
-	r = session_start(t, &srk, ESYS_TR_NONE, TPM2_SE_HMAC, &session);
+	r = tpm_session_start(t, &srk, ESYS_TR_NONE, TPM2_SE_HMAC, &session);
 	if (r < 0)
 		goto out;
 	/* Command encryption: inSensitive, the first parameter, carries the secret. */
@@ -146,7 +146,7 @@ int tpm_seal(struct tpm *t, const struct secret *secret, const struct secret *au
 	memcpy(tok->srk_name, srk.name.name, srk.name.size);
 	r = 0;
 out:
-	session_end(t, &session, rc == TSS2_RC_SUCCESS && r == 0);
+	tpm_session_end(t, &session, rc == TSS2_RC_SUCCESS && r == 0);
 	Esys_Free(priv);
 	Esys_Free(pub);
 	srk_put(t, &srk);
@@ -196,10 +196,10 @@ static int policy_or_now(struct tpm *t, ESYS_TR session,
  * The next-boot branch, after the PCR branches failed: the fence PCRs at
  * zero, and the TPM's own reset count equal to the approved one.
  */
-static int policy_next_boot_now(struct tpm *t, ESYS_TR session, const struct token *tok)
+static int policy_next_boot_now(struct tpm *t, ESYS_TR session, const struct token *tok,
+				uint32_t fence, uint32_t reset)
 {
 	TPM2B_OPERAND operand = { .size = 4 };
-	uint32_t fence = token_fence_pcrs(tok);
 	TSS2_RC rc;
 	int r;
 
@@ -212,7 +212,7 @@ static int policy_next_boot_now(struct tpm *t, ESYS_TR session, const struct tok
 			return r;
 	}
 	for (unsigned i = 0; i < 4; i++)
-		operand.buffer[i] = (uint8_t)(tok->next_boot_reset >> (24 - 8 * i));
+		operand.buffer[i] = (uint8_t)(reset >> (24 - 8 * i));
 	rc = Esys_PolicyCounterTimer(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 				     &operand, OYSTER_RESET_COUNT_OFFSET, TPM2_EO_EQ);
 	if (rc != TSS2_RC_SUCCESS) {
@@ -239,10 +239,98 @@ static int policy_replay(struct tpm *t, ESYS_TR session, const struct token *tok
 	r = policy_or_now(t, session, (const uint8_t(*)[OYSTER_POLICY_SIZE])branches, n);
 	if (r != -EPERM || !tok->next_boot)
 		return r;
-	r = policy_next_boot_now(t, session, tok);
+	r = policy_next_boot_now(t, session, tok, token_fence_pcrs(tok), tok->next_boot_reset);
 	if (r < 0)
 		return r;
 	return policy_or_now(t, session, (const uint8_t(*)[OYSTER_POLICY_SIZE])branches, n);
+}
+
+/* Which leaf the session's digest is: the tree's first PolicyOR must hold it. */
+static int policy_leaf_now(struct tpm *t, ESYS_TR session,
+			   const uint8_t (*leaves)[OYSTER_POLICY_SIZE], unsigned n)
+{
+	TPM2B_DIGEST *digest = NULL;
+	TSS2_RC rc;
+	int leaf = -EPERM;
+
+	rc = Esys_PolicyGetDigest(t->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				  &digest);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_rc_errno(rc, "PolicyGetDigest");
+	for (unsigned i = 0; i < n && leaf < 0; i++)
+		if (digest->size == OYSTER_POLICY_SIZE &&
+		    !memcmp(digest->buffer, leaves[i], OYSTER_POLICY_SIZE))
+			leaf = (int)i;
+	Esys_Free(digest);
+	return leaf;
+}
+
+static int policy_path_now(struct tpm *t, ESYS_TR session,
+			   const uint8_t (*leaves)[OYSTER_POLICY_SIZE], unsigned n, unsigned leaf)
+{
+	struct policy_or_step steps[OYSTER_TREE_LEVELS];
+	unsigned n_steps;
+	int r;
+
+	r = policy_tree_path(leaves, n, leaf, steps, &n_steps);
+	for (unsigned i = 0; r == 0 && i < n_steps; i++)
+		r = policy_or_now(t, session,
+				  (const uint8_t(*)[OYSTER_POLICY_SIZE])steps[i].digests,
+				  steps[i].n);
+	return r;
+}
+
+/*
+ * An authorized token's approved set: PolicyPCR, then the PolicyORs up the
+ * tree (which leaf, the TPM says when the tree has more than one level),
+ * else the next-boot branch and its way up.
+ */
+static int policy_replay_set(struct tpm *t, ESYS_TR session, const struct token *tok, bool previous)
+{
+	uint8_t leaves[OYSTER_MAX_APPROVED][OYSTER_POLICY_SIZE];
+	const uint8_t(*l)[OYSTER_POLICY_SIZE] = (const uint8_t(*)[OYSTER_POLICY_SIZE])leaves;
+	unsigned n, n_pcr = previous ? tok->previous.n_states : tok->n_states;
+	bool next_boot = previous ? tok->previous.next_boot : tok->next_boot;
+	int leaf = 0, r;
+
+	r = token_leaves(tok, previous, leaves, &n);
+	if (r < 0)
+		return r;
+	r = policy_pcr_now(t, session, tok->bank, tok->pcr_mask);
+	if (r < 0 || n == 1)
+		return r;
+	if (n > OYSTER_MAX_STATES)
+		leaf = policy_leaf_now(t, session, l, n_pcr);
+	if (leaf >= 0)
+		r = policy_path_now(t, session, l, n, (unsigned)leaf);
+	else
+		r = leaf;
+	if (r != -EPERM || !next_boot)
+		return r;
+	r = policy_next_boot_now(t, session, tok, token_fence_of(tok, previous),
+				 previous ? tok->previous.next_boot_reset : tok->next_boot_reset);
+	if (r < 0)
+		return r;
+	return policy_path_now(t, session, l, n, n - 1);
+}
+
+/*
+ * The approved set, then PolicyAuthorizeNV: the TPM compares the session's
+ * digest with the approved policy in the NV index. After an interrupted
+ * approval the token holds two sets; the index says which one is approved.
+ */
+static int policy_replay_authorized(struct tpm *t, ESYS_TR session, const struct token *tok)
+{
+	uint8_t nv[OYSTER_POLICY_SIZE];
+	bool previous = false;
+	int r;
+
+	if (tok->has_previous && tpm_nv_read(t, tok->nv_index, tok->nv_name, nv) == 0)
+		previous = !memcmp(nv, tok->previous.approved, OYSTER_POLICY_SIZE);
+	r = policy_replay_set(t, session, tok, previous);
+	if (r < 0)
+		return r;
+	return nv_policy_authorize(t, session, tok);
 }
 
 /* The PIN is proven by the session's HMAC, keyed with it: it never crosses the bus. */
@@ -319,10 +407,11 @@ int tpm_unseal(struct tpm *t, const struct token *tok, const struct secret *auth
 	 * session, while the TPM puts it in after PolicyAuthValue: every PIN would
 	 * read as wrong and count against the lockout (docs/token-format.md, PIN).
 	 */
-	r = session_start(t, &srk, ESYS_TR_NONE, TPM2_SE_POLICY, &session);
+	r = tpm_session_start(t, &srk, ESYS_TR_NONE, TPM2_SE_POLICY, &session);
 	if (r < 0)
 		goto out;
-	r = policy_replay(t, session, tok);
+	r = token_authorized(tok) ? policy_replay_authorized(t, session, tok)
+				  : policy_replay(t, session, tok);
 	if (r == 0)
 		r = policy_replay_pin(t, session, tok);
 	if (r < 0)
@@ -355,7 +444,7 @@ out:
 		explicit_bzero(data, sizeof(*data));
 		Esys_Free(data);
 	}
-	session_end(t, &session, rc == TSS2_RC_SUCCESS && r == 0);
+	tpm_session_end(t, &session, rc == TSS2_RC_SUCCESS && r == 0);
 	if (object != ESYS_TR_NONE)
 		Esys_FlushContext(t->esys, object);
 	srk_put(t, &srk);

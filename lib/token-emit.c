@@ -122,13 +122,14 @@ static struct json_object *new_state(const struct token *tok, const struct pcr_s
 	return obj;
 }
 
-static struct json_object *new_states(const struct token *tok)
+static struct json_object *new_states(const struct token *tok, const struct pcr_state *states,
+				      unsigned n)
 {
 	struct json_object *arr = json_object_new_array();
 	unsigned i;
 
-	for (i = 0; arr && i < tok->n_states; i++) {
-		if (append(arr, new_state(tok, &tok->states[i])) < 0) {
+	for (i = 0; arr && i < n; i++) {
+		if (append(arr, new_state(tok, &states[i])) < 0) {
 			json_object_put(arr);
 			arr = NULL;
 		}
@@ -178,6 +179,61 @@ static struct json_object *new_time(time_t t)
 	return json_object_new_string(buf);
 }
 
+static struct json_object *new_origin(const struct token_origin *o)
+{
+	struct json_object *obj = json_object_new_object();
+
+	if (obj && (add(obj, "kind", json_object_new_string(token_origin_name(o->kind))) < 0 ||
+		    add(obj, "approved", new_time(o->when)) < 0 ||
+		    (o->note[0] && add(obj, "note", json_object_new_string(o->note)) < 0))) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	return obj;
+}
+
+static struct json_object *new_origins(const struct token *tok)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (unsigned i = 0; arr && i < tok->n_states; i++) {
+		if (append(arr, new_origin(&tok->origins[i])) < 0) {
+			json_object_put(arr);
+			arr = NULL;
+		}
+	}
+	return arr;
+}
+
+static struct json_object *new_previous(const struct token *tok)
+{
+	const struct token_previous *p = &tok->previous;
+	struct json_object *obj = json_object_new_object();
+
+	if (obj &&
+	    (add(obj, "tpm2_states", new_states(tok, p->states, p->n_states)) < 0 ||
+	     (p->next_boot &&
+	      add(obj, "tpm2_next_boot_reset", json_object_new_int64(p->next_boot_reset)) < 0) ||
+	     add(obj, "tpm2_approved_policy", new_hex(p->approved, OYSTER_POLICY_SIZE)) < 0)) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	return obj;
+}
+
+/* Version 2's fields. */
+static int add_authorized(struct json_object *root, const struct token *tok)
+{
+	if (add(root, "tpm2_nv_index", json_object_new_int64(tok->nv_index)) < 0 ||
+	    add(root, "tpm2_nv_name", new_hex(tok->nv_name, OYSTER_NV_NAME_LEN)) < 0 ||
+	    add(root, "tpm2_approved_policy", new_hex(tok->approved, OYSTER_POLICY_SIZE)) < 0 ||
+	    add(root, "tpm2_state_origins", new_origins(tok)) < 0)
+		return -ENOMEM;
+	if (tok->has_previous && add(root, "tpm2_previous", new_previous(tok)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 /* What the encoders below rely on to stay inside tok; token_parse() judges the rest. */
 static bool token_in_bounds(const struct token *tok)
 {
@@ -186,7 +242,8 @@ static bool token_in_bounds(const struct token *tok)
 
 	return tok->keyslot >= 0 && tok->keyslot <= 31 && tok->private_len <= OYSTER_MAX_PRIVATE &&
 	       tok->public_len <= OYSTER_MAX_PUBLIC && tok->srk_name_len <= OYSTER_MAX_NAME &&
-	       size > 0 && size <= OYSTER_MAX_DIGEST && tok->n_states <= OYSTER_MAX_STATES &&
+	       size > 0 && size <= OYSTER_MAX_DIGEST && tok->n_states <= token_max_states(tok) &&
+	       (!tok->has_previous || tok->previous.n_states <= OYSTER_MAX_APPROVED) &&
 	       !(tok->pcr_mask >> OYSTER_PCR_COUNT) && tok->pin_salt_len <= OYSTER_PIN_SALT_MAX &&
 	       tok->n_events <= OYSTER_EVENTS_MAX &&
 	       format_time(tok->created, buf, sizeof(buf)) == 0;
@@ -218,7 +275,7 @@ int token_emit(const struct token *tok, char **json)
 	    add(root, "tpm2_srk_name", new_hex(tok->srk_name, tok->srk_name_len)) < 0 ||
 	    add(root, "tpm2_pcr_bank", json_object_new_string(pcr_bank_name(tok->bank))) < 0 ||
 	    add(root, "tpm2_pcrs", new_pcrs(tok->pcr_mask)) < 0 ||
-	    add(root, "tpm2_states", new_states(tok)) < 0 ||
+	    add(root, "tpm2_states", new_states(tok, tok->states, tok->n_states)) < 0 ||
 	    add(root, "tpm2_policy", new_hex(tok->policy, OYSTER_POLICY_SIZE)) < 0 ||
 	    add(root, "tpm2_pin", json_object_new_boolean(tok->pin)) < 0)
 		goto out;
@@ -230,6 +287,8 @@ int token_emit(const struct token *tok, char **json)
 	     add(root, "tpm2_pin_iterations", json_object_new_int64(tok->pin_iterations)) < 0))
 		goto out;
 	if (tok->n_events && add(root, "tpm2_events", new_events(tok)) < 0)
+		goto out;
+	if (token_authorized(tok) && add_authorized(root, tok) < 0)
 		goto out;
 	if (add(root, "created", new_time(tok->created)) < 0)
 		goto out;
@@ -285,7 +344,7 @@ void token_dump(const struct token *tok, void (*line)(const char *text, void *da
 
 	if (size > OYSTER_MAX_DIGEST)
 		size = 0;
-	n_states = tok->n_states > OYSTER_MAX_STATES ? OYSTER_MAX_STATES : tok->n_states;
+	n_states = tok->n_states > OYSTER_MAX_APPROVED ? OYSTER_MAX_APPROVED : tok->n_states;
 
 	dumpf(line, data, "\tVersion:    %u", tok->version);
 	pcr_format_spec(tok->pcr_mask, spec, sizeof(spec));
@@ -313,6 +372,28 @@ void token_dump(const struct token *tok, void (*line)(const char *text, void *da
 	}
 	dump_hex(hex, sizeof(hex), tok->policy, OYSTER_POLICY_SIZE);
 	dumpf(line, data, "\tPolicy:     %s", hex);
+	if (token_authorized(tok)) {
+		dumpf(line, data, "\tNV index:   0x%08x (holds the approved policy)",
+		      tok->nv_index);
+		dump_hex(hex, sizeof(hex), tok->nv_name, OYSTER_NV_NAME_LEN);
+		dumpf(line, data, "\tNV name:    %s", hex);
+		dump_hex(hex, sizeof(hex), tok->approved, OYSTER_POLICY_SIZE);
+		dumpf(line, data, "\tApproved:   %s", hex);
+		for (i = 0; i < n_states; i++) {
+			char when[32];
+
+			if (format_time(tok->origins[i].when, when, sizeof(when)) < 0)
+				snprintf(when, sizeof(when), "(invalid)");
+			dumpf(line, data, "\tOrigin %u:   %s %s%s%s", i + 1,
+			      token_origin_name(tok->origins[i].kind), when,
+			      tok->origins[i].note[0] ? " " : "", tok->origins[i].note);
+		}
+		if (tok->next_boot)
+			dumpf(line, data, "\tNext boot:  reset count %u", tok->next_boot_reset);
+		if (tok->has_previous)
+			dumpf(line, data, "\tPrevious:   %u states (an approval was interrupted)",
+			      tok->previous.n_states);
+	}
 	dumpf(line, data, "\tSRK:        0x%08x (%s)", tok->srk_handle,
 	      tok->srk_handle == OYSTER_SRK_TRANSIENT ? "transient, created at each unlock"
 						      : "persistent");

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -32,6 +33,13 @@ enum {
 	F_NEXT_BOOT,
 	F_EVENTS,
 	F_CREATED,
+	F_V1_COUNT,
+	/* Version 2 only. */
+	F_NV_INDEX = F_V1_COUNT,
+	F_NV_NAME,
+	F_APPROVED,
+	F_ORIGINS,
+	F_PREVIOUS,
 	F_COUNT
 };
 
@@ -46,8 +54,18 @@ int token_get_string(struct json_object *root, int f, const char **s, size_t *le
 /* Exactly size bytes as lower-case hex: one spelling per value, length checked first. */
 int token_decode_hex(const char *s, size_t len, uint8_t *out, size_t size);
 
+/* Exactly "YYYY-MM-DDTHH:MM:SSZ", a real date from 1970 to 9999. */
+int token_parse_time(const char *s, size_t len, time_t *out);
+
 int token_parse_pcrs(struct json_object *root, struct token *tok, const char **why);
 int token_parse_states(struct json_object *root, struct token *tok, const char **why);
 int token_parse_events(struct json_object *root, struct token *tok, const char **why);
+/* tpm2_states of obj (the token, or tpm2_previous) into states, at most max. */
+int token_parse_state_list(struct json_object *obj, const struct token *tok,
+			   struct pcr_state *states, unsigned max, unsigned *n, const char **why);
+/* Version 2 (token-nv.c): tpm2_nv_index, tpm2_nv_name, tpm2_state_origins. */
+int token_parse_nv(struct json_object *root, struct token *tok, const char **why);
+/* Version 2: tpm2_approved_policy, tpm2_previous, checked against the states. */
+int token_parse_approved(struct json_object *root, struct token *tok, const char **why);
 
 #endif

@@ -83,25 +83,33 @@ static int parse_state(struct json_object *obj, const struct token *tok, struct 
 	return 0;
 }
 
-int token_parse_states(struct json_object *root, struct token *tok, const char **why)
+int token_parse_state_list(struct json_object *obj, const struct token *tok,
+			   struct pcr_state *states, unsigned max, unsigned *out, const char **why)
 {
 	struct json_object *arr;
 	size_t i, n;
 	int r;
 
-	r = token_get_field(root, F_STATES, &arr, why);
+	r = token_get_field(obj, F_STATES, &arr, why);
 	if (r < 0)
 		return r;
 	n = json_object_array_length(arr);
-	if (n < 1 || n > OYSTER_MAX_STATES)
-		return token_fail(why, "tpm2_states: not 1..8 states");
+	if (n < 1 || n > max)
+		return token_fail(why, max == OYSTER_MAX_STATES ? "tpm2_states: not 1..8 states"
+								: "tpm2_states: not 1..64 states");
 	for (i = 0; i < n; i++) {
-		r = parse_state(json_object_array_get_idx(arr, i), tok, &tok->states[i], why);
+		r = parse_state(json_object_array_get_idx(arr, i), tok, &states[i], why);
 		if (r < 0)
 			return r;
 	}
-	tok->n_states = (unsigned)n;
+	*out = (unsigned)n;
 	return 0;
+}
+
+int token_parse_states(struct json_object *root, struct token *tok, const char **why)
+{
+	return token_parse_state_list(root, tok, tok->states, token_max_states(tok), &tok->n_states,
+				      why);
 }
 
 /* "80000003:0123456789abcdef": the event type and the first bytes of its digest. */

@@ -21,10 +21,11 @@
 #include "token-parse.h"
 
 /*
- * A valid token nests three deep (the token, tpm2_states, a state); json-c
- * counts the PCR values inside a state as a fourth level.
+ * A valid token nests three deep (the token, tpm2_states, a state), four in
+ * version 2 (tpm2_previous holds its own tpm2_states); json-c counts the PCR
+ * values inside a state as one more level.
  */
-#define TOKEN_JSON_DEPTH 4
+#define TOKEN_JSON_DEPTH 5
 #define TOKEN_JSON_MAX OYSTER_TOKEN_JSON_MAX
 /* Hex buffers fit the longest of a name and a digest. */
 #define TOKEN_HEX_MAX (2 * OYSTER_MAX_NAME + 1)
@@ -66,6 +67,11 @@ static const struct token_field {
 	[F_NEXT_BOOT] = FIELD("tpm2_next_boot_reset", json_type_int, "an integer"),
 	[F_EVENTS] = FIELD("tpm2_events", json_type_object, "an object"),
 	[F_CREATED] = FIELD("created", json_type_string, "a string"),
+	[F_NV_INDEX] = FIELD("tpm2_nv_index", json_type_int, "an integer"),
+	[F_NV_NAME] = FIELD("tpm2_nv_name", json_type_string, "a string"),
+	[F_APPROVED] = FIELD("tpm2_approved_policy", json_type_string, "a string"),
+	[F_ORIGINS] = FIELD("tpm2_state_origins", json_type_array, "an array"),
+	[F_PREVIOUS] = FIELD("tpm2_previous", json_type_object, "an object"),
 };
 
 int token_fail(const char **why, const char *msg)
@@ -153,7 +159,7 @@ static unsigned digits(const char *s, size_t n)
 }
 
 /* Exactly "YYYY-MM-DDTHH:MM:SSZ", a real date from 1970 to 9999, seconds 00..59. */
-static int parse_time(const char *s, size_t len, time_t *out)
+int token_parse_time(const char *s, size_t len, time_t *out)
 {
 	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
 	struct tm tm = { 0 }, in, back;
@@ -267,25 +273,30 @@ static int parse_version(struct json_object *root, struct token *tok, const char
 	r = token_get_field(root, F_VERSION, &val, why);
 	if (r < 0)
 		return r;
-	if (json_object_get_int64(val) != OYSTER_TOKEN_VERSION)
-		return token_fail(why, "oyster_version: unsupported version (this oyster knows 1)");
-	tok->version = OYSTER_TOKEN_VERSION;
+	if (json_object_get_int64(val) != OYSTER_TOKEN_VERSION &&
+	    json_object_get_int64(val) != OYSTER_TOKEN_AUTHORIZED)
+		return token_fail(
+			why, "oyster_version: unsupported version (this oyster knows 1 and 2)");
+	tok->version = (unsigned)json_object_get_int64(val);
 	return 0;
 }
 
-/* Version 1 is closed: a field it does not define means a writer this reader cannot trust. */
-static int check_keys(struct json_object *root, const char **why)
+/* Each version is closed: a field it does not define means a writer this reader cannot trust. */
+static int check_keys(struct json_object *root, const struct token *tok, const char **why)
 {
-	int f;
+	int f, last = tok->version == OYSTER_TOKEN_VERSION ? F_V1_COUNT : F_COUNT;
 
 	json_object_object_foreach (root, key, val) {
 		(void)val;
-		for (f = 0; f < F_COUNT; f++) {
+		for (f = 0; f < last; f++) {
 			if (!strcmp(key, token_fields[f].key))
 				break;
 		}
-		if (f == F_COUNT)
-			return token_fail(why, "token: unknown field for oyster_version 1");
+		if (f == last)
+			return token_fail(why,
+					  tok->version == OYSTER_TOKEN_VERSION
+						  ? "token: unknown field for oyster_version 1"
+						  : "token: unknown field for oyster_version 2");
 	}
 	return 0;
 }
@@ -391,18 +402,29 @@ static int parse_policy(struct json_object *root, struct token *tok, const TPM2B
 	size_t len;
 	int r;
 
+	if (token_authorized(tok)) {
+		r = token_parse_approved(root, tok, why);
+		if (r < 0)
+			return r;
+	}
 	r = token_get_string(root, F_POLICY, &s, &len, why);
 	if (r < 0)
 		return r;
 	if (token_decode_hex(s, len, tok->policy, OYSTER_POLICY_SIZE) < 0)
 		return token_fail(why, "tpm2_policy: not 64 lower-case hex digits");
-	if (tok->next_boot && tok->n_states >= OYSTER_MAX_STATES)
-		return token_fail(why, "tpm2_next_boot_reset: no room for it beside 8 states");
+	if (tok->next_boot && tok->n_states >= token_max_states(tok))
+		return token_fail(why,
+				  token_authorized(tok)
+					  ? "tpm2_next_boot_reset: no room for it beside 64 states"
+					  : "tpm2_next_boot_reset: no room for it beside 8 states");
 	if (token_policy(tok, branches, &n, digest) < 0)
 		return token_fail(why, "tpm2_policy: cannot be computed from tpm2_states");
 	if (memcmp(digest, tok->policy, OYSTER_POLICY_SIZE))
-		return token_fail(
-			why, "tpm2_policy: does not match the policy of tpm2_states and tpm2_pin");
+		return token_fail(why, token_authorized(tok)
+					       ? "tpm2_policy: does not match the policy of "
+						 "tpm2_nv_name and tpm2_pin"
+					       : "tpm2_policy: does not match the policy of "
+						 "tpm2_states and tpm2_pin");
 	/* With a PIN the TPM must count wrong guesses; without one there is nothing to count. */
 	if (!(pub->publicArea.objectAttributes & TPMA_OBJECT_NODA) != tok->pin)
 		return token_fail(why,
@@ -476,7 +498,7 @@ static int parse_created(struct json_object *root, struct token *tok, const char
 	r = token_get_string(root, F_CREATED, &s, &len, why);
 	if (r < 0)
 		return r;
-	if (parse_time(s, len, &tok->created) < 0)
+	if (token_parse_time(s, len, &tok->created) < 0)
 		return token_fail(why, "created: not a UTC time such as 2026-11-26T15:00:00Z");
 	return 0;
 }
@@ -498,12 +520,30 @@ uint32_t token_fence_pcrs(const struct token *tok)
 	return mask;
 }
 
+bool token_authorized(const struct token *tok)
+{
+	return tok->version == OYSTER_TOKEN_AUTHORIZED;
+}
+
+unsigned token_max_states(const struct token *tok)
+{
+	return token_authorized(tok) ? OYSTER_MAX_APPROVED : OYSTER_MAX_STATES;
+}
+
 int token_policy(const struct token *tok, uint8_t (*branches)[OYSTER_POLICY_SIZE], unsigned *n,
 		 uint8_t out[OYSTER_POLICY_SIZE])
 {
 	int r;
 
 	*n = tok->n_states;
+	/* Authorized: the object names the NV index; the states are in the index's policy. */
+	if (token_authorized(tok)) {
+		*n = 0;
+		r = policy_authorize_nv(tok->nv_name, OYSTER_NV_NAME_LEN, out);
+		if (r < 0 || !tok->pin)
+			return r;
+		return policy_auth_value(out, out);
+	}
 	if (!tok->next_boot)
 		return policy_for_token(tok->bank, tok->pcr_mask, tok->states, tok->n_states,
 					tok->pin, branches, out);
@@ -552,7 +592,7 @@ int token_parse(const char *json, struct token *tok, const char **why)
 	r = parse_version(root, tok, &err);
 	if (r < 0)
 		goto out;
-	r = check_keys(root, &err);
+	r = check_keys(root, tok, &err);
 	if (r < 0)
 		goto out;
 	r = parse_private(root, tok, &err);
@@ -579,6 +619,11 @@ int token_parse(const char *json, struct token *tok, const char **why)
 	r = token_parse_events(root, tok, &err);
 	if (r < 0)
 		goto out;
+	if (token_authorized(tok)) {
+		r = token_parse_nv(root, tok, &err);
+		if (r < 0)
+			goto out;
+	}
 	r = parse_policy(root, tok, &pub, &err);
 	if (r < 0)
 		goto out;

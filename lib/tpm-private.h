@@ -36,4 +36,13 @@ struct srk {
 int srk_get(struct tpm *t, uint32_t want, bool persist, struct srk *srk);
 void srk_put(struct tpm *t, struct srk *srk);
 
+/* A session salted with the SRK (AES-128-CFB): parameter encryption nobody on the bus can read. */
+int tpm_session_start(struct tpm *t, const struct srk *srk, ESYS_TR bind, TPM2_SE type,
+		      ESYS_TR *session);
+/* Closes it: flushed by the TPM after a last successful command, else flushed here. */
+void tpm_session_end(struct tpm *t, ESYS_TR *session, bool command_succeeded);
+
+/* Authorized tokens (nv.c): PolicyAuthorizeNV on the token's index, in session. */
+int nv_policy_authorize(struct tpm *t, ESYS_TR session, const struct token *tok);
+
 #endif

@@ -23,6 +23,10 @@
  *                 bounded resubmissions
  *   -ENOTRECOVERABLE the TPM is in failure mode (TPM_RC_FAILURE)
  *   -EIO          any other TPM failure
+ * and from tpm_unseal() of an authorized token:
+ *   -ESTALE       the state is approved by this token, but the NV index holds
+ *                 another approved policy (a later approval revoked it)
+ *   -ENXIO        the token's NV index is gone or unreadable (logged)
  */
 #define OYSTER_SECRET_SIZE 32
 #define OYSTER_PASSPHRASE_LEN BASE64_LEN(OYSTER_SECRET_SIZE)
@@ -69,5 +73,26 @@ int tpm_da_read(struct tpm *t, struct tpm_da *da);
 bool tpm_locked_out(struct tpm *t);
 /* 0 when the TPM's SRK is the one the token was sealed under, else -EKEYREJECTED. */
 int tpm_srk_check(struct tpm *t, const struct token *tok);
+
+/*
+ * Authorized tokens (nv.c): the NV index holding the approved policy.
+ * tpm_nv_supported: 0, or -EOPNOTSUPP when the TPM lacks PolicyAuthorizeNV.
+ * tpm_nv_define: a new index in oyster's range whose authValue is auth;
+ *   -EACCES when the owner hierarchy has a password, -ENOSPC when NV or the
+ *   range is full (each logged).
+ * tpm_nv_write: digest into the index, which must be oyster's (its name
+ *   from its attributes; want, when not NULL, the written name the token
+ *   records); name gets its written name. -EKEYREJECTED for an index that is
+ *   not oyster's (untouched), -ENOENT when none is there.
+ * tpm_nv_read / tpm_nv_undefine: the index with the written name given.
+ */
+int tpm_nv_supported(struct tpm *t);
+int tpm_nv_name(uint32_t handle, bool written, uint8_t name[OYSTER_NV_NAME_LEN]);
+int tpm_nv_define(struct tpm *t, const struct secret *auth, uint32_t *handle);
+int tpm_nv_write(struct tpm *t, uint32_t handle, const uint8_t *want, const struct secret *auth,
+		 const uint8_t digest[OYSTER_POLICY_SIZE], uint8_t name[OYSTER_NV_NAME_LEN]);
+int tpm_nv_read(struct tpm *t, uint32_t handle, const uint8_t name[OYSTER_NV_NAME_LEN],
+		uint8_t digest[OYSTER_POLICY_SIZE]);
+int tpm_nv_undefine(struct tpm *t, uint32_t handle, const uint8_t *name);
 
 #endif

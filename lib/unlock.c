@@ -126,7 +126,25 @@ int unlock_token_with(struct tpm *t, const struct token *tok, const char *pin, s
 			return r;
 	}
 	r = tpm_unseal(t, tok, tok->pin ? auth : NULL, &raw);
-	if (r == -EPERM)
+	if (r == -ESTALE) {
+		struct pcr_state now;
+		uint32_t changed;
+
+		/*
+		 * PolicyAuthorizeNV refused the session's digest: either the PCRs match
+		 * no state (one state needs no PolicyOR to say so), or they match one
+		 * that the index no longer approves.
+		 */
+		if (unlock_diff(t, tok, &now, &changed) >= 0)
+			log_err("The TPM refused: this token's approved states were replaced since "
+				"this header was written (a restored old header?); unlock with the "
+				"passphrase.");
+		else
+			explain_refusal(t, tok);
+		r = -EPERM;
+	} else if (r == -ENXIO) {
+		r = -EPERM; /* logged: the NV index is gone or unreadable */
+	} else if (r == -EPERM)
 		explain_refusal(t, tok);
 	else if (r == -EACCES || r == -EBUSY)
 		explain_da(t, r);

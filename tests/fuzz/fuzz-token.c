@@ -49,9 +49,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r < 0)
 		goto out;
 
-	FUZZ_ASSERT(tok->version == OYSTER_TOKEN_VERSION);
+	FUZZ_ASSERT(tok->version == OYSTER_TOKEN_VERSION ||
+		    tok->version == OYSTER_TOKEN_AUTHORIZED);
 	FUZZ_ASSERT(tok->keyslot >= 0 && tok->keyslot <= 31);
-	FUZZ_ASSERT(tok->n_states >= 1 && tok->n_states <= OYSTER_MAX_STATES);
+	FUZZ_ASSERT(tok->n_states >= 1 && tok->n_states <= token_max_states(tok));
 	FUZZ_ASSERT(tok->pcr_mask && !(tok->pcr_mask >> OYSTER_PCR_COUNT));
 	FUZZ_ASSERT(tok->private_len <= OYSTER_MAX_PRIVATE && tok->public_len <= OYSTER_MAX_PUBLIC);
 
@@ -62,8 +63,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* cryptsetup_token_open(): what tpm_unseal() computes before its first command. */
 	FUZZ_ASSERT(blob_unmarshal(tok, &priv, &pub) == 0);
 	FUZZ_ASSERT(pub.publicArea.authPolicy.size == OYSTER_POLICY_SIZE);
-	FUZZ_ASSERT(policy_for_states(tok->bank, tok->pcr_mask, tok->states, tok->n_states,
-				      branches, digest) == 0);
+	if (token_authorized(tok))
+		FUZZ_ASSERT(token_approved(tok, false, digest) == 0);
+	else
+		FUZZ_ASSERT(policy_for_states(tok->bank, tok->pcr_mask, tok->states, tok->n_states,
+					      branches, digest) == 0);
 
 	/* What parses can be written back, and reads back the same. */
 	r = token_emit(tok, &out);

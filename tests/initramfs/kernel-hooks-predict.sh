@@ -96,13 +96,13 @@ grep -qF "oyster: pre-approved kernel $newer for $img" "$ERR" || { show_last; fa
 boot "$newer"
 expect_ok token_open "$img"
 
-say "a token bound to the boot fence: the hook warns, or asks at a terminal"
+say "a literal token bound to the boot fence: the hook warns, or asks at a terminal"
 cp -- "$bootdir/vmlinuz-$newer" "$bootdir/vmlinuz-$running"
 cp -- "$bootdir/initrd.img-$newer" "$bootdir/initrd.img-$running"
 fenced=$WORKDIR/fenced.img
 make_luks "$fenced" "$pass"
 echo "root $fenced none luks,keyscript=oyster" >"$(sb_path /etc/crypttab)"
-enroll "$fenced" "$pass" --pcrs 0+4+9 --fence
+enroll "$fenced" "$pass" --pcrs 0+4+9 --fence --literal
 extend_pcr 15 "the initramfs's fence"
 expect_fail token_open "$fenced"
 before=$(luks_json "$fenced")
@@ -123,4 +123,25 @@ say "the reboot into the pre-approved kernel unlocks the fenced token through th
 boot "$newest"
 expect_ok token_open "$fenced"
 expect_ok pass_open "$fenced" "$pass"
+
+say "an authorized token bound to the boot fence: pre-approved with no terminal and no passphrase"
+cp -- "$bootdir/vmlinuz-$newest" "$bootdir/vmlinuz-$running"
+cp -- "$bootdir/initrd.img-$newest" "$bootdir/initrd.img-$running"
+authorized=$WORKDIR/authorized.img
+make_luks "$authorized" "$pass"
+echo "root $authorized none luks,keyscript=oyster" >"$(sb_path /etc/crypttab)"
+enroll "$authorized" "$pass" --pcrs 0+4+9 --fence
+grep_out 'NV index'
+extend_pcr 15 "the initramfs's fence"
+expect_fail token_open "$authorized"
+run sandbox env -u PASSWORD -u PIN OYSTER_TCTI="$OYSTER_TCTI" OYSTER_EVENT_LOG="$log" \
+	run-parts --report --arg="$new" --arg="/boot/vmlinuz-$new" --regex='^zzz-oyster$' /etc/kernel/postinst.d </dev/null
+[ "$RC" -eq 0 ] || { show_last; fail "the hook failed (exit status $RC)"; }
+grep -qF "oyster: pre-approved kernel $new for $authorized" "$OUT" "$ERR" || { show_last; fail "the hook did not pre-approve the authorized token"; }
+! grep -qiE 'passphrase' "$OUT" "$ERR" || { show_last; fail "the hook spoke of a passphrase"; }
+[ "$(luks_json "$authorized" | jq -r '[.tokens[] | select(.type == "oyster-tpm2")][0].tpm2_state_origins[-1] | .kind + " " + .note')" = "predicted vmlinuz-$new" ] ||
+	fail "the predicted state does not record the kernel it stands for"
+say "the reboot into the pre-approved kernel unlocks it through the TPM, nothing asked"
+boot "$new"
+expect_ok token_open "$authorized"
 say "PASS"

@@ -98,11 +98,11 @@ fault_loop() {
 say "the images: a passphrase and one or two oyster tokens bound to PCR 7"
 one=$WORKDIR/one-token.img
 make_luks "$one" "$pass"
-enroll "$one" "$pass" --pcrs 7
+enroll "$one" "$pass" --pcrs 7 --literal
 tok_a=$ENROLLED_TOKEN
 two=$WORKDIR/two-tokens.img
 cp --sparse=always -- "$one" "$two"
-enroll "$two" "$pass" --pcrs 7
+enroll "$two" "$pass" --pcrs 7 --literal
 tok_b=$ENROLLED_TOKEN
 [ "$(open_tokens "$two")" = "$tok_a $tok_b" ] || setup_error "tokens $tok_a and $tok_b do not both open $two"
 

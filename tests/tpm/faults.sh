@@ -20,7 +20,10 @@
 # it when oyster exits; here the test flushes it, as a reboot would. The
 # runs without a fault check that oyster itself leaves nothing.
 # Each enrollment case starts from a fresh TPM, so that the SRK's creation
-# and EvictControl are interrupted too.
+# and EvictControl are interrupted too. The enrollments are literal (their
+# commands are those of main's faults test); the unlocks are of an
+# authorized token (PolicyAuthorizeNV interrupted too).
+# approve-faults.sh interrupts the approvals of an authorized token.
 set -eu
 . "$TESTDIR/lib.sh"
 
@@ -124,7 +127,7 @@ cp --sparse=always "$template" "$img"
 fresh_tpm
 start_proxy -1 close
 kf=$(keyfile "$pass")
-expect_ok env OYSTER_TCTI="$PROXY_TCTI" "$OYSTER" enroll "$img" --key-file "$kf" --pcrs 7
+expect_ok env OYSTER_TCTI="$PROXY_TCTI" "$OYSTER" enroll "$img" --key-file "$kf" --pcrs 7 --literal
 enroll_n=$(proxy_commands)
 stop_proxy
 no_leftovers "enroll without a fault"
@@ -143,7 +146,7 @@ for mode in glitch close kill; do
 		fresh_tpm
 		header >"$WORKDIR/before.json"
 		start_proxy "$n" "$mode"
-		elapsed env OYSTER_TCTI="$PROXY_TCTI" "$OYSTER" enroll "$img" --key-file "$kf" --pcrs 7
+		elapsed env OYSTER_TCTI="$PROXY_TCTI" "$OYSTER" enroll "$img" --key-file "$kf" --pcrs 7 --literal
 		stop_proxy
 		check_failure "$what" oyster
 		header >"$WORKDIR/after.json"
@@ -154,7 +157,7 @@ for mode in glitch close kill; do
 				{ diff -u "$WORKDIR/before.json" "$WORKDIR/after.json" >&2 || true; fail "$what: the header changed, and holds no oyster token"; }
 			expect_ok token_open "$img"
 		else
-			enroll "$img" "$pass" --pcrs 7
+			enroll "$img" "$pass" --pcrs 7 --literal
 		fi
 		expect_ok token_open "$img"
 		expect_ok pass_open "$img" "$pass"
@@ -162,10 +165,16 @@ for mode in glitch close kill; do
 	done
 done
 
-say "unlock"
+say "unlock of an authorized token"
 cp --sparse=always "$template" "$img"
 fresh_tpm
 enroll "$img" "$pass" --pcrs 7
+grep_out 'NV index'
+start_proxy -1 close
+expect_ok with_plugin env OYSTER_TCTI="$PROXY_TCTI" cryptsetup open --test-passphrase --token-only "$img"
+unlock_n=$(proxy_commands)
+stop_proxy
+say "unlock of an authorized token through the plugin: $unlock_n TPM commands"
 header >"$WORKDIR/before.json"
 for mode in glitch close kill; do
 	for n in $(seq 0 $((unlock_n - 1))); do

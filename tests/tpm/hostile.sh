@@ -23,7 +23,7 @@ img=$WORKDIR/disk.img
 pass='hostile test passphrase'
 make_luks "$img" "$pass"
 extend_pcr 7 secure-boot
-enroll "$img" "$pass" --pcrs 7
+enroll "$img" "$pass" --pcrs 7 --literal
 tok=$ENROLLED_TOKEN slot=$ENROLLED_KEYSLOT
 [ "$slot" != 0 ] || setup_error "the TPM keyslot is keyslot 0, the passphrase's"
 orig=$WORKDIR/orig.json
@@ -220,7 +220,7 @@ restore() {
 	if [[ " $(keyslot_ids "$img") " == *" $slot "* ]]; then
 		expect_ok with_plugin cryptsetup token import --json-file "$orig" --token-id "$tok" "$img"
 	else
-		enroll "$img" "$pass" --pcrs 7
+		enroll "$img" "$pass" --pcrs 7 --literal
 		tok=$ENROLLED_TOKEN slot=$ENROLLED_KEYSLOT
 		expect_ok cryptsetup token export --token-id "$tok" "$img"
 		cp "$OUT" "$orig"

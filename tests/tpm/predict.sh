@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
+# A literal token (enroll --literal, version 1): its approvals reseal. The
+# authorized mode has its own stories (authorized.sh, approve-faults.sh).
+#
 # Story: a kernel update predicted from the event log. The "firmware" here
 # is tcglog.py, which writes a TCG event log and extends the swtpm with the
 # same digests (the boot loader and kernel as EFI applications in PCR 4, the
@@ -60,7 +63,7 @@ token_json() { luks_json "$img" | jq -cS '.tokens'; }
 
 args='root=/dev/vda1 ro quiet'
 boot "$WORKDIR/vmlinuz-1" "$WORKDIR/initrd-1" "$WORKDIR/shim-1" "$args"
-enroll "$img" "$pass" --pcrs 0+4+7+8+9
+enroll "$img" "$pass" --pcrs 0+4+7+8+9 --literal
 expect_ok token_open "$img"
 
 say "predict: the new kernel and initramfs change PCRs 4, 8 and 9, as a replay of the new boot says"

@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
+# A literal token (enroll --literal, version 1): its approvals reseal. The
+# authorized mode has its own stories (authorized.sh, approve-faults.sh).
+#
 # Story: the post-boot prune, `oyster reseal --prune --unattended` as the
 # boot integrations run it. A token with two approved states (an upgrade was
 # pre-approved) boots into the new one: the prune keeps only it, and it
@@ -27,7 +30,7 @@ digest_of() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 after_extend() { python3 -c 'import hashlib,sys; print(hashlib.sha256(bytes.fromhex(sys.argv[1])+bytes.fromhex(sys.argv[2])).hexdigest())' "$1" "$2"; }
 
 boot firmware-1
-enroll "$img" "$pass" --pcrs 0
+enroll "$img" "$pass" --pcrs 0 --literal
 
 say "nothing to prune: one state, the one of now: no header write"
 before=$(header_sum)
@@ -67,7 +70,7 @@ expect_ok pass_open "$img" "$pass"
 
 say "a next-boot approval survives a prune in the boot that made it"
 boot firmware-2
-enroll "$img" "$pass" --pcrs 0 --replace
+enroll "$img" "$pass" --pcrs 0 --replace --literal
 expect_ok "$OYSTER" reseal "$img" --next-boot
 pending=$(approved)
 [ "$pending" != none ] || fail "--next-boot approved nothing"
@@ -91,7 +94,7 @@ expect_ok token_open "$img"
 say "a token with a PIN: --unattended does not prompt; with \$PIN it prunes"
 pin_img=$WORKDIR/pin.img
 make_luks "$pin_img" "$pass"
-NEWPIN=1357 enroll "$pin_img" "$pass" --pcrs 0 --pin
+NEWPIN=1357 enroll "$pin_img" "$pass" --pcrs 0 --pin --literal
 PIN=1357 expect_ok "$OYSTER" reseal "$pin_img" --add-state "0:sha256=$next0"
 PIN= run env -u PIN "$OYSTER" reseal "$pin_img" --prune --unattended </dev/null
 [ "$RC" -eq 5 ] || { show_last; fail "expected exit status 5 for a PIN token, got $RC"; }

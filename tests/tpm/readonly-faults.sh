@@ -100,10 +100,10 @@ ro_loop() {
 
 one=$WORKDIR/one-token.img
 make_luks "$one" "$pass"
-enroll "$one" "$pass" --pcrs 7
+enroll "$one" "$pass" --pcrs 7 --literal
 two=$WORKDIR/two-tokens.img
 cp --sparse=always -- "$one" "$two"
-enroll "$two" "$pass" --pcrs 7
+enroll "$two" "$pass" --pcrs 7 --literal
 tok_b=$ENROLLED_TOKEN
 
 ro_loop "enroll" "$one" "$OYSTER" enroll @LOOP@ --key-file "$pass_kf" --pcrs 7

@@ -1,6 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
+# A literal token (enroll --literal, version 1): its approvals reseal. The
+# authorized mode has its own stories (authorized.sh, approve-faults.sh).
+#
 # Story: upgrades without typing anything. The token still unseals, so
 # `oyster reseal` replaces it in place (same id, same keyslot, no passphrase).
 # Before a planned upgrade, --add-state approves the predicted PCR 7 value;
@@ -15,7 +18,7 @@ pass='reseal passphrase'
 img=$WORKDIR/disk.img
 make_luks "$img" "$pass"
 extend_pcr 7 secure-boot
-enroll "$img" "$pass" --pcrs 7
+enroll "$img" "$pass" --pcrs 7 --literal
 tok=$ENROLLED_TOKEN slot=$ENROLLED_KEYSLOT
 states() { luks_json "$img" | jq -r --arg id "$1" '.tokens[$id].tpm2_states | length'; }
 header() { luks_json "$img" | jq -cS .; }

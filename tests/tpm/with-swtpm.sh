@@ -70,6 +70,8 @@ export SWTPM_PID
 export OYSTER_TCTI="swtpm:host=127.0.0.1,port=$SWTPM_PORT"
 export TPM2TOOLS_TCTI=$OYSTER_TCTI
 export WORKDIR=$TESTTMP/work
+# oyster's credentials (NV index authorization) stay in the test's directory, never /var/lib/oyster.
+export OYSTER_STATE_DIR=$TESTTMP/state
 mkdir -p "$WORKDIR"
 unset PASSWORD TCTI_PCAP_FILE TSS2_LOG
 export LC_ALL=C

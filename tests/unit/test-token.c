@@ -690,7 +690,11 @@ static void m_state_nested(struct json_object *root)
 {
 	struct json_object *arr = json_object_new_array();
 
-	if (!arr || json_object_array_add(arr, json_object_new_string("00")) < 0)
+	struct json_object *inner = json_object_new_array();
+
+	/* One level deeper than a version 2 token's tpm2_previous states. */
+	if (!arr || !inner || json_object_array_add(inner, json_object_new_string("00")) < 0 ||
+	    json_object_array_add(arr, inner) < 0)
 		exit(99);
 	set(state(root, 0), "7", arr);
 }
@@ -778,7 +782,7 @@ static const struct mutation {
 	SET("keyslots", "keyslots", "\"1\""),
 	SET("keyslots", "keyslots", "1"),
 
-	SET("oyster_version", "oyster_version", "2"),
+	SET("oyster_version", "oyster_version", "3"),
 	SET("oyster_version", "oyster_version", "0"),
 	SET("oyster_version", "oyster_version", "-1"),
 	SET("oyster_version", "oyster_version", "4294967297"),
@@ -1041,7 +1045,7 @@ static void test_not_tokens(void)
 		"{}x",
 		"{},{}",
 		"{\"a\":1,}",
-		"{\"type\":{\"a\":{\"b\":{\"c\":{}}}}}",
+		"{\"type\":{\"a\":{\"b\":{\"c\":{\"d\":{}}}}}}",
 	};
 	char deep[2 * 10000 + 1];
 	struct token *tok = malloc(sizeof(*tok));
@@ -1198,6 +1202,147 @@ static void test_dump(void)
 		fputs(d.text, stdout);
 }
 
+/* An authorized token (version 2) with n states: the object's policy names the NV index. */
+static void make_authorized(struct token *tok, unsigned n, bool pin)
+{
+	TPM2B_PUBLIC pub;
+	unsigned k;
+
+	make_token(tok, 1, TPM2_ALG_SHA256, PCRS_0_7, 1, OYSTER_SRK_PERSISTENT, pin);
+	tok->version = OYSTER_TOKEN_AUTHORIZED;
+	tok->n_states = n;
+	for (unsigned i = 0; i < n; i++) {
+		tok->states[i] = tok->states[0];
+		tok->states[i].value[7][0] = (uint8_t)i;
+		tok->origins[i].kind = i % TOKEN_ORIGIN_COUNT;
+		tok->origins[i].when = CREATED;
+		snprintf(tok->origins[i].note, sizeof(tok->origins[i].note), "%s",
+			 i % 2 ? "vmlinuz-6.1.0-27-amd64" : "");
+	}
+	tok->nv_index = OYSTER_NV_FIRST + 3;
+	tok->nv_name[0] = 0x00;
+	tok->nv_name[1] = 0x0b;
+	for (k = 2; k < OYSTER_NV_NAME_LEN; k++)
+		tok->nv_name[k] = (uint8_t)(0x30 + k);
+	if (token_approved(tok, false, tok->approved) < 0 ||
+	    token_policy(tok, NULL, &k, tok->policy) < 0) {
+		fprintf(stderr, "cannot compute an authorized token's policies\n");
+		exit(99);
+	}
+	make_public(&pub, tok->policy, pin);
+	tok->public_len = marshal_public(&pub, tok->public_blob, sizeof(tok->public_blob));
+}
+
+/* Parses text with the first occurrence of from replaced by to; the reason must name want. */
+static void check_refused(const char *json, const char *from, const char *to, const char *want)
+{
+	const char *at = strstr(json, from), *why = NULL;
+	struct token *tok = malloc(sizeof(*tok));
+	char *text;
+	int r;
+
+	if (!tok || !at) {
+		fprintf(stderr, "test bug: \"%s\" is not in %s\n", from, json);
+		exit(99);
+	}
+	text = malloc(strlen(json) + strlen(to) + 1);
+	if (!text)
+		exit(99);
+	memcpy(text, json, (size_t)(at - json));
+	strcpy(text + (at - json), to);
+	strcat(text, at + strlen(from));
+	r = token_parse(text, tok, &why);
+	CHECK(r == -EINVAL && why && strstr(why, want), "%s -> %s: %d, why \"%s\", want \"%s\"",
+	      from, to, r, why ? why : "(null)", want);
+	free(text);
+	free(tok);
+}
+
+static void test_authorized(void)
+{
+	struct token *tok = malloc(sizeof(*tok)), *back = malloc(sizeof(*back));
+	char *json = NULL, *json64 = NULL;
+	const char *why = NULL;
+	uint8_t leaves[OYSTER_MAX_APPROVED][OYSTER_POLICY_SIZE], root[OYSTER_POLICY_SIZE];
+	unsigned n;
+
+	if (!tok || !back)
+		exit(99);
+	make_authorized(tok, 3, false);
+	CHECK(token_emit(tok, &json) == 0, "emit a version 2 token");
+	CHECK(json && token_parse(json, back, &why) == 0, "parse it back: %s", why ? why : "");
+	check_same(tok, back, "version 2");
+	CHECK(back->nv_index == tok->nv_index && !memcmp(back->nv_name, tok->nv_name, 34) &&
+		      back->origins[1].kind == tok->origins[1].kind &&
+		      !strcmp(back->origins[1].note, "vmlinuz-6.1.0-27-amd64"),
+	      "version 2 fields");
+
+	check_refused(json, "\"oyster_version\":2", "\"oyster_version\":1",
+		      "unknown field for oyster_version 1");
+	check_refused(json, "\"tpm2_nv_index\":25186051", "\"tpm2_nv_index\":25186048,\"x\":1",
+		      "unknown field for oyster_version 2");
+	check_refused(json, "\"tpm2_nv_index\":25186051", "\"tpm2_nv_index\":25186304",
+		      "tpm2_nv_index");
+	check_refused(json, "\"tpm2_nv_index\":25186051", "\"tpm2_nv_index\":25186047",
+		      "tpm2_nv_index");
+	check_refused(json, "\"tpm2_nv_name\":\"000b", "\"tpm2_nv_name\":\"0004", "tpm2_nv_name");
+	check_refused(json, "\"tpm2_nv_name\":\"000b3233", "\"tpm2_nv_name\":\"000b3234",
+		      "tpm2_policy");
+	check_refused(json, "\"tpm2_approved_policy\":\"", "\"tpm2_approved_policy\":\"00",
+		      "tpm2_approved_policy");
+	check_refused(json, "\"kind\":\"enrolled\"", "\"kind\":\"guessed\"", "tpm2_state_origins");
+	check_refused(json, "\"kind\":\"enrolled\"", "\"kind\":\"enrolled\",\"x\":1",
+		      "tpm2_state_origins");
+	check_refused(json, "\"note\":\"vmlinuz", "\"note\":\"\\u0007vmlinuz",
+		      "tpm2_state_origins");
+	check_refused(json, "\"approved\":\"2026", "\"approved\":\"1926", "tpm2_state_origins");
+	/* A changed state: the approved policy no longer matches. */
+	check_refused(json, "\"7\":\"00", "\"7\":\"ff", "tpm2_approved_policy");
+	/* Version 1 fields keep their version 1 meaning: a version 1 token carries none of these.
+	 */
+	check_refused(valid_json, "\"tpm2_pin\":false",
+		      "\"tpm2_pin\":false,\"tpm2_nv_index\":25186051",
+		      "unknown field for oyster_version 1");
+
+	/* An interrupted approval: the previous set, checked too. */
+	back->has_previous = true;
+	back->previous.n_states = 1;
+	back->previous.states[0] = tok->states[0];
+	back->previous.next_boot = true;
+	back->previous.next_boot_reset = 9;
+	CHECK(token_approved(back, true, back->previous.approved) == 0, "previous policy");
+	free(json);
+	json = NULL;
+	CHECK(token_emit(back, &json) == 0 && json && strstr(json, "tpm2_previous"),
+	      "emit with tpm2_previous");
+	CHECK(json && token_parse(json, tok, &why) == 0 && tok->has_previous &&
+		      tok->previous.next_boot_reset == 9,
+	      "parse tpm2_previous: %s", why ? why : "");
+	if (json) {
+		check_refused(json, "\"tpm2_next_boot_reset\":9", "\"tpm2_next_boot_reset\":10",
+			      "tpm2_previous");
+		check_refused(json, "\"tpm2_next_boot_reset\":9",
+			      "\"tpm2_next_boot_reset\":9,\"y\":1", "tpm2_previous");
+	}
+
+	/* 64 states: two levels of PolicyOR; 65 leaves are refused. */
+	make_authorized(tok, 64, true);
+	CHECK(token_emit(tok, &json64) == 0 && json64 && token_parse(json64, back, &why) == 0 &&
+		      back->n_states == 64,
+	      "64 states with a PIN: %s", why ? why : "");
+	tok->next_boot = true;
+	tok->next_boot_reset = 5;
+	CHECK(token_leaves(tok, false, leaves, &n) == -EINVAL, "64 states and the next boot");
+	tok->n_states = 63;
+	CHECK(token_leaves(tok, false, leaves, &n) == 0 && n == 64 &&
+		      policy_tree((const uint8_t(*)[OYSTER_POLICY_SIZE])leaves, n, root) == 0,
+	      "63 states and the next boot");
+	free(json);
+	free(json64);
+	free(tok);
+	free(back);
+}
+
 int main(void)
 {
 	struct token tok;
@@ -1219,6 +1364,7 @@ int main(void)
 	test_duplicate_keys();
 	test_partial();
 	test_dump();
+	test_authorized();
 	free(valid_json);
 	return test_done();
 }
