@@ -212,6 +212,8 @@ cat "$ERR" >>"$WORKDIR/purge.log"
 n=$(grep -c "oyster token(s) remain on /etc/crypttab's volumes; without oyster they open with their passphrases" \
 	"$WORKDIR/purge.log" || true)
 [ "$n" -eq 1 ] || fail "removal said $n times (not once) that oyster tokens remain (log: $WORKDIR/purge.log)"
+n=$(grep -c "oyster: /etc/crypttab still uses keyscript=oyster for: oyroot;" "$WORKDIR/purge.log" || true)
+[ "$n" -eq 1 ] || fail "removal said $n times (not once) that crypttab still uses keyscript=oyster (log: $WORKDIR/purge.log)"
 n=$(grep -c "oyster: purge leaves /var/lib/oyster" "$WORKDIR/purge.log" || true)
 [ "$n" -eq 1 ] || fail "purge said $n times (not once) that it leaves /var/lib/oyster (log: $WORKDIR/purge.log)"
 [ -s "$R/var/lib/oyster/credential" ] || fail "purge removed /var/lib/oyster/credential"
