@@ -6,8 +6,10 @@
 # see chroot.sh) gets a private overlay, a kernel's modules and an initramfs
 # of that kernel; everything runs in a private mount namespace and chroot,
 # the host gets nothing.
-#   1. apt-get install ./oyster_V.deb ./oyster-initramfs-tools_V.deb, with
-#      no TPM anywhere: it succeeds and the initramfs is rebuilt once;
+#   1. apt-get install ./oyster_V.deb ./oyster-initramfs-tools_V.deb
+#      ./oyster-dracut_V.deb, with no TPM anywhere: it succeeds, the
+#      initramfs is rebuilt once, dracut (which would remove
+#      initramfs-tools) is not pulled in, and dracut-core sees the module;
 #   2. the initramfs holds oyster, its keyscript, the fence and the TPM's
 #      TCTI module, and not the token plugin;
 #   3. enroll against the swtpm and unlock through the INSTALLED plugin
@@ -137,15 +139,20 @@ upper_files >"$WORKDIR/upper.before"
 step "root ready"
 
 # --- 1. install, no TPM ------------------------------------------------------
-step "apt-get install ./oyster_$ver1 ./oyster-initramfs-tools_$ver1, with no TPM"
+step "apt-get install ./oyster_$ver1 ./oyster-initramfs-tools_$ver1 ./oyster-dracut_$ver1, with no TPM"
 n0=$(builds)
-expect_ok in_root apt-get install -y --no-install-recommends \
-	"./tmp/debs/oyster_${ver1}_amd64.deb" "./tmp/debs/oyster-initramfs-tools_${ver1}_amd64.deb"
+expect_ok in_root apt-get install -y --no-install-recommends "./tmp/debs/oyster_${ver1}_amd64.deb" \
+	"./tmp/debs/oyster-initramfs-tools_${ver1}_amd64.deb" "./tmp/debs/oyster-dracut_${ver1}_amd64.deb"
 cp -- "$OUT" "$WORKDIR/install.log"
 [ "$(builds)" -eq $((n0 + 1)) ] ||
 	fail "installing rebuilt the initramfs $(($(builds) - n0)) times, not once (log: $WORKDIR/install.log)"
-[ "$(in_root dpkg-query -W -f '${Status}' oyster-initramfs-tools)" = "install ok installed" ] ||
-	fail "oyster-initramfs-tools is not installed"
+for p in oyster-initramfs-tools oyster-dracut initramfs-tools; do
+	[ "$(in_root dpkg-query -W -f '${Status}' "$p")" = "install ok installed" ] || fail "$p is not installed"
+done
+[ "$(in_root dpkg-query -W -f '${Status}' dracut 2>/dev/null)" != "install ok installed" ] ||
+	fail "the packages pulled in dracut, which removes initramfs-tools"
+in_root dracut --list-modules --no-hostonly --no-kernel 2>/dev/null | grep -qx oyster ||
+	fail "dracut --list-modules does not list oyster's module"
 for f in /usr/sbin/oyster /lib/x86_64-linux-gnu/cryptsetup/libcryptsetup-token-oyster-tpm2.so \
 	/usr/lib/cryptsetup/scripts/oyster /etc/default/oyster /usr/share/man/man8/oyster.8.gz \
 	/usr/share/bash-completion/completions/oyster; do
@@ -185,8 +192,8 @@ header_sum=$(sha256sum <"$R/root/vol.img")
 # --- 4. upgrade ---------------------------------------------------------------
 step "upgrade to $ver2: one initramfs rebuild, the token still unlocks"
 n0=$(builds)
-expect_ok in_root apt-get install -y --no-install-recommends \
-	"./tmp/debs/next/oyster_${ver2}_amd64.deb" "./tmp/debs/next/oyster-initramfs-tools_${ver2}_amd64.deb"
+expect_ok in_root apt-get install -y --no-install-recommends "./tmp/debs/next/oyster_${ver2}_amd64.deb" \
+	"./tmp/debs/next/oyster-initramfs-tools_${ver2}_amd64.deb" "./tmp/debs/next/oyster-dracut_${ver2}_amd64.deb"
 cp -- "$OUT" "$WORKDIR/upgrade.log"
 [ "$(builds)" -eq $((n0 + 1)) ] ||
 	fail "upgrading rebuilt the initramfs $(($(builds) - n0)) times, not once (log: $WORKDIR/upgrade.log)"
@@ -196,15 +203,17 @@ token_unlocks
 
 # --- 5. purge -------------------------------------------------------------------
 step "apt-get purge: nothing left, one line about the token, the passphrase opens"
-in_root dpkg -L oyster oyster-initramfs-tools >"$WORKDIR/dpkg-L" || fail "dpkg -L failed"
+in_root dpkg -L oyster oyster-initramfs-tools oyster-dracut >"$WORKDIR/dpkg-L" || fail "dpkg -L failed"
 in_root sh -c 'cat /var/lib/dpkg/info/oyster.conffiles' >>"$WORKDIR/dpkg-L"
 n0=$(builds)
-expect_ok in_root apt-get purge -y oyster oyster-initramfs-tools
+expect_ok in_root apt-get purge -y oyster oyster-initramfs-tools oyster-dracut
 cp -- "$OUT" "$WORKDIR/purge.log"
 cat "$ERR" >>"$WORKDIR/purge.log"
 n=$(grep -c "oyster token(s) remain on /etc/crypttab's volumes; without oyster they open with their passphrases" \
 	"$WORKDIR/purge.log" || true)
 [ "$n" -eq 1 ] || fail "removal said $n times (not once) that oyster tokens remain (log: $WORKDIR/purge.log)"
+n=$(grep -c "oyster: /etc/crypttab still uses keyscript=oyster for: oyroot;" "$WORKDIR/purge.log" || true)
+[ "$n" -eq 1 ] || fail "removal said $n times (not once) that crypttab still uses keyscript=oyster (log: $WORKDIR/purge.log)"
 n=$(grep -c "oyster: purge leaves /var/lib/oyster" "$WORKDIR/purge.log" || true)
 [ "$n" -eq 1 ] || fail "purge said $n times (not once) that it leaves /var/lib/oyster (log: $WORKDIR/purge.log)"
 [ -s "$R/var/lib/oyster/credential" ] || fail "purge removed /var/lib/oyster/credential"
