@@ -14,7 +14,8 @@
 # alone, and the root enrolls a second token with a PIN. Last boot, same
 # firmware, without `quiet`: the first token's reason once more (one line
 # per volume and boot), then systemd asks for the PIN; a wrong PIN is asked
-# again, the right one unlocks through the TPM.
+# again, the right one unlocks through the TPM. Without a TPM (quiet): one
+# line says so, and systemd's prompt takes the passphrase.
 set -eu
 . "$TESTDIR/lib.sh"
 . "$INITRAMFS_TESTDIR/lib.sh"
@@ -78,4 +79,9 @@ console_has "$REASON" "without quiet, the console does not say that the first to
 [ "$(tpm_count prune)" -gt 0 ] || fail "the prune did not run after the TPM unlocked root with the PIN"
 [ "$(tpm_count fence)" -gt 0 ] || fail "the fence sent nothing to the TPM after a PIN boot"
 [ "$(pcr_in_log 15)" != "$zeros" ] || fail "PCR 15 is not extended after a PIN boot"
+say "no TPM at all: the reason on the console, then systemd's passphrase prompt"
+VM_APPEND=quiet vm_boot no-tpm "$disk" "$INITRD_SYSTEMD" none "" \
+	--bios "$SEABIOS_OLD" --answer "$VM_PASS" --kind "passphrase without a TPM"
+console_has 'oyster: [^ ]+: No TPM found' "without a TPM, the console does not say so"
+[ "$(grep -c 'oyster: [^ ]*: ' "$LOG")" -eq 1 ] || fail "expected one line from oyster without a TPM (console log: $LOG)"
 say "PASS"
