@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "recovery.h"
 
 /* cryptsetup's own limit for an interactive passphrase is 512 bytes; key files may be larger. */
 #define OYSTER_MAX_KEY_FILE (64 * 1024)
@@ -144,9 +145,14 @@ static int ask_secret(const char *key_file, const char *env_name, const char *pr
 int ask_passphrase(const char *key_file, const char *device, struct secret **out)
 {
 	char prompt[512];
+	int r;
 
 	snprintf(prompt, sizeof(prompt), "Enter an existing passphrase for %s: ", device);
-	return ask_secret(key_file, "PASSWORD", prompt, "passphrase", out);
+	r = ask_secret(key_file, "PASSWORD", prompt, "passphrase", out);
+	/* A recovery key opens its keyslot in one spelling: take it as typed. */
+	if (r == 0)
+		recovery_key_normalize(*out);
+	return r;
 }
 
 static int pin_from(const char *env_name, const char *prompt, struct secret **out)
@@ -186,4 +192,17 @@ int ask_pin(const char *device, struct secret **out)
 		return -ENOKEY;
 	snprintf(prompt, sizeof(prompt), "Enter the TPM PIN for %s: ", device);
 	return pin_from("PIN", prompt, out);
+}
+
+void ask_scrub_environment(void)
+{
+	static const char *const names[] = { "PASSWORD", "PIN", "NEWPIN" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char *value = getenv(names[i]);
+
+		if (value)
+			explicit_bzero(value, strlen(value));
+		unsetenv(names[i]);
+	}
 }

@@ -151,6 +151,8 @@ static int regenerate(enum boot_system sys)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
+		/* update-initramfs runs every hook script on the machine: none gets the passphrase. */
+		ask_scrub_environment();
 		execvp(argv[0], argv);
 		fprintf(stderr, "Cannot run %s: %s.\n", argv[0], strerror(errno));
 		_exit(127);

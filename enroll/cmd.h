@@ -28,6 +28,7 @@ int cmd_reseal(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_boot_setup(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_tpm_setup(int argc, char **argv);
 
 /*
  * What the machine's initramfs needs to unlock device with the TPM: printed,
@@ -75,5 +76,10 @@ int ask_passphrase(const char *key_file, const char *device, struct secret **out
 int ask_new_pin(struct secret **out);
 /* The PIN: $PIN, else typed without echo when stdin is a terminal; -ENOKEY when neither. */
 int ask_pin(const char *device, struct secret **out);
+/*
+ * Wipes and removes the variables that carry secrets (PASSWORD, PIN, NEWPIN):
+ * in a child, before it runs another program, which would inherit them.
+ */
+void ask_scrub_environment(void);
 
 #endif

@@ -15,15 +15,18 @@
 #include "cmd.h"
 #include "predict.h"
 #include "encode.h"
+#include "lockout.h"
 #include "log.h"
 #include "luks.h"
 #include "pin.h"
+#include "recovery-key.h"
 #include "tpm.h"
 #include "unlock.h"
 
 static const char usage[] =
 	"Usage: oyster enroll DEVICE [--pcrs SPEC] [--bank BANK] [--key-file FILE] [--pin]\n"
-	"                            [--fence[=PCR]] [--replace] [--configure-boot]\n\n"
+	"                            [--fence[=PCR]] [--replace] [--configure-boot]\n"
+	"                            [--recovery-key [--recovery-key-file FILE] [--tpm]]\n\n"
 	"Seal a new random secret in the TPM, bound to the current values of the chosen PCRs,\n"
 	"and add it to DEVICE (a LUKS2 block device, image file or UUID=...) as a new keyslot\n"
 	"with an oyster-tpm2 token. An existing passphrase authorizes it.\n\n"
@@ -41,6 +44,11 @@ static const char usage[] =
 	"  --configure-boot then make the initramfs unlock DEVICE at boot (oyster boot-setup);\n"
 	"                   for the volume of the root file system this implies --fence\n"
 	"  --no-fence       not even then\n"
+	"  --recovery-key   add a keyslot for a generated recovery key instead (256 bits, typed\n"
+	"                   as 8 groups of 8 letters), shown once on the terminal with a QR code\n"
+	"  --recovery-key-file FILE  write it to FILE (created 0600; '-' for stdout) instead\n"
+	"  --tpm            with --recovery-key: enroll the TPM too (implied by --pcrs, --bank,\n"
+	"                   --pin, --fence, --replace and --configure-boot)\n"
 	"  -h, --help       show this help\n";
 
 struct enroll_args {
@@ -53,6 +61,9 @@ struct enroll_args {
 	int fence; /* the fence PCR, or -1 */
 	bool configure_boot;
 	bool no_fence;
+	bool tpm;      /* a TPM token is enrolled */
+	bool recovery; /* a recovery key is added */
+	const char *recovery_file;
 };
 
 static int parse_args(int argc, char **argv, struct enroll_args *a)
@@ -66,15 +77,20 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
 		{ "fence", optional_argument, NULL, 'F' },
 		{ "configure-boot", no_argument, NULL, 'C' },
 		{ "no-fence", no_argument, NULL, 'N' },
+		{ "recovery-key", no_argument, NULL, 'R' },
+		{ "recovery-key-file", required_argument, NULL, 'W' },
+		{ "tpm", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
+	bool tpm_option = false;
 	int c;
 
 	a->mask = 1u << 7;
 	a->fence = -1;
 	a->bank = pcr_bank_from_name("sha256");
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		tpm_option |= strchr("pbrPFCNT", c) != NULL;
 		switch (c) {
 		case 'p':
 			if (pcr_parse_spec(optarg, &a->mask) < 0)
@@ -111,6 +127,15 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
 		case 'N':
 			a->no_fence = true;
 			break;
+		case 'R':
+			a->recovery = true;
+			break;
+		case 'W':
+			a->recovery = true;
+			a->recovery_file = optarg;
+			break;
+		case 'T':
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return -1;
@@ -121,6 +146,7 @@ static int parse_args(int argc, char **argv, struct enroll_args *a)
 	if (optind != argc - 1)
 		return usage_error("enroll", "expected exactly one DEVICE");
 	a->device = argv[optind];
+	a->tpm = !a->recovery || tpm_option;
 	return 0;
 }
 
@@ -252,46 +278,102 @@ void enroll_remove_others(struct crypt_device *cd, int keep_id, int keep_slot)
 	free(old);
 }
 
-int cmd_enroll(int argc, char **argv)
+/* The TPM side before the passphrase is asked: a missing TPM must not cost a prompt. */
+static int tpm_prepare(struct enroll_args *a, struct crypt_device *cd, struct tpm **t,
+		       struct token *tok, bool *fenced)
 {
-	struct enroll_args a = { 0 };
-	struct crypt_device *cd = NULL;
-	struct secret *old = NULL, *vk = NULL, *pin = NULL, *auth = NULL;
-	struct token *tok = NULL;
-	struct tpm *t = NULL;
-	int keyslot = -1, id = -1;
-	bool bad_passphrase = false, fenced = false;
-	char spec[128];
-	int r;
+	int r = tpm_open(t);
 
-	r = parse_args(argc, argv, &a);
-	if (r)
-		return r < 0 ? OYSTER_EXIT_OK : r;
-	tok = calloc(1, sizeof(*tok));
-	if (!tok)
-		return OYSTER_EXIT_FAILURE;
-
-	r = luks_open(a.device, &cd);
-	if (r == 0)
-		r = luks_header_consistent(cd);
 	if (r < 0)
-		goto out;
-	/* The TPM first: a missing one must not cost the user a passphrase prompt. */
-	r = tpm_open(&t);
-	if (r < 0)
-		goto out;
+		return r;
 	/*
 	 * The initramfs unlocks the volume that holds the root file system: with
 	 * --configure-boot its token is fenced unless told otherwise. (A volume
 	 * unlocked after the initramfs must not be: the fence is up by then.)
 	 */
-	if (a.configure_boot && a.fence < 0 && !a.no_fence && backs_root(cd)) {
-		a.fence = OYSTER_FENCE_PCR;
+	if (a->configure_boot && a->fence < 0 && !a->no_fence && backs_root(cd)) {
+		a->fence = OYSTER_FENCE_PCR;
 		printf("%s holds the root file system: binding the token to the boot fence (PCR "
 		       "%d) too; --no-fence not to.\n",
-		       a.device, OYSTER_FENCE_PCR);
+		       a->device, OYSTER_FENCE_PCR);
 	}
-	r = token_init(t, &a, tok, &fenced);
+	return token_init(*t, a, tok, fenced);
+}
+
+static int tpm_enroll(const struct enroll_args *a, struct tpm *t, struct crypt_device *cd,
+		      struct token *tok, const struct secret *vk, bool fenced)
+{
+	struct secret *pin = NULL, *auth = NULL;
+	struct tpm_state st;
+	char spec[128];
+	int id, r;
+
+	if (a->pin) {
+		r = ask_new_pin(&pin);
+		if (r == 0)
+			r = pin_auth_value(tok, (const char *)pin->data, pin->len, &auth);
+		if (r < 0)
+			goto out;
+	}
+	id = enroll_add(t, cd, tok, vk, pin, auth, !fenced);
+	if (id < 0) {
+		r = id;
+		goto out;
+	}
+	if (fenced)
+		printf("PCR %d is extended already (by the boot fence): the new token will first "
+		       "work at the next boot.\n",
+		       a->fence);
+	if (a->replace)
+		enroll_remove_others(cd, id, tok->keyslot);
+	pcr_format_spec(a->mask, spec, sizeof(spec));
+	if (a->fence >= 0)
+		printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank, to the "
+		       "boot "
+		       "fence (PCR %d at its reset value)%s.\n",
+		       id, tok->keyslot, spec, pcr_bank_name(a->bank), a->fence,
+		       a->pin ? " and a PIN" : "");
+	else
+		printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank%s.\n", id,
+		       tok->keyslot, spec, pcr_bank_name(a->bank), a->pin ? " and a PIN" : "");
+	if (a->pin && tpm_state_read(t, &st) == 0 && !st.lockout_auth_set)
+		printf("Recommended: oyster tpm-setup --lockout-auth (while the TPM's lockout "
+		       "authorization is empty, anyone can reset its count of wrong PINs).\n");
+	r = 0;
+out:
+	secret_free(pin);
+	secret_free(auth);
+	return r;
+}
+
+int cmd_enroll(int argc, char **argv)
+{
+	struct enroll_args a = { 0 };
+	struct recovery_out rout = { .fd = -1 };
+	struct crypt_device *cd = NULL;
+	struct secret *old = NULL, *vk = NULL;
+	struct token *tok = NULL;
+	struct tpm *t = NULL;
+	bool bad_passphrase = false, fenced = false;
+	int r;
+
+	r = parse_args(argc, argv, &a);
+	if (r)
+		return r < 0 ? OYSTER_EXIT_OK : r;
+	/* Where the recovery key goes is settled before anything changes. */
+	if (a.recovery && recovery_out_open(&rout, a.recovery_file) < 0)
+		return a.recovery_file ? OYSTER_EXIT_FAILURE : OYSTER_EXIT_USAGE;
+	tok = calloc(1, sizeof(*tok));
+	if (!tok) {
+		r = -ENOMEM;
+		goto out;
+	}
+
+	r = luks_open(a.device, &cd);
+	if (r == 0)
+		r = luks_header_consistent(cd);
+	if (r == 0 && a.tpm)
+		r = tpm_prepare(&a, cd, &t, tok, &fenced);
 	if (r < 0)
 		goto out;
 
@@ -305,34 +387,21 @@ int cmd_enroll(int argc, char **argv)
 		bad_passphrase = true;
 		goto out;
 	}
-	if (a.pin) {
-		r = ask_new_pin(&pin);
-		if (r == 0)
-			r = pin_auth_value(tok, (const char *)pin->data, pin->len, &auth);
+	if (a.tpm) {
+		r = tpm_enroll(&a, t, cd, tok, vk, fenced);
 		if (r < 0)
 			goto out;
 	}
-
-	id = enroll_add(t, cd, tok, vk, pin, auth, !fenced);
-	if (id < 0) {
-		r = id;
-		goto out;
+	if (a.recovery) {
+		r = recovery_enroll(cd, a.device, vk, &rout);
+		if (r < 0)
+			goto out;
 	}
-	keyslot = tok->keyslot;
-	if (fenced)
-		printf("PCR %d is extended already (by the boot fence): the new token will first "
-		       "work at the next boot.\n",
-		       a.fence);
-	if (a.replace)
-		enroll_remove_others(cd, id, keyslot);
-	pcr_format_spec(a.mask, spec, sizeof(spec));
-	printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank%s.\n", id, keyslot,
-	       spec, pcr_bank_name(a.bank), a.pin ? " and a PIN" : "");
-	r = boot_after_enroll(a.device, a.configure_boot) < 0 ? -EIO : 0;
+	r = a.tpm && boot_after_enroll(a.device, a.configure_boot) < 0 ? -EIO : 0;
 out:
+	if (a.recovery)
+		recovery_out_close(&rout, r < 0 || bad_passphrase);
 	secret_free(old);
-	secret_free(pin);
-	secret_free(auth);
 	secret_free(vk);
 	tpm_close(t);
 	crypt_free(cd);

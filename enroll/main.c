@@ -25,6 +25,8 @@ static const struct {
 	{ "fence", cmd_fence, "Extend the fence PCR so that --fence tokens close until reboot" },
 	{ "boot-setup", cmd_boot_setup, "Show or do what the initramfs needs to unlock a volume" },
 	{ "list", cmd_list, "List the oyster tokens of the volumes in crypttab (for hooks)" },
+	{ "tpm-setup", cmd_tpm_setup,
+	  "Report the TPM's lockout state; set its lockout authorization" },
 };
 
 static bool verbose;
@@ -38,11 +40,13 @@ static void tool_log(int level, const char *msg, void *data)
 
 static void show_usage(FILE *f)
 {
-	fprintf(f, "Usage: oyster COMMAND [OPTIONS]\n\n"
+	fprintf(f, "Usage: oyster COMMAND [OPTIONS]\n"
+		   "       oyster --help | --version\n\n"
 		   "Unlock LUKS2 volumes with a TPM 2.0.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\nRun 'oyster COMMAND --help' for a command's options.\n"
+	fprintf(f, "\nRun 'oyster COMMAND --help' for a command's options; 'oyster --version' prints\n"
+		   "the version (the token plugin reports the same one to libcryptsetup).\n"
 		   "Environment: OYSTER_TCTI selects the TPM (default device:/dev/tpmrm0, then "
 		   "device:/dev/tpm0;\n"
 		   "in an initramfs device:/dev/tpm0, then device:/dev/tpmrm0);\n"

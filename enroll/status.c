@@ -17,6 +17,7 @@
 #include "log.h"
 #include "luks.h"
 #include "predict.h"
+#include "recovery.h"
 #include "tpm.h"
 #include "unlock.h"
 
@@ -25,7 +26,10 @@ static const char usage[] =
 	"List DEVICE's oyster tokens with their keyslot, PCR bank, PCRs and creation time, and,\n"
 	"when a TPM is reachable, whether each bound PCR still has its enrolled value and\n"
 	"whether the TPM would unlock the volume now. When a PCR changed and the token recorded\n"
-	"the boot's events, the events that differ from this boot's event log are named.\n\n"
+	"the boot's events, the events that differ from this boot's event log are named.\n"
+	"Recovery keys (oyster enroll --recovery-key) are listed with their keyslot and date.\n"
+	"When the initramfs recorded that the TPM did not unlock the volume in this boot\n"
+	"(/run/oyster/fallback), status says so, why, and which PCRs changed.\n\n"
 	"  --json      print one JSON object instead of text\n"
 	"  -h, --help  show this help\n";
 
@@ -211,6 +215,108 @@ static struct json_object *json_token(int id, const struct token *tok, const str
 	return o;
 }
 
+/* The recovery keys: keyslot and creation time, in text or into the JSON array list. */
+static int list_recovery_keys(struct crypt_device *cd, struct json_object *list)
+{
+	char when[64];
+	time_t created;
+	struct tm tm;
+	int id, slot, n = 0;
+
+	for (id = recovery_token_next(cd, 0, &slot, &created); id >= 0;
+	     id = recovery_token_next(cd, id + 1, &slot, &created), n++) {
+		struct json_object *o;
+
+		when[0] = '\0';
+		if (created && gmtime_r(&created, &tm))
+			strftime(when, sizeof(when),
+				 list ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M:%S UTC", &tm);
+		if (!list) {
+			printf("Token %d: %s (a recovery key), keyslot %d\n  Created:   %s\n", id,
+			       OYSTER_RECOVERY_TOKEN_TYPE, slot, *when ? when : "unknown");
+			continue;
+		}
+		o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_int(id));
+		json_object_object_add(o, "keyslot", json_object_new_int(slot));
+		json_object_object_add(o, "created", *when ? json_object_new_string(when) : NULL);
+		json_object_array_add(list, o);
+	}
+	return n;
+}
+
+/*
+ * What the initramfs recorded in this boot: each volume the TPM did not open
+ * (initramfs-tools' keyscript, dracut's oyster-record.sh), "LUKS-UUID REASON".
+ */
+#define OYSTER_FALLBACK_RECORD "/run/oyster/fallback"
+
+/* The recorded reason the TPM did not open the volume with uuid in this boot, or NULL. */
+static const char *boot_fallback(const char *uuid, char *buf, size_t size)
+{
+	FILE *f = fopen(OYSTER_FALLBACK_RECORD, "re");
+	size_t n = uuid ? strlen(uuid) : 0;
+	const char *found = NULL;
+
+	if (!f)
+		return NULL;
+	while (n && !found && fgets(buf, (int)size, f)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		if (!strncmp(buf, uuid, n) && buf[n] == ' ')
+			found = buf + n + 1;
+	}
+	fclose(f);
+	return found;
+}
+
+static const char *fallback_text(const char *reason)
+{
+	static const struct {
+		const char *reason, *text;
+	} texts[] = {
+		{ "pcr-changed", "the measured boot state (PCRs) changed" },
+		{ "no-tpm", "no TPM was found" },
+		{ "pin", "no valid TPM PIN was given" },
+		{ "lockout", "the TPM was in dictionary-attack lockout" },
+		{ "other-tpm", "the volume was enrolled with another TPM" },
+	};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (!strcmp(reason, texts[i].reason))
+			return texts[i].text;
+	return "oyster could not unseal";
+}
+
+static void print_fallback(const char *device, const char *reason, uint32_t changed)
+{
+	char pcrs[512];
+
+	printf("Last boot: the TPM did NOT unlock this volume (%s); the passphrase or a recovery "
+	       "key opened it.\n",
+	       fallback_text(reason));
+	if (changed) {
+		unlock_describe_pcrs(changed, pcrs, sizeof(pcrs));
+		printf("  changed since enrollment: %s\n", pcrs);
+	}
+	printf("  if this boot is one you trust, approve it: oyster reseal %s\n", device);
+}
+
+static struct json_object *json_fallback(const char *reason, uint32_t changed)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *pcrs = json_object_new_array();
+
+	json_object_object_add(o, "fell_back", json_object_new_boolean(reason != NULL));
+	if (reason) {
+		json_object_object_add(o, "reason", json_object_new_string(reason));
+		for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
+			if (changed & (1u << pcr))
+				json_object_array_add(pcrs, json_object_new_int((int)pcr));
+	}
+	json_object_object_add(o, "changed_pcrs", pcrs);
+	return o;
+}
+
 /* The header's two copies as they are on disk, after libcryptsetup's own recovery. */
 static struct json_object *json_header(const struct header *h)
 {
@@ -241,12 +347,15 @@ int cmd_status(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	struct json_object *root = NULL, *list = NULL;
+	struct json_object *root = NULL, *list = NULL, *recovery = NULL;
 	struct crypt_device *cd = NULL;
 	struct token *tok = NULL;
 	struct tpm *t = NULL;
 	struct header hdr = { 0 };
 	bool as_json = false;
+	uint32_t changed = 0;
+	const char *fell_back;
+	char record[256];
 	int c, id, n = 0, r, header_r;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -282,6 +391,8 @@ int cmd_status(int argc, char **argv)
 		if (header_r == 0)
 			json_object_object_add(root, "header", json_header(&hdr));
 		json_object_object_add(root, "tokens", list);
+		recovery = json_object_new_array();
+		json_object_object_add(root, "recovery_keys", recovery);
 	} else if (header_r == 0 && !header_copies_agree(&hdr)) {
 		printf("LUKS2 header: the two copies DISAGREE: %s; libcryptsetup uses the %s "
 		       "copy.\n"
@@ -299,12 +410,20 @@ int cmd_status(int argc, char **argv)
 			luks_token_get(cd, id, tok, &v.why);
 
 		judge(t, tok, &v);
+		if (v.parse_r >= 0)
+			changed |= v.changed & ~token_fence_pcrs(tok);
 		if (as_json)
 			json_object_array_add(list, json_token(id, tok, &v));
 		else
 			print_text(id, tok, &v);
 		n++;
 	}
+	n += list_recovery_keys(cd, recovery);
+	fell_back = boot_fallback(crypt_get_uuid(cd), record, sizeof(record));
+	if (as_json)
+		json_object_object_add(root, "last_boot", json_fallback(fell_back, changed));
+	else if (fell_back)
+		print_fallback(argv[optind], fell_back, changed);
 	if (as_json)
 		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
 	else if (!n)

@@ -8,29 +8,84 @@
 #include "cmd.h"
 #include "log.h"
 #include "luks.h"
+#include "recovery.h"
 
 static const char usage[] =
-	"Usage: oyster wipe DEVICE (--token N | --all) [--force]\n\n"
+	"Usage: oyster wipe DEVICE (--token N | --all | --recovery) [--force]\n\n"
 	"Remove oyster tokens from DEVICE together with the keyslots they unlock (a keyslot\n"
-	"that another token still uses is kept). Refuses when no keyslot without a token\n"
-	"(a passphrase) would remain, since the volume could then only be opened by the TPM.\n\n"
+	"that another token still uses is kept). Refuses when no keyslot a person can open (a\n"
+	"passphrase or a recovery key) would remain, since the volume could then only be opened\n"
+	"by the TPM, or not at all.\n\n"
 	"  --token N   remove token N\n"
-	"  --all       remove every oyster token\n"
-	"  --force     remove even when no passphrase keyslot would remain\n"
+	"  --all       remove every oyster-tpm2 token\n"
+	"  --recovery  remove the recovery keys (oyster enroll --recovery-key)\n"
+	"  --force     remove even when no passphrase or recovery keyslot would remain\n"
 	"  -h, --help  show this help\n";
+
+/* The keyslots wipe_recovery() would remove: marked, active, and opened by no other token. */
+static int recovery_slots(struct crypt_device *cd)
+{
+	time_t created;
+	int id, slot, n = 0;
+
+	for (id = recovery_token_next(cd, 0, &slot, &created); id >= 0;
+	     id = recovery_token_next(cd, id + 1, &slot, &created)) {
+		crypt_keyslot_info ki =
+			slot >= 0 ? crypt_keyslot_status(cd, slot) : CRYPT_SLOT_INVALID;
+
+		if ((ki == CRYPT_SLOT_ACTIVE || ki == CRYPT_SLOT_ACTIVE_LAST) &&
+		    luks_keyslot_token_count(cd, slot, id) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* Every recovery key: its token, then its keyslot. Returns how many were removed. */
+static int wipe_recovery(struct crypt_device *cd, const char *device, bool force)
+{
+	time_t created;
+	int id, slot, r, removed = 0;
+
+	if (!force && luks_count_passphrase_keyslots(cd, -1) - recovery_slots(cd) <= 0) {
+		log_err("%s has no passphrase keyslot besides its recovery keys; after the wipe "
+			"only the TPM could open it, or nothing. Add a passphrase first "
+			"(cryptsetup luksAddKey), or use --force.",
+			device);
+		return -EPERM;
+	}
+	for (id = recovery_token_next(cd, 0, &slot, &created); id >= 0;
+	     id = recovery_token_next(cd, id + 1, &slot, &created)) {
+		r = luks_token_remove(cd, id);
+		if (r < 0)
+			return r;
+		if (slot >= 0 && luks_keyslot_token_count(cd, slot, -1) == 0) {
+			r = luks_keyslot_remove(cd, slot);
+			if (r < 0)
+				return r;
+			printf("Removed the recovery key in keyslot %d (token %d).\n", slot, id);
+		} else {
+			printf("Removed token %d (its keyslot is still used by another token).\n",
+			       id);
+		}
+		removed++;
+	}
+	if (!removed) {
+		log_err("%s has no recovery key; see oyster status.", device);
+		return -ENOENT;
+	}
+	return removed;
+}
 
 int cmd_wipe(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "token", required_argument, NULL, 't' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+		{ "token", required_argument, NULL, 't' }, { "all", no_argument, NULL, 'a' },
+		{ "recovery", no_argument, NULL, 'R' },	   { "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },	   {},
 	};
 	struct crypt_device *cd = NULL;
 	struct token *tok = NULL;
-	bool all = false, force = false, have_want = false;
+	bool all = false, force = false, have_want = false, recovery = false;
 	unsigned want = 0;
 	int c, id, parse_r, removed = 0;
 	int r;
@@ -45,6 +100,9 @@ int cmd_wipe(int argc, char **argv)
 		case 'a':
 			all = true;
 			break;
+		case 'R':
+			recovery = true;
+			break;
 		case 'f':
 			force = true;
 			break;
@@ -57,8 +115,8 @@ int cmd_wipe(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage_error("wipe", "expected exactly one DEVICE");
-	if (all == have_want)
-		return usage_error("wipe", "give either --token N or --all");
+	if (all + have_want + recovery != 1)
+		return usage_error("wipe", "give one of --token N, --all or --recovery");
 	tok = calloc(1, sizeof(*tok));
 	if (!tok)
 		return OYSTER_EXIT_FAILURE;
@@ -67,11 +125,17 @@ int cmd_wipe(int argc, char **argv)
 		r = luks_header_consistent(cd);
 	if (r < 0)
 		goto out;
+	if (recovery) {
+		r = wipe_recovery(cd, argv[optind], force);
+		r = r < 0 ? r : 0;
+		goto out;
+	}
 	/* wipe only removes keyslots bound to tokens: the passphrase keyslots it leaves are those
 	 * of now. */
 	if (!force && luks_count_passphrase_keyslots(cd, -1) == 0) {
-		log_err("%s has no passphrase keyslot; after the wipe only the TPM could open it, "
-			"or nothing. Add a passphrase first (cryptsetup luksAddKey), or use "
+		log_err("%s has no passphrase or recovery keyslot; after the wipe only the TPM "
+			"could open it, or nothing. Add a passphrase first (cryptsetup "
+			"luksAddKey), or use "
 			"--force.",
 			argv[optind]);
 		r = -EPERM;

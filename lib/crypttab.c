@@ -27,12 +27,13 @@ static void split_fields(const char *line, size_t len, struct fields *f)
 
 	f->n = 0;
 	while (f->n < 5) {
-		while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		/* A CR is a separator too: a crypttab edited on Windows ends its lines with CRLF. */
+		while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
 			i++;
 		if (i >= len)
 			break;
 		f->start[f->n] = i;
-		while (i < len && line[i] != ' ' && line[i] != '\t')
+		while (i < len && line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
 			i++;
 		f->end[f->n++] = i;
 	}

@@ -13,6 +13,7 @@
 #include "header.h"
 #include "log.h"
 #include "luks.h"
+#include "recovery.h"
 
 /*
  * The header as it is on disk, read past libcryptsetup's lock: copies that
@@ -367,6 +368,25 @@ int luks_keyslot_token_count(struct crypt_device *cd, int keyslot, int skip)
 	return n;
 }
 
+/* Tokens assigned to keyslot other than recovery-key marks: a person cannot type those. */
+static int keyslot_machine_token_count(struct crypt_device *cd, int keyslot)
+{
+	int n = 0;
+
+	for (int id = 0; id < 32; id++) {
+		const char *type = NULL;
+		crypt_token_info info = crypt_token_status(cd, id, &type);
+
+		if (info == CRYPT_TOKEN_INVALID || info == CRYPT_TOKEN_INACTIVE)
+			continue;
+		if (type && !strcmp(type, OYSTER_RECOVERY_TOKEN_TYPE))
+			continue;
+		if (crypt_token_is_assigned(cd, id, keyslot) == 0)
+			n++;
+	}
+	return n;
+}
+
 int luks_count_passphrase_keyslots(struct crypt_device *cd, int skip)
 {
 	int n = 0;
@@ -376,7 +396,7 @@ int luks_count_passphrase_keyslots(struct crypt_device *cd, int skip)
 
 		if (slot == skip || (ki != CRYPT_SLOT_ACTIVE && ki != CRYPT_SLOT_ACTIVE_LAST))
 			continue;
-		if (luks_keyslot_token_count(cd, slot, -1) == 0)
+		if (keyslot_machine_token_count(cd, slot) == 0)
 			n++;
 	}
 	return n;

@@ -45,7 +45,10 @@ int luks_keyslot_add(struct crypt_device *cd, int keyslot, const struct secret *
 int luks_keyslot_remove(struct crypt_device *cd, int keyslot);
 /* The keyslot that passphrase opens, or a negative errno (-EPERM: wrong passphrase). */
 int luks_keyslot_check(struct crypt_device *cd, int keyslot, const struct secret *pass);
-/* Number of active keyslots bound to no token, not counting skip (-1 for none). */
+/*
+ * Number of active keyslots a person can open: bound to no token, or only
+ * marked as a recovery key; not counting skip (-1 for none).
+ */
 int luks_count_passphrase_keyslots(struct crypt_device *cd, int skip);
 /* Number of tokens (any type) assigned to keyslot, not counting token skip. */
 int luks_keyslot_token_count(struct crypt_device *cd, int keyslot, int skip);

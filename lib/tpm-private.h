@@ -2,7 +2,7 @@
 #ifndef OYSTER_TPM_PRIVATE_H
 #define OYSTER_TPM_PRIVATE_H
 
-/* Shared by tpm.c, srk.c and seal.c only: nothing outside lib/ sees ESAPI. */
+/* Shared by tpm.c, srk.c, seal.c and lockout.c only: nothing outside lib/ sees ESAPI. */
 #include <stdbool.h>
 #include <tss2/tss2_esys.h>
 

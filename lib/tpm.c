@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <tss2/tss2_rc.h>
 #include <unistd.h>
 #include <tss2/tss2_tctildr.h>
@@ -142,6 +144,73 @@ static int tpm_try(struct tpm *t, const char *conf, bool wait)
 }
 
 /*
+ * tpm2-tss's log levels, as its TSS2_LOG parser reads them: "module+level"
+ * entries, "all" for every module, the last match winning, a level known by
+ * its prefix. Unset modules log warnings.
+ */
+enum { TSS2_LEVEL_WARNING = 3, TSS2_LEVEL_INFO = 4 };
+
+static int tss2_log_level(const char *env, const char *module)
+{
+	static const char *const names[] = { "none", "(undefined)", "error", "warning",
+					     "info", "debug",	    "trace" };
+	size_t mlen = strlen(module);
+	int level = TSS2_LEVEL_WARNING;
+
+	for (const char *p = env; (p = strchr(p, '+')); p++) {
+		if (!((p - env >= 3 && !strncasecmp(p - 3, "all", 3)) ||
+		      ((size_t)(p - env) >= mlen && !strncasecmp(p - mlen, module, mlen))))
+			continue;
+		for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
+			if (!strncasecmp(p + 1, names[i], strlen(names[i])))
+				level = i;
+	}
+	return level;
+}
+
+/*
+ * At debug level tpm2-tss's esys module logs the session key, and esys_crypto
+ * the keys it derives (for a PIN, from the PIN's authValue); at trace,
+ * esys_crypto logs the decrypted Unseal response: the secret itself. Such
+ * logs get pasted into bug reports, so those two modules are held at info
+ * whatever TSS2_LOG asks; every other module keeps its level. Each module
+ * reads TSS2_LOG once, at its first log call: this runs before any.
+ */
+static void tss2_log_guard(void)
+{
+	static const char *const guarded[] = { "esys", "esys_crypto" };
+	const char *env = getenv("TSS2_LOG");
+	char value[512];
+	size_t len;
+	bool capped = false;
+
+	/* tss2 logs its own errors to stderr; ours say the same in the user's terms. */
+	if (!env) {
+		setenv("TSS2_LOG", "all+none", 0);
+		return;
+	}
+	len = snprintf(value, sizeof(value), "%s", env);
+	for (size_t i = 0; i < sizeof(guarded) / sizeof(guarded[0]); i++) {
+		if (tss2_log_level(env, guarded[i]) <= TSS2_LEVEL_INFO)
+			continue;
+		len += snprintf(value + len, len < sizeof(value) ? sizeof(value) - len : 0,
+				",%s+info", guarded[i]);
+		capped = true;
+	}
+	if (!capped)
+		return;
+	if (len >= sizeof(value)) {
+		/* Too long to amend: log nothing rather than secrets. */
+		setenv("TSS2_LOG", "all+none", 1);
+		log_info("TSS2_LOG is too long to check; tpm2-tss logging is off.");
+		return;
+	}
+	setenv("TSS2_LOG", value, 1);
+	log_info("TSS2_LOG: tpm2-tss's esys and esys_crypto modules held at info: their debug "
+		 "and trace output holds session keys and the unsealed secret.");
+}
+
+/*
  * In the initramfs nothing else talks to the TPM, so /dev/tpm0 itself: through
  * the kernel's resource manager (/dev/tpmrm0) every command is wrapped in
  * ContextLoad/ContextSave of our session and object, 25 commands at the chip
@@ -159,7 +228,7 @@ static bool in_initramfs(void)
 	return statfs("/", &fs) == 0 && fs.f_type == RAMFS_MAGIC;
 }
 
-int tpm_open(struct tpm **out)
+static int tpm_open_report(struct tpm **out, bool report)
 {
 	/*
 	 * The running system: other programs may hold the TPM (tpm2-abrmd holds
@@ -175,8 +244,7 @@ int tpm_open(struct tpm **out)
 	int r = -ENODEV;
 
 	*out = NULL;
-	/* tss2 logs its own errors to stderr; ours say the same in the user's terms. */
-	setenv("TSS2_LOG", "all+none", 0);
+	tss2_log_guard();
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
@@ -189,7 +257,7 @@ int tpm_open(struct tpm **out)
 			r = tpm_try(t, order[i], i == 1);
 	}
 	if (r < 0) {
-		if (r == -ENODEV)
+		if (r == -ENODEV && report)
 			log_err("No TPM found (tried %s); check that the TPM is enabled in the "
 				"firmware, or set OYSTER_TCTI.",
 				conf && *conf ? conf : "/dev/tpmrm0 and /dev/tpm0");
@@ -198,6 +266,31 @@ int tpm_open(struct tpm **out)
 	}
 	*out = t;
 	return 0;
+}
+
+int tpm_open(struct tpm **out)
+{
+	return tpm_open_report(out, true);
+}
+
+int tpm_open_wait(struct tpm **out, unsigned seconds)
+{
+	struct timespec now, end;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += seconds;
+	for (;;) {
+		r = tpm_open_report(out, false);
+		if (r != -ENODEV)
+			return r;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec ||
+		    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+	}
+	return tpm_open_report(out, true);
 }
 
 void tpm_close(struct tpm *t)

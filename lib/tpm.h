@@ -34,6 +34,8 @@ struct tpm;
  * device:/dev/tpm0 then device:/dev/tpmrm0 (tpm.c says why).
  */
 int tpm_open(struct tpm **out);
+/* tpm_open(), retried while no TPM is reachable, for at most seconds: a TPM driver may come up late. */
+int tpm_open_wait(struct tpm **out, unsigned seconds);
 void tpm_close(struct tpm *t);
 /* The TCTI configuration actually used, for messages. */
 const char *tpm_tcti(const struct tpm *t);

@@ -28,13 +28,14 @@ enroll "$img" "$pass" --pcrs 7
 uuid=$(cryptsetup luksUUID "$img")
 other_uuid=$(cryptsetup luksUUID "$other")
 
-# Stub regeneration commands: record their arguments, exit $STUB_STATUS.
+# Stub regeneration commands: record their arguments and environment, exit $STUB_STATUS.
 stubs=$WORKDIR/bin
 mkdir -p "$stubs"
 for cmd in update-initramfs dracut mkinitcpio; do
 	cat >"$stubs/$cmd" <<EOF
 #!/bin/sh
 echo "$cmd \$*" >>"$WORKDIR/regenerated"
+env >"$WORKDIR/regenerated.env"
 exit \${STUB_STATUS:-0}
 EOF
 	chmod 755 "$stubs/$cmd"
@@ -165,14 +166,20 @@ boot_setup "$img" --configure-boot
 grep_err 'no initramfs system found'
 sandbox sh -c 'touch /etc/kernel/postinst.d/initramfs-tools' || setup_error "cannot restore initramfs-tools"
 
-say "enroll --configure-boot enrolls, then configures the boot"
+say "enroll --configure-boot enrolls, then configures the boot; update-initramfs gets no secret"
 fresh=$WORKDIR/fresh.img
 make_luks "$fresh" "$pass"
 printf '# mine\nfresh\t%s\tnone\tluks\n' "$fresh" >"$crypttab"
-rm -f "$WORKDIR/regenerated"
-kf=$(keyfile "$pass")
-run sandbox env PATH="$stubs:$PATH" "$OYSTER" enroll "$fresh" --key-file "$kf" --pcrs 7 --configure-boot
+rm -f "$WORKDIR/regenerated" "$WORKDIR/regenerated.env"
+# The passphrase from $PASSWORD, as a script would give it; a PIN and a new PIN in the air too.
+run sandbox env PATH="$stubs:$PATH" PASSWORD="$pass" PIN=pin-in-env NEWPIN=newpin-in-env \
+	"$OYSTER" enroll "$fresh" --pcrs 7 --configure-boot
 [ "$RC" -eq 0 ] || { show_last; fail "enroll --configure-boot failed"; }
+[ -s "$WORKDIR/regenerated.env" ] || fail "the update-initramfs stub recorded no environment"
+if grep -E '^(PASSWORD|PIN|NEWPIN)=' "$WORKDIR/regenerated.env" || grep -qF -e "$pass" -e pin-in-env "$WORKDIR/regenerated.env"; then
+	fail "update-initramfs inherited a secret from oyster's environment"
+fi
+grep -q '^PATH=' "$WORKDIR/regenerated.env" || fail "update-initramfs lost the rest of its environment"
 grep_out '^Enrolled token [0-9]+ \(keyslot [0-9]+\)'
 grep_out "^Done: from the next boot on, the initramfs unlocks 'fresh' with the TPM\.$"
 [ "$(cat "$crypttab")" = "$(printf '# mine\nfresh\t%s\tnone\tluks,keyscript=oyster' "$fresh")" ] || fail "crypttab after enroll --configure-boot: $(cat "$crypttab")"
@@ -183,6 +190,7 @@ expect_ok token_open "$fresh"
 	fail "enroll --configure-boot bound a volume that is not the root file system to the fence"
 
 say "enroll of an image file without --configure-boot prints no boot report"
+kf=$(keyfile "$pass")
 expect_ok "$OYSTER" enroll "$other" --key-file "$kf" --pcrs 7
 if grep -q '^Boot:' "$OUT"; then
 	fail "enroll printed a boot report for an image file"

@@ -11,7 +11,10 @@
 # takes the passphrase. At pre-pivot the prune and then the fence find the
 # volume themselves with blkid (a loop device in the chroot): the prune
 # narrows a two-state token, the fence extends PCR 15 with exactly that
-# volume's measurement. A missing TCTI module or plugin fails the build.
+# volume's measurement; with no LUKS volume in sight it still extends, with
+# the "no volume" event, and a LUKS1 impostor under the volume's UUID is
+# measured as itself, without a false header warning. A missing TCTI
+# module or plugin fails the build.
 set -eu
 . "$TESTDIR/lib.sh"
 . "$INITRAMFS_TESTDIR/lib.sh"
@@ -132,7 +135,7 @@ IMAGE_DEV=$(losetup -f --show "$root/work/root.img") || unavailable "no loop dev
 at_exit losetup -d "$IMAGE_DEV"
 uuid=$(cryptsetup luksUUID "$root/work/root.img")
 before15=$(pcr_value sha256 15)
-want15=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(bytes.fromhex(sys.argv[1]) + hashlib.sha256(sys.argv[2].encode()).digest()).hexdigest())' "$before15" "oyster-fence $uuid")
+want15=$(python3 "$TESTDIR/fence-pcr.py" "$before15" "$root/work/root.img")
 rm -rf "$root/run/oyster"
 in_image "sh /$prune_hook" OYSTER_TCTI="$OYSTER_TCTI" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"}
 [ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "the pre-pivot prune failed or spoke"; }
@@ -151,6 +154,30 @@ in_image "sh /$prune_hook && sh /$fence_hook" OYSTER_TCTI="$OYSTER_TCTI"
 [ "$(pcr_value sha256 15)" = "$want15" ] || fail "the fence ran twice in one boot"
 IMAGE_DEV=
 
+say "no LUKS volume in sight: the fence hook still closes the fence, with the 'no volume' event"
+before15=$(pcr_value sha256 15)
+rm -rf "$root/run/oyster"
+in_image "sh /$fence_hook" OYSTER_TCTI="$OYSTER_TCTI" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"}
+[ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "the fence hook failed or spoke"; }
+[ "$(pcr_value sha256 15)" = "$(python3 "$TESTDIR/fence-pcr.py" "$before15" -)" ] ||
+	fail "PCR 15 is not the 'no volume' event: $(pcr_value sha256 15)"
+
+say "a LUKS1 impostor under the volume's UUID, alone in sight: measured, no false header warning"
+impostor=$WORKDIR/impostor-luks1.img
+truncate -s 8M "$impostor"
+cryptsetup luksFormat --type luks1 --uuid "$uuid" --pbkdf-force-iterations 1000 --batch-mode \
+	--key-file "$(keyfile attacker)" "$impostor" >/dev/null 2>&1 || setup_error "luksFormat --type luks1 failed"
+IMAGE_DEV=$(losetup -f --show "$impostor") || unavailable "no loop device for the impostor (losetup -f failed)"
+at_exit losetup -d "$IMAGE_DEV"
+before15=$(pcr_value sha256 15)
+rm -rf "$root/run/oyster"
+in_image "sh /$fence_hook" OYSTER_TCTI="$OYSTER_TCTI" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"}
+[ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "the fence hook failed or spoke on a LUKS1 volume"; }
+[ "$(pcr_value sha256 15)" = "$(python3 "$TESTDIR/fence-pcr.py" "$before15" "$impostor")" ] ||
+	fail "PCR 15 is not the LUKS1 impostor's measurement: $(pcr_value sha256 15)"
+losetup -d "$IMAGE_DEV"
+IMAGE_DEV=
+
 say "PCR 7 changes: the token declines, naming PCR 7, and the passphrase opens it in the same call"
 extend_pcr 7 secure-boot-off
 printf '%s' "$pass" >"$root/work/pass"
@@ -159,6 +186,26 @@ in_image 'cryptsetup open --debug --test-passphrase /work/root.img </work/pass' 
 [ "$RC" -eq 0 ] || { show_last; fail "the passphrase did not open the volume after the token declined"; }
 grep -qE 'PCR 7([^0-9]|$)' "$OUT" "$ERR" || { show_last; fail "cryptsetup --debug does not show why (PCR 7)"; }
 grep -q 'Key slot 0 unlocked' "$OUT" "$ERR" || { show_last; fail "the passphrase keyslot 0 did not open it"; }
+
+say "the record hook (pre-pivot, before the prune): an open volume the TPM refuses is written to /run/oyster/fallback"
+record_hook=$(grep -E 'hooks/pre-pivot/[0-9]*-?oyster-record\.sh$' "$list" || true)
+[ -n "$record_hook" ] || fail "no pre-pivot record hook in the image"
+[ "$(printf '%s\n%s\n' "$record_hook" "$prune_hook" | sort)" = "$(printf '%s\n%s\n' "$record_hook" "$prune_hook")" ] ||
+	fail "the record hook ($record_hook) does not run before the prune ($prune_hook)"
+IMAGE_DEV=$(losetup -f --show "$root/work/root.img") || unavailable "no loop device for the image (losetup -f failed)"
+at_exit losetup -d "$IMAGE_DEV"
+rm -rf "$root/run/oyster"
+in_image "sh /$record_hook" OYSTER_TCTI="$OYSTER_TCTI" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"}
+[ "$RC" -eq 0 ] && [ ! -e "$root/run/oyster/fallback" ] || { show_last; fail "a volume nobody opened was recorded"; }
+# No device-mapper here: a holder in sysfs stands for the opened volume.
+rm -rf "$root/run/oyster"
+holders=/sys/class/block/${IMAGE_DEV##*/}/holders
+in_image "mount -t tmpfs holders $holders && : >$holders/dm-0 && sh /$record_hook" \
+	OYSTER_TCTI="$OYSTER_TCTI" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"}
+[ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "the record hook failed or spoke"; }
+[ "$(cat "$root/run/oyster/fallback" 2>&1)" = "$uuid pcr-changed" ] ||
+	{ show_last; fail "the record: [$(cat "$root/run/oyster/fallback" 2>&1)]"; }
+IMAGE_DEV=
 
 say "the default module set includes oyster by itself"
 dracut_build "$WORKDIR/default.img" --no-kernel --no-compress

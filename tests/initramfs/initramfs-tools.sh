@@ -12,7 +12,10 @@
 # through askpass; oydata goes straight to askpass; later tries only ask; a
 # missing TPM costs one bounded wait; a PIN is asked through askpass with its
 # own prompt, three times at most; a locked-out TPM sends to the passphrase.
-# The post-boot prune runs before the fence and narrows a fenced token
+# The boot fence closes on every path: an impostor volume without a token
+# under an enrolled volume's UUID is measured (and the victim's token then
+# refuses), and a TPM that came up after the keyscript gave up waiting is
+# waited for again. The post-boot prune runs before the fence and narrows a fenced token
 # the TPM unlocked to the state of this boot, writes nothing when there is
 # nothing to prune, and fails in one line without holding up the boot.
 # Broken setups (a missing TCTI module, a missing oyster) fail the build.
@@ -189,6 +192,7 @@ keyscript oyroot "$root_img" 0 "$swtpm_tcti"
 [ "$RC" -eq 0 ] || { show_last; fail "the keyscript's passphrase does not open oyroot"; }
 [ -z "$ASKED" ] || { show_last; fail "askpass was called although the TPM unlocked: $ASKED"; }
 [ ! -s "$ERR" ] || { show_last; fail "the keyscript printed something although the TPM unlocked"; }
+[ ! -e "$root/run/oyster/fallback" ] || fail "a TPM unlock was recorded as a fallback"
 say "TPM unlock in the image took ${ELAPSED}s (rounded up)"
 
 say "a later try (CRYPTTAB_TRIED=1) only asks"
@@ -224,6 +228,25 @@ keyscript oyroot "$root_img" 0 "$swtpm_tcti"
 grep -qE '^oyster: oyroot: .*PCR 7([^0-9]|$).*Asking for the passphrase\.$' "$ERR" ||
 	{ show_last; fail "the console line does not name PCR 7"; }
 say "console: $(cat "$ERR")"
+[ "$(cat "$root/run/oyster/fallback")" = "$(uuid_of "$root_img") pcr-changed" ] ||
+	fail "the fallback record for the running system: [$(cat "$root/run/oyster/fallback" 2>&1)]"
+
+say "a recovery key at the fallback prompt: with dashes, without, in upper case"
+PASSWORD=$pass expect_ok "$OYSTER" enroll "$root/work/root.img" --recovery-key-file "$WORKDIR/recovery.key" </dev/null
+rkey=$(cat "$WORKDIR/recovery.key")
+plain=${rkey//-/}
+for typed in "$rkey" "$plain" "${rkey^^}" "${plain^^}"; do
+	printf '%s' "$typed" >"$root/work/pass.answer"
+	new_boot
+	keyscript oyroot "$root_img" 0 "$swtpm_tcti"
+	[ "$RC" -eq 0 ] || { show_last; fail "the recovery key typed as '$typed' did not open oyroot"; }
+	[ "$ASKED" = "Please unlock disk oyroot: " ] || { show_last; fail "askpass prompts: [$ASKED]"; }
+done
+say "a passphrase that is no recovery key passes unchanged"
+printf '%s' "$pass" >"$root/work/pass.answer"
+new_boot
+keyscript oyroot "$root_img" 0 "$swtpm_tcti"
+[ "$RC" -eq 0 ] || { show_last; fail "the passphrase no longer opens oyroot"; }
 
 say "no TPM: a bounded wait (oyster.timeout=2), one line, askpass; the next volume does not wait again"
 new_boot
@@ -231,6 +254,8 @@ echo "quiet oyster.timeout=2" >"$WORKDIR/cmdline"
 keyscript oyroot "$root_img" 0
 [ "$RC" -eq 0 ] && [ "$ASKED" = "Please unlock disk oyroot: " ] || { show_last; fail "no-TPM fallback"; }
 grep -qE '^oyster: oyroot: no TPM found \(waited 2s for /dev/tpm0\)' "$ERR" || { show_last; fail "no-TPM message"; }
+[ "$(cat "$root/run/oyster/fallback")" = "$(uuid_of "$root_img") no-tpm" ] ||
+	fail "the no-TPM fallback record: [$(cat "$root/run/oyster/fallback" 2>&1)]"
 [ "$ELAPSED" -ge 2 ] && [ "$ELAPSED" -le 10 ] || fail "the wait for the TPM took ${ELAPSED}s, expected about 2"
 cp -- "$root_img" "$root/work/root2.img"
 keyscript oyroot2 "$root/work/root2.img" 0
@@ -304,7 +329,7 @@ mv -- "$oyster_in_image.real" "$oyster_in_image"
 grep -qx 'oyster: oypin: The TPM is locked out (stub). Asking for the passphrase.' "$ERR" || { show_last; fail "exit 6: console line"; }
 
 # ------------------------------------------------------------------------
-say "the boot fence: once the initramfs is done, PCR 15 closes the volumes the keyscript saw"
+say "the boot fence: once the initramfs is done, PCR 15 closes, measuring every volume the keyscript saw"
 fence_img=$WORKDIR/fence.img
 make_luks "$fence_img" "$pass"
 enroll "$fence_img" "$pass" --pcrs 7 --fence
@@ -313,8 +338,8 @@ new_boot
 keyscript oyfence "$fence_img" 0 "$swtpm_tcti"
 [ "$RC" -eq 0 ] && [ -z "$ASKED" ] || { show_last; fail "the fenced token did not unlock before the fence"; }
 keyscript oydata "$data_img" 0 "$swtpm_tcti"
-[ "$(cat "$root/run/oyster/fence-devices")" = /work/fence.img ] ||
-	fail "fence list: [$(cat "$root/run/oyster/fence-devices")], expected the one volume with a token"
+[ "$(cat "$root/run/oyster/fence-devices")" = "$(printf '/work/fence.img\n/work/data.img')" ] ||
+	fail "fence list: [$(cat "$root/run/oyster/fence-devices")], expected both volumes, with a token or not"
 zeros=$(printf '0%.0s' $(seq 64))
 [ "$(pcr_value sha256 15)" = "$zeros" ] || setup_error "PCR 15 is not zero before the fence"
 in_image /scripts/local-bottom/oyster
@@ -331,6 +356,48 @@ keyscript oyfence "$fence_img" 0 "$swtpm_tcti"
 [ "$RC" -eq 0 ] && [ "$ASKED" = "Please unlock disk oyfence: " ] || { show_last; fail "fallback after the fence"; }
 in_image /scripts/panic/oyster
 [ "$RC" -eq 0 ] && [ "$(pcr_value sha256 15)" != "$pcr15" ] || fail "the panic path did not fence"
+
+say "an impostor: a token-less volume under the fenced volume's UUID, opened with its own passphrase, is fenced"
+impostor=$WORKDIR/impostor.img
+make_luks "$impostor" 'attacker passphrase' --uuid "$(uuid_of "$fence_img")"
+cp -- "$impostor" "$root/work/"
+reboot_tpm
+extend_pcr 7 secure-boot-on
+new_boot
+printf '%s' 'attacker passphrase' >"$root/work/pass.answer"
+keyscript oyfence "$impostor" 0 "$swtpm_tcti"
+printf '%s' "$pass" >"$root/work/pass.answer"
+[ "$RC" -eq 0 ] && [ "$ASKED" = "Please unlock disk oyfence: " ] ||
+	{ show_last; fail "the impostor was not opened with its passphrase: [$ASKED]"; }
+[ "$(cat "$root/run/oyster/fence-devices")" = /work/impostor.img ] ||
+	fail "fence list: [$(cat "$root/run/oyster/fence-devices")], expected the impostor"
+[ "$(pcr_value sha256 15)" = "$zeros" ] || setup_error "PCR 15 is not zero before the fence"
+in_image /scripts/local-bottom/oyster "$swtpm_tcti"
+[ "$RC" -eq 0 ] || { show_last; fail "scripts/local-bottom/oyster failed"; }
+[ "$(pcr_value sha256 15)" = "$(python3 "$TESTDIR/fence-pcr.py" "$zeros" "$impostor")" ] ||
+	fail "PCR 15 is not the impostor's measurement: $(pcr_value sha256 15)"
+say "the attacker's root cannot unseal the victim's token"
+expect_status 3 "$OYSTER" unseal "$fence_img"
+
+say "a TPM that comes up late: the keyscript gave up waiting, the fence waits again"
+reboot_tpm
+extend_pcr 7 secure-boot-on
+new_boot
+keyscript oyfence "$fence_img" 0 OYSTER_TCTI=device:/dev/tpm-late OYSTER_TIMEOUT=0
+[ "$ASKED" = "Please unlock disk oyfence: " ] || { show_last; fail "no passphrase prompt without a TPM: [$ASKED]"; }
+[ -e "$root/run/oyster/no-tpm" ] || { show_last; fail "the keyscript did not record that it found no TPM"; }
+late=$(closed_port)
+python3 "$TESTDIR/tpm-proxy.py" --target "$SWTPM_PORT" --port "$late" --ready "$WORKDIR/late.ready" \
+	--delay 2 >"$WORKDIR/late.log" 2>&1 &
+late_pid=$!
+at_exit kill "$late_pid"
+in_image /scripts/local-bottom/oyster OYSTER_TCTI="swtpm:host=127.0.0.1,port=$late"
+kill "$late_pid"
+[ "$RC" -eq 0 ] || { show_last; fail "scripts/local-bottom/oyster failed"; }
+[ -s "$WORKDIR/late.ready" ] || fail "the fence ran before the late TPM was up"
+[ "$(pcr_value sha256 15)" = "$(python3 "$TESTDIR/fence-pcr.py" "$zeros" "$fence_img")" ] ||
+	{ show_last; fail "the fence did not wait for the late TPM: PCR 15 $(pcr_value sha256 15)"; }
+expect_status 3 "$OYSTER" unseal "$fence_img"
 
 # ------------------------------------------------------------------------
 say "the post-boot prune: in the image, before the fence (local-bottom/ORDER)"

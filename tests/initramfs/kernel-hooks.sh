@@ -120,6 +120,7 @@ cat >"$(sb_path "$SBINDIR/oyster")" <<EOF
 #!/bin/sh
 if [ "\$1" = reseal ]; then
 	printf '%s\n' "\$*" >>"$WORKDIR/reseal.args"
+	env | grep -E '^(PASSWORD|PIN|NEWPIN)=' >>"$WORKDIR/reseal.secrets"
 	echo "The event log does not reproduce the TPM's PCR 4 (stub)." >&2
 	exit 1
 fi
@@ -129,9 +130,10 @@ chmod 755 "$(sb_path "$SBINDIR/oyster")"
 args() { cat "$WORKDIR/reseal.args" 2>/dev/null; rm -f "$WORKDIR/reseal.args"; }
 want_common="reseal $img --token $tok --unattended --predict --kernel"
 
-say "postinst.d: the image given and /boot/initrd.img-KVER"
-postinst
+say "postinst.d: the image given and /boot/initrd.img-KVER; a secret in the environment is not passed on"
+postinst PASSWORD=from-apt PIN=1234 NEWPIN=5678
 [ "$(args)" = "$want_common /boot/vmlinuz-$kver --initrd /boot/initrd.img-$kver" ] || fail "reseal called as: $(args)"
+[ ! -s "$WORKDIR/reseal.secrets" ] || fail "oyster reseal inherited: $(cat "$WORKDIR/reseal.secrets")"
 grep -qF "(token $tok): The event log does not reproduce the TPM's PCR 4 (stub)." "$ERR" ||
 	{ show_last; fail "the warning does not carry oyster's reason"; }
 

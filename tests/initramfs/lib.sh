@@ -122,6 +122,7 @@ sandbox_init() {
 	sb_install "$DRACUT_MODULE_SETUP" "$DRACUT_MODULEDIR/module-setup.sh" 755
 	sb_install "$(dirname -- "$DRACUT_MODULE_SETUP")/oyster-fence.sh" "$DRACUT_MODULEDIR/oyster-fence.sh" 755
 	sb_install "$(dirname -- "$DRACUT_MODULE_SETUP")/oyster-prune.sh" "$DRACUT_MODULEDIR/oyster-prune.sh" 755
+	sb_install "$(dirname -- "$DRACUT_MODULE_SETUP")/oyster-record.sh" "$DRACUT_MODULEDIR/oyster-record.sh" 755
 	sb_install "$PLUGIN" "$TOKENDIR/libcryptsetup-token-oyster-tpm2.so" 755
 	if [ -n "${KVER:-}" ]; then
 		mkdir -p "$SB_USR/lib/modules/$KVER"

@@ -86,16 +86,15 @@ grep -qxF "ExecStart=/usr/bin/sh -c '. /hooks/oyster && run_latehook'" "$unit" |
 need systemd-analyze
 run systemd-analyze verify "$unit"
 [ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "systemd-analyze verify finds fault with the unit"; }
-say "the unit's command runs the fence: the latehook, sourced by sh, calls oyster fence on each LUKS volume"
+say "the unit's command runs the fence: the latehook, sourced by sh, calls oyster fence --all (every LUKS volume, or none)"
 mkdir -p "$WORKDIR/fake"
 printf '#!/bin/sh\necho "$*" >>"%s"\n' "$WORKDIR/fence.args" >"$WORKDIR/fake/oyster"
-printf '#!/bin/sh\necho /dev/vda2\n' >"$WORKDIR/fake/blkid"
-chmod 755 "$WORKDIR/fake/oyster" "$WORKDIR/fake/blkid"
+chmod 755 "$WORKDIR/fake/oyster"
 sed "s|$SBINDIR/oyster|$WORKDIR/fake/oyster|" "$(dirname -- "$MKINITCPIO_INSTALL")/mkinitcpio-hook" >"$WORKDIR/hook"
 exec_start=$(sed -n "s/^ExecStart=//p" "$unit" | sed "s|/hooks/oyster|$WORKDIR/hook|")
 run env PATH="$WORKDIR/fake:$PATH" sh -c "$(echo "$exec_start" | sed -e "s/^\/usr\/bin\/sh -c '//" -e "s/'\$//")"
 [ "$RC" -eq 0 ] || { show_last; fail "the unit's command failed"; }
-[ "$(cat "$WORKDIR/fence.args")" = "fence --pcr 15 /dev/vda2" ] || fail "the unit's command ran: [$(cat "$WORKDIR/fence.args" 2>/dev/null)]"
+[ "$(cat "$WORKDIR/fence.args")" = "fence --all --pcr 15 --wait 5" ] || fail "the unit's command ran: [$(cat "$WORKDIR/fence.args" 2>/dev/null)]"
 rm -rf "$WORKDIR/buildroot"
 
 say "OYSTER_TCTIS adds more TCTI modules"

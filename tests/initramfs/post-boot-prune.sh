@@ -8,6 +8,11 @@
 # prune and the header is not written; after a passphrase boot (the TPM
 # refuses) it leaves the token alone, silently; without a TPM it says so in
 # one line; it always exits 0 and never asks; OYSTER_PRUNE=no turns it off.
+# When the initramfs recorded a fallback (/run/oyster/fallback), oyster status
+# says so and names the PCR that changed, and OYSTER_AUTO_REPAIR=yes makes
+# the service reseal that volume unattended: approved when the token allows
+# it (here: the TPM unseals it now), or one line saying it needs the
+# passphrase.
 set -eu
 . "$TESTDIR/lib.sh"
 . "$INITRAMFS_TESTDIR/lib.sh"
@@ -68,6 +73,41 @@ service
 [ "$RC" -eq 0 ] && [ ! -s "$OUT" ] && [ ! -s "$ERR" ] || { show_last; fail "oyster-prune spoke after a passphrase boot"; }
 [ "$(header_sum)" = "$before" ] || fail "the header changed after a passphrase boot"
 
+say "the initramfs recorded the fallback: status says so and names PCR 7"
+need losetup
+loopdev=$(losetup -f --show "$img") || unavailable "no loop device (losetup -f failed)"
+at_exit losetup -d "$loopdev"
+uuid=$(cryptsetup luksUUID "$img")
+# with_record LINE CMD...: CMD in the sandbox whose /run is a fresh tmpfs
+# holding /run/oyster/fallback with LINE (the host's /run is not touched).
+with_record() {
+	run sandbox /bin/sh -c 'mount -t tmpfs run /run && mkdir -p /run/oyster /run/cryptsetup &&
+		printf "%s\n" "$1" >/run/oyster/fallback && shift && exec "$@"' sh "$@"
+}
+with_record "$uuid pcr-changed" env OYSTER_TCTI="$OYSTER_TCTI" "$OYSTER" status "$img"
+[ "$RC" -eq 0 ] || { show_last; fail "status failed"; }
+grep -q '^Last boot: the TPM did NOT unlock this volume (the measured boot state (PCRs) changed)' "$OUT" ||
+	{ show_last; fail "status does not say that the last boot fell back"; }
+grep -qE '^  changed since enrollment: PCR 7([^0-9]|$)' "$OUT" || { show_last; fail "status does not name PCR 7"; }
+with_record "$uuid pcr-changed" env OYSTER_TCTI="$OYSTER_TCTI" "$OYSTER" status "$img" --json
+jq -e '.last_boot == {"fell_back": true, "reason": "pcr-changed", "changed_pcrs": [7]}' "$OUT" >/dev/null ||
+	{ show_last; fail "status --json last_boot"; }
+with_record "0000-other-volume pcr-changed" env OYSTER_TCTI="$OYSTER_TCTI" "$OYSTER" status "$img"
+grep -q 'Last boot' "$OUT" && { show_last; fail "status reports another volume's fallback"; }
+
+say "OYSTER_AUTO_REPAIR=yes: the service reseals it unattended; with today's tokens that needs the passphrase"
+before=$(header_sum)
+with_record "$uuid pcr-changed" env -u PASSWORD -u PIN OYSTER_TCTI="$OYSTER_TCTI" OYSTER_AUTO_REPAIR=yes \
+	setsid "$exec_start" </dev/null
+[ "$RC" -eq 0 ] || { show_last; fail "oyster-prune failed"; }
+[ "$(wc -l <"$ERR")" -eq 1 ] &&
+	grep -q "^oyster: OYSTER_AUTO_REPAIR: token $ENROLLED_TOKEN of UUID=$uuid cannot be approved for this boot without its passphrase (.*pcr-changed)" "$ERR" ||
+	{ show_last; fail "expected one line saying the token needs the passphrase"; }
+[ "$(header_sum)" = "$before" ] || fail "the header changed"
+say "... off by default: nothing said, nothing written"
+with_record "$uuid pcr-changed" env -u PASSWORD -u PIN OYSTER_TCTI="$OYSTER_TCTI" setsid "$exec_start" </dev/null
+[ "$RC" -eq 0 ] && [ ! -s "$OUT" ] && [ ! -s "$ERR" ] || { show_last; fail "the repair ran although off"; }
+
 say "no TPM: one line, exit 0"
 service OYSTER_TCTI="swtpm:host=127.0.0.1,port=$(closed_port)"
 [ "$RC" -eq 0 ] || { show_last; fail "oyster-prune failed without a TPM"; }
@@ -87,4 +127,14 @@ service
 rm -f -- "$(sb_path /etc/default/oyster)"
 service
 [ "$(states)" -eq 1 ] || { show_last; fail "oyster-prune did not prune once turned on again"; }
+
+say "OYSTER_AUTO_REPAIR=yes after a boot without a TPM: the token unseals now, the state of now is approved"
+expect_ok "$OYSTER" reseal "$img" --add-state "7:sha256=$(digest_of elsewhere)"
+[ "$(states)" -eq 2 ] || setup_error "expected 2 states"
+with_record "$uuid no-tpm" env -u PASSWORD -u PIN OYSTER_TCTI="$OYSTER_TCTI" OYSTER_PRUNE=no OYSTER_AUTO_REPAIR=yes \
+	setsid "$exec_start" </dev/null
+[ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "the repair failed"; }
+grep -q "^oyster: approved the state of this boot for token $ENROLLED_TOKEN of UUID=$uuid (OYSTER_AUTO_REPAIR; the TPM had not unlocked it: no-tpm)" "$OUT" ||
+	{ show_last; fail "the repair did not say it approved this boot"; }
+expect_ok token_open "$img"
 say "PASS"

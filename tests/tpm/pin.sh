@@ -57,6 +57,10 @@ oyster_messages | grep -qE 'Wrong PIN; 2 more' || { show_last; fail "no 'Wrong P
 run with_plugin cryptsetup open --test-passphrase --token-only "$img" < <(printf 'wrong')
 [ "$RC" -ne 0 ] || fail "cryptsetup unlocked with a wrong PIN"
 assert_no_crash
+say "the plugin's message, through cryptsetup, says how many tries remain too"
+# (How many depends on how many the TPM forgave meanwhile: one every 5 s.)
+grep -qE '^Wrong PIN; [0-9]+ more wrong PINs? lock' "$OUT" "$ERR" ||
+	{ show_last; fail "cryptsetup did not show the plugin's 'Wrong PIN; N more ...' message"; }
 [ "$(( $(counter) ))" -eq 2 ] || fail "the TPM did not count the wrong PIN given to cryptsetup (counter $(counter))"
 
 say "the third wrong PIN locks the TPM out; then it says lockout, not wrong PIN"

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """
-tpm-proxy.py --target PORT --ready FILE [--fault-after N [--kill PID | --glitch]]
+tpm-proxy.py --target PORT --ready FILE [--port P [--delay S]] [--fault-after N [--kill PID | --glitch]]
              [--answer CC:RC:TIMES]... [--log FILE]
 
 A TCP proxy in front of swtpm that fails on purpose, for tests/tpm/faults.sh.
 It listens on a free loopback port pair (TPM port P, control port P+1, as
-swtpm does), writes P to the --ready file, and forwards to swtpm's TPM port
+swtpm does; --port P picks it, for a TPM that must appear on a port
+known beforehand, --delay SECONDS after a wait: a TPM that comes up
+late), writes P to the --ready file, and forwards to swtpm's TPM port
 PORT and control port PORT+1.
 
 tpm2-tss 3.2.1's swtpm TCTI (checked by experiment) speaks raw TPM 2.0
@@ -36,10 +38,13 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--target", type=int, required=True)
 parser.add_argument("--ready", required=True)
+parser.add_argument("--port", type=int, default=0)
+parser.add_argument("--delay", type=float, default=0)
 parser.add_argument("--fault-after", type=int, default=-1)
 parser.add_argument("--kill", type=int, default=0)
 parser.add_argument("--glitch", action="store_true")
@@ -170,8 +175,8 @@ def serve(sock, handler):
 
 
 def listen_pair():
-    for _ in range(50):
-        port = 20000 + random.randrange(20000) * 2
+    for _ in range(1 if args.port else 50):
+        port = args.port or 20000 + random.randrange(20000) * 2
         socks = []
         try:
             for p in (port, port + 1):
@@ -187,6 +192,7 @@ def listen_pair():
 
 
 signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+time.sleep(args.delay)
 port, (tpm_sock, ctrl_sock) = listen_pair()
 threading.Thread(target=serve, args=(ctrl_sock, ctrl_connection), daemon=True).start()
 with open(args.ready + ".tmp", "w") as f:

@@ -105,6 +105,11 @@ static const struct {
 	{ "two entries for the same volume are refused",
 	  "a UUID=" UUID " none luks\nb /dev/vda3 none luks\n", -ENOTUNIQ, 0, 1, NULL },
 	{ "empty file", "", -ENOENT, 0, 0, NULL },
+	{ "CRLF line ends: the CR is not part of the options, and stays at the line's end",
+	  "swap /dev/vdb1 /dev/urandom swap\r\nroot UUID=" UUID " none luks,discard\r\n", 0, 0, 2,
+	  "swap /dev/vdb1 /dev/urandom swap\r\nroot UUID=" UUID " none luks,discard,keyscript=oyster\r\n" },
+	{ "CRLF and no options field: one is added before the CR",
+	  "root UUID=" UUID " none\r\n", 0, 0, 1, "root UUID=" UUID " none keyscript=oyster\r\n" },
 };
 
 static void test_table(void)

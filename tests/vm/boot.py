@@ -366,7 +366,7 @@ def main():
     p.add_argument("--unlock-start", help="regular expression: the console shows the unlock begin")
     p.add_argument("--unlock-path", default="?", help="label of the unlock path in the TPM figures")
     p.add_argument("--memory", type=int, default=512)
-    p.add_argument("--timeout", type=float, default=120)
+    p.add_argument("--timeout", type=float, default=360)
     args = p.parse_args()
     if not args.no_tpm and not args.tpm:
         p.error("--tpm DIR or --no-tpm")

@@ -19,6 +19,11 @@
 #     binds the token to the new firmware: the next boot with it is
 #     unattended; a boot with the old firmware now falls back, where
 #  7. a wrong passphrase is refused and the right one then opens root.
+#  8. (after 1) An attacker's disk: LUKS2 under the victim's UUID, no token,
+#     its own passphrase, a root holding a copy of the victim's header. The
+#     keyscript asks for the passphrase, the fence measures the impostor
+#     (PCR 15 is its measurement, not the victim's), and in the attacker's
+#     root `oyster unseal` of the victim's header refuses, naming PCR 15.
 set -eu
 . "$TESTDIR/lib.sh"
 . "$INITRAMFS_TESTDIR/lib.sh"
@@ -49,7 +54,10 @@ for p in 0 2 4 7; do
 done
 [ "$nonzero" -gt 0 ] || fail "SeaBIOS measured nothing: PCRs 0, 2, 4 and 7 are all zero"
 pcr0_a=$(pcr_in_log 0)
-[ "$(pcr_in_log 15)" = "$zeros" ] || fail "PCR 15 was fenced in a boot without a token"
+# Every boot is fenced, token or not: PCR 15 is the measurement of the (not
+# yet enrolled) root volume, whose header is base.img's.
+[ "$(pcr_in_log 15)" = "$(python3 "$TESTDIR/fence-pcr.py" "$zeros" "$BASE_IMG")" ] ||
+	fail "PCR 15 in a boot without a token is $(pcr_in_log 15), not the fence's measurement of the volume"
 
 say "1. unattended boot; in it the token is fenced"
 vm_boot unattended "$disk" "$INITRD_TOOLS" "$tpm" pcrs,unseal --bios "$fw_a" --kind tpm
@@ -57,6 +65,17 @@ initrd_lacks 'oyster: oyroot:' "the keyscript said something although the TPM un
 [ "$(step_exit unseal)" = 3 ] ||
 	fail "oyster unseal in the booted system exited $(step_exit unseal), expected 3 (the fence closed the token)"
 [ "$(pcr_in_log 15)" != "$zeros" ] || fail "PCR 15 is not extended after a TPM-unlocked boot"
+
+say "8. an impostor disk under the victim's UUID, no token, its own passphrase typed at the prompt:"
+say "   the fence measures it (not the victim), and its root cannot unseal the victim's token"
+impostor_disk "$disk" impostor
+vm_boot impostor "$IMPOSTOR" "$INITRD_TOOLS" "$tpm" pcrs,unseal-victim --disk-format raw \
+	--bios "$fw_a" --answer "$IMPOSTOR_PASS" --kind "passphrase, impostor"
+[ "$(pcr_in_log 15)" = "$(python3 "$TESTDIR/fence-pcr.py" "$zeros" "$IMPOSTOR")" ] ||
+	fail "PCR 15 in the impostor's root is $(pcr_in_log 15), not the fence's measurement of the impostor"
+[ "$(step_exit unseal-victim)" = 3 ] ||
+	fail "the impostor's root unsealed the victim's token: exit $(step_exit unseal-victim), expected 3"
+console_has 'PCR 15' "the refusal in the impostor's root does not name PCR 15"
 
 say "2. another firmware: the TPM refuses naming PCR 0, the passphrase opens root; 3. reseal"
 vm_boot firmware-b "$disk" "$INITRD_TOOLS" "$tpm" pcrs,reseal \

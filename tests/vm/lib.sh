@@ -88,13 +88,10 @@ vm_prepare() {
 	read -r LUKS_UUID FS_UUID <"$IMAGES/uuids"
 }
 
-vm_build() {
-	local t0 rootfs lib fs kf
-	t0=$(date +%s)
-	say "building the root file system, its LUKS2 disk and both initrds (once per build)"
-	sandbox_init
-
-	rootfs=$WORKDIR/rootfs
+# vm_rootfs DIR: the guest's root tree (busybox, oyster and its libraries,
+# root-init.sh as /sbin/init, the passphrase for the enroll and reseal steps).
+vm_rootfs() {
+	local rootfs=$1 d applet lib
 	rm -rf -- "$rootfs"
 	mkdir -p "$rootfs"/usr/bin "$rootfs"/usr/sbin "$rootfs"/usr/lib "$rootfs"/usr/lib64 \
 		"$rootfs"/proc "$rootfs"/sys "$rootfs"/dev "$rootfs"/run "$rootfs"/tmp "$rootfs"/etc/oyster-vm
@@ -120,20 +117,36 @@ vm_build() {
 	printf '%s' "$VM_PASS" >"$rootfs/etc/oyster-vm/passphrase"
 	printf '%s' "$VM_PIN" >"$rootfs/etc/oyster-vm/pin"
 	chmod 600 "$rootfs/etc/oyster-vm/passphrase" "$rootfs/etc/oyster-vm/pin"
+}
 
-	# ext4 in the first 64 MiB, then encrypted in place: LUKS2 takes 32 MiB
-	# from the end (the data moves behind the header). The passphrase keyslot
-	# uses Argon2id with 32 MiB, small enough for a 512 MiB guest under TCG.
-	fs=$WORKDIR/base.img
-	rm -f -- "$fs"
-	truncate -s 96M "$fs"
-	mke2fs -q -t ext4 -L oyroot -d "$rootfs" "$fs" 64M || setup_error "mke2fs -d failed"
-	FS_UUID=$(blkid -p -o value -s UUID "$fs") || setup_error "no UUID on the root file system"
-	kf=$(keyfile "$VM_PASS")
+# vm_luks_disk ROOTFS IMG PASS [luksFormat options...]: ROOTFS as ext4 in the
+# first 64 MiB of a 96 MiB raw IMG, then encrypted in place: LUKS2 takes
+# 32 MiB from the end (the data moves behind the header). The passphrase
+# keyslot uses Argon2id with 32 MiB, small enough for a 512 MiB guest under TCG.
+# Sets VM_FS_UUID to the file system's UUID (dracut's root=UUID= names it).
+vm_luks_disk() {
+	local rootfs=$1 img=$2 kf
+	kf=$(keyfile "$3")
+	shift 3
+	rm -f -- "$img"
+	truncate -s 96M "$img"
+	mke2fs -q -t ext4 -L oyroot -d "$rootfs" "$img" 64M || setup_error "mke2fs -d failed"
+	VM_FS_UUID=$(blkid -p -o value -s UUID "$img") || setup_error "no UUID on the root file system"
 	cryptsetup reencrypt --encrypt --type luks2 --reduce-device-size 32M --batch-mode \
 		--pbkdf argon2id --pbkdf-memory 32768 --pbkdf-force-iterations 4 --pbkdf-parallel 1 \
-		--key-file "$kf" "$fs" >"$WORKDIR/reencrypt.log" 2>&1 ||
+		--key-file "$kf" "$@" "$img" >"$WORKDIR/reencrypt.log" 2>&1 ||
 		{ cat "$WORKDIR/reencrypt.log" >&2; setup_error "cryptsetup reencrypt --encrypt failed"; }
+}
+
+vm_build() {
+	local t0 fs
+	t0=$(date +%s)
+	say "building the root file system, its LUKS2 disk and both initrds (once per build)"
+	sandbox_init
+	vm_rootfs "$WORKDIR/rootfs"
+	fs=$WORKDIR/base.img
+	vm_luks_disk "$WORKDIR/rootfs" "$fs" "$VM_PASS"
+	FS_UUID=$VM_FS_UUID
 	LUKS_UUID=$(cryptsetup luksUUID "$fs") || setup_error "no LUKS UUID"
 	mv -- "$fs" "$IMAGES/base.img"
 	echo "$LUKS_UUID $FS_UUID" >"$IMAGES/uuids"
@@ -202,6 +215,23 @@ vm_build_dracut_systemd() {
 	[ "$RC" -eq 0 ] || { show_last; setup_error "dracut (systemd) failed"; }
 }
 
+# impostor_disk VICTIM NAME: an attacker's raw disk (path in IMPOSTOR) that
+# carries the LUKS UUID of the victim's disk VICTIM (a qcow2 overlay) and
+# opens with IMPOSTOR_PASS; its root holds a copy of the victim's LUKS2
+# header, token included, as /etc/oyster-vm/victim.hdr (step unseal-victim).
+IMPOSTOR_PASS='attacker passphrase'
+impostor_disk() {
+	local raw=$WORKDIR/$2-victim.raw rootfs=$WORKDIR/$2-rootfs
+	qemu-img convert -O raw "$1" "$raw" || setup_error "qemu-img convert of the victim's disk failed"
+	vm_rootfs "$rootfs"
+	cryptsetup luksHeaderBackup "$raw" --header-backup-file "$rootfs/etc/oyster-vm/victim.hdr" ||
+		setup_error "cannot back up the victim's LUKS header"
+	rm -f -- "$raw"
+	IMPOSTOR=$WORKDIR/$2.raw
+	vm_luks_disk "$rootfs" "$IMPOSTOR" "$IMPOSTOR_PASS" --uuid "$LUKS_UUID"
+	rm -rf -- "$rootfs"
+}
+
 # new_disk NAME: a fresh qcow2 overlay of base.img; prints its path.
 new_disk() {
 	local d=$WORKDIR/$1.qcow2
@@ -213,9 +243,9 @@ new_disk() {
 # (see boot.py); the console log is $BOOT_LOGS/$TEST_NAME-NAME.log, in LOG.
 # STEPS are the root system's (root-init.sh), comma-separated; VM_APPEND,
 # when set, adds words to the kernel command line; VM_BOOT_TIMEOUT (seconds)
-# replaces the boot's timeout (120, systemd's 360) on a machine too busy for it. Fails the test when the
-# boot fails, or when a path sent more commands to the TPM than its ceiling
-# (boot.py). The TPM's commands are in $LOG.tpm.
+# replaces boot.py's timeout. Fails the test when the boot fails, or when a
+# path sent more commands to the TPM than its ceiling (boot.py). The TPM's
+# commands are in $LOG.tpm.
 vm_boot() {
 	local name=$1 disk=$2 initrd=$3 tpm=$4 steps=$5 append rc=0
 	shift 5
@@ -224,18 +254,17 @@ vm_boot() {
 	if [ "$initrd" = "$INITRD_DRACUT" ]; then
 		append="$append root=UUID=$FS_UUID rd.luks.uuid=$LUKS_UUID rd.shell=0"
 		set -- --prompt "$PROMPT_DRACUT" --unlock-start "$UNLOCK_START_DRACUT" \
-			--unlock-path "plugin under dracut's cryptroot-ask" --timeout "${VM_BOOT_TIMEOUT:-120}" "$@"
+			--unlock-path "plugin under dracut's cryptroot-ask" "$@"
 	elif [ "$initrd" = "$INITRD_SYSTEMD" ]; then
 		append="$append root=UUID=$FS_UUID rd.luks.uuid=$LUKS_UUID rd.shell=0"
-		# systemd's initrd starts some 20 units more: under TCG on a busy
-		# machine its boots took up to 3 times as long as the others'.
 		set -- --prompt "$PROMPT_SYSTEMD" --unlock-start "$UNLOCK_START_SYSTEMD" \
-			--unlock-path "plugin under systemd-cryptsetup" --timeout "${VM_BOOT_TIMEOUT:-360}" "$@"
+			--unlock-path "plugin under systemd-cryptsetup" "$@"
 	else
 		append="$append root=/dev/mapper/oyroot"
 		set -- --prompt "$PROMPT_TOOLS" --unlock-start "$UNLOCK_START_TOOLS" \
-			--unlock-path "initramfs-tools keyscript" --timeout "${VM_BOOT_TIMEOUT:-120}" "$@"
+			--unlock-path "initramfs-tools keyscript" "$@"
 	fi
+	[ -z "${VM_BOOT_TIMEOUT:-}" ] || set -- --timeout "$VM_BOOT_TIMEOUT" "$@"
 	if [ "$tpm" = none ]; then
 		set -- --no-tpm "$@"
 	else

@@ -12,6 +12,8 @@
 #   enroll-pin=PCRS the same with --pin, the PIN from /etc/oyster-vm/pin
 #   reseal         oyster reseal /dev/vda, passphrase from the same file
 #   unseal         oyster unseal /dev/vda (the secret goes to /dev/null)
+#   unseal-victim  oyster unseal /etc/oyster-vm/victim.hdr: an impostor's root
+#                  trying the victim's token, from a copy of its header
 #   status         oyster status /dev/vda
 export PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
 # initramfs-tools and dracut move /proc, /sys and /dev over; mount what is not.
@@ -53,6 +55,7 @@ for s in "$@"; do
 		;;
 	reseal) step reseal oyster reseal /dev/vda --key-file "$pass" ;;
 	unseal) step unseal sh -c 'oyster unseal /dev/vda >/dev/null' ;;
+	unseal-victim) step unseal-victim sh -c 'oyster unseal /etc/oyster-vm/victim.hdr >/dev/null' ;;
 	status) step status oyster status /dev/vda ;;
 	'') ;;
 	*) echo "OYSTER-VM: unknown step $s" ;;
