@@ -9,12 +9,12 @@
  * journal, which does not forward them to the console by default, so the
  * user saw systemd's passphrase prompt and no reason. /dev/kmsg is a log
  * channel every initramfs has, and a line at KERN_ERR passes the console's
- * log level even under `quiet` (which lowers it to 4); plymouth, when it
- * runs, shows kernel messages in its details view. It is written only where
- * nobody else shows crypt_log() lines (stderr is not a terminal: cryptsetup's
- * CLI prints them there itself), only for the machine's own TPM (the device
- * TCTI: never for the simulators of tests), and at most once per volume and
- * boot (a marker in /run/oyster, which the initramfs hands to the system).
+ * log level even under `quiet` (which lowers it to 4). It is written only
+ * where nobody else shows crypt_log() lines (stderr is not a terminal:
+ * cryptsetup's CLI prints them there itself), only for the machine's own TPM
+ * (the device TCTI: never for the simulators of tests), and at most once per
+ * volume and boot (a marker in /run/oyster, which the initramfs hands to the
+ * system).
  */
 #include <errno.h>
 #include <fcntl.h>

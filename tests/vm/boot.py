@@ -14,6 +14,15 @@ marker ("OYSTER-VM: root mounted") and qemu powered off within --timeout
 seconds. Prints the boot's figures (from the guest's printk timestamps) and,
 on failure, the console log. qemu and swtpm are stopped on every way out.
 
+It also counts the commands that reach the TPM (swtpm's log at level 20
+holds each command and response): split into connections at the device
+TCTI's probe (GetRandom of 8 bytes, the first command of every tpm2-tss
+device connection), the initramfs's part is the unlock (the connections up
+to the first that unseals), the prune (the connections after it) and the
+fence (the first connection that extends a PCR: PCR_Event or PCR_Extend); what follows is the root
+system's. The counts are deterministic, so a count above its ceiling
+(CEILINGS) fails the boot. The whole sequence goes to LOG.tpm.
+
 Exit status: 0 pass, 1 fail, 99 setup failure (qemu or swtpm did not start).
 """
 import argparse
@@ -35,8 +44,132 @@ UPTIME = re.compile(MARKER + r".* uptime (\d+\.\d+)")
 MOUNTED = re.compile(r"EXT4-fs \(dm-\d+\): mounted filesystem")
 
 
+# Command codes that an oyster boot sends (TPM 2.0 Part 2, TPM_CC).
+TPM_CC = {
+    0x120: "EvictControl", 0x121: "HierarchyControl", 0x122: "NV_UndefineSpace",
+    0x129: "HierarchyChangeAuth", 0x12A: "NV_DefineSpace", 0x131: "CreatePrimary",
+    0x137: "NV_Write", 0x139: "DictionaryAttackLockReset", 0x13A: "DictionaryAttackParameters",
+    0x13C: "PCR_Event", 0x143: "SelfTest", 0x144: "Startup", 0x145: "Shutdown",
+    0x146: "StirRandom", 0x14E: "NV_Read", 0x153: "Create", 0x157: "Load", 0x15E: "Unseal",
+    0x161: "ContextLoad", 0x162: "ContextSave", 0x165: "FlushContext", 0x169: "NV_ReadPublic",
+    0x16B: "PolicyAuthValue", 0x16C: "PolicyCommandCode", 0x171: "PolicyOR",
+    0x173: "ReadPublic", 0x176: "StartAuthSession", 0x177: "VerifySignature",
+    0x17A: "GetCapability", 0x17B: "GetRandom", 0x17E: "PCR_Read", 0x17F: "PolicyPCR",
+    0x182: "PCR_Extend", 0x189: "PolicyGetDigest", 0x192: "PolicyAuthorizeNV",
+}
+# The device TCTI's probe: TPM2_GetRandom(8), no sessions.
+TCTI_PROBE = bytes.fromhex("80010000000c0000017b0008")
+# Ceilings per path. An unlock: the probe, ReadPublic (the SRK's name), Load,
+# StartAuthSession, PolicyPCR, [PolicyOR], [PolicyAuthValue], Unseal,
+# FlushContext: 7 to 9 (through /dev/tpmrm0 the kernel's resource manager
+# adds ContextSave/ContextLoad/FlushContext around each: 25 and more).
+# The prune of a token that approves only this state reads the PCRs and stops;
+# one that has more states unseals and reseals. The fence: the probe,
+# PCR_Event for each volume, little else.
+# A refusal adds the session's FlushContext and the PCR_Read that names the
+# changed PCRs (one per 8 PCRs and bank).
+CEILINGS = {"unlock": 9, "refused": 11, "prune": 40, "fence": 8}
+
+
 class BootFailure(Exception):
     pass
+
+
+def tpm_commands(path):
+    """[(code, rc, command bytes)] from swtpm's level-20 log."""
+    cmds, cur, kind = [], None, None
+
+    def flush():
+        if kind == "cmd" and cur:
+            cmds.append([int.from_bytes(cur[6:10], "big"), None, bytes(cur)])
+        elif kind == "rsp" and cur and cmds and cmds[-1][1] is None:
+            cmds[-1][1] = int.from_bytes(cur[6:10], "big")
+    try:
+        lines = open(path, errors="replace").read().splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        t = line.strip()
+        if t.startswith("SWTPM_IO_Read"):
+            flush()
+            cur, kind = bytearray(), "cmd"
+        elif t.startswith("SWTPM_IO_Write"):
+            flush()
+            cur, kind = bytearray(), "rsp"
+        elif t.startswith("Ctrl") or not t:
+            flush()
+            cur, kind = None, None
+        elif cur is not None:
+            try:
+                cur += bytes.fromhex(t)
+            except ValueError:
+                flush()
+                cur, kind = None, None
+    flush()
+    return cmds
+
+
+def cc_name(code):
+    return TPM_CC.get(code, f"0x{code:x}")
+
+
+def tpm_paths(cmds):
+    """Splits the boot's commands into oyster's connections and names the
+    initramfs's paths: {"unlock": [...], "prune": [...], "fence": [...]},
+    each a list of connections (lists of (name, rc))."""
+    conns, cur = [], None
+    for code, rc, raw in cmds:
+        if raw == TCTI_PROBE:
+            cur = []
+            conns.append(cur)
+        if cur is None or (code == 0x17B and raw != TCTI_PROBE):
+            continue  # the kernel's own commands (its hwrng, its start)
+        cur.append((cc_name(code), rc))
+    paths = {"unlock": [], "prune": [], "fence": []}
+    state = "unlock"
+    for c in conns:
+        names = [n for n, _ in c]
+        if "PCR_Event" in names or "PCR_Extend" in names:
+            paths["fence"].append(c)
+            return paths
+        paths[state].append(c)
+        if state == "unlock" and ("Unseal", 0) in c:
+            state = "prune"
+    # No fence: the initramfs's part cannot be told from the root's.
+    return None
+
+
+def tpm_figures(name, label, statedir_log, log_path):
+    cmds = tpm_commands(statedir_log)
+    with open(log_path + ".tpm", "w") as f:
+        for code, rc, raw in cmds:
+            mark = " <- probe" if raw == TCTI_PROBE else ""
+            f.write(f"{cc_name(code)} rc=0x{(rc or 0):x}{mark}\n")
+    paths = tpm_paths(cmds)
+    parts = []
+    over = []
+    if paths is None:
+        print(f"figures: {name}: TPM commands at the chip: ? (no fence seen: the"
+              f" initramfs's commands cannot be told from the root's)", flush=True)
+        return None, over
+    for path, conns in paths.items():
+        if path == "unlock" and conns:
+            # The connection that unsealed, or the one attempt that was refused.
+            ok = [c for c in conns if ("Unseal", 0) in c]
+            n = len(ok[0]) if ok else max(len(c) for c in conns)
+            what = "unsealed" if ok else "refused"
+            parts.append(f"{path} ({label}) {n} ({what}; {len(conns)} connection(s),"
+                         f" {sum(len(c) for c in conns)} commands in all)")
+            ceiling = CEILINGS["unlock" if ok else "refused"]
+        else:
+            n = sum(len(c) for c in conns)
+            parts.append(f"{path} {n}" + (f" ({len(conns)} connection(s))" if conns else ""))
+            ceiling = CEILINGS[path]
+        if n > ceiling:
+            over.append(f"{path}: {n} commands, ceiling {ceiling}: "
+                        + " ".join(x for c in conns for x, _ in c))
+    print(f"figures: {name}: TPM commands at the chip: " + "; ".join(parts), flush=True)
+    return paths, over
 
 
 def stop(proc, name, grace=5):
@@ -59,7 +192,8 @@ def start_swtpm(statedir, tmp):
     # --terminate: swtpm ends when qemu closes the control channel.
     proc = subprocess.Popen(
         ["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={statedir}",
-         "--ctrl", f"type=unixio,path={sock}", "--terminate"],
+         "--ctrl", f"type=unixio,path={sock}", "--terminate",
+         "--log", f"file={os.path.join(tmp, 'swtpm-commands.log')},level=20"],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     for _ in range(100):
         if os.path.exists(sock):
@@ -192,6 +326,12 @@ def boot(args, tmp):
         if answers:
             raise BootFailure(f"{len(answers)} expected passphrase prompt(s) did not appear")
         figures(args.name, marker_uptime, events, answered_at, args.kind)
+        if tpm:
+            stop(tpm, "swtpm")
+            _, over = tpm_figures(args.name, args.unlock_path, os.path.join(tmp, "swtpm-commands.log"),
+                                  args.log)
+            if over:
+                raise BootFailure("more TPM commands than the ceiling: " + "; ".join(over))
         return 0
     finally:
         stop(qemu, "qemu")
@@ -224,6 +364,7 @@ def main():
     p.add_argument("--answer", action="append", default=[])
     p.add_argument("--kind", default="", help="label of the unlock in the figures")
     p.add_argument("--unlock-start", help="regular expression: the console shows the unlock begin")
+    p.add_argument("--unlock-path", default="?", help="label of the unlock path in the TPM figures")
     p.add_argument("--memory", type=int, default=512)
     p.add_argument("--timeout", type=float, default=360)
     args = p.parse_args()

@@ -13,11 +13,13 @@
 #                   oyster and its libraries, and /sbin/init (root-init.sh)
 #   initrd-tools.img mkinitramfs with oyster's hook, crypttab keyscript=oyster
 #   initrd-dracut.img dracut with the module 90oyster, no plymouth
+#   initrd-systemd.img the same with dracut's systemd modules (systemd-cryptsetup)
 # Each scenario boots a qcow2 overlay of base.img, so the base stays as built.
 
 : "${VM_CACHE:?run through meson}" "${VM_TESTDIR:?}"
 
 VM_PASS='oyster vm passphrase'
+VM_PIN=2468
 BOOT_PY=$VM_TESTDIR/boot.py
 SEABIOS_OLD=/usr/share/seabios/bios.bin
 SEABIOS_NEW=/usr/share/seabios/bios-256k.bin
@@ -30,6 +32,11 @@ PROMPT_DRACUT='Enter passphrase for [^ ]+: $'
 # in local-top; dracut's cryptroot-ask logs its luksOpen.
 UNLOCK_START_TOOLS='Running /scripts/local-top'
 UNLOCK_START_DRACUT='dracut: luksOpen '
+# systemd: its password agent on the console, for the passphrase and for a
+# token's PIN; the unlock begins with systemd-cryptsetup's unit (its status
+# line, cut to the terminal's width, is shown without `quiet`).
+PROMPT_SYSTEMD='Please enter (passphrase for disk|LUKS2 token PIN)[^:]*:'
+UNLOCK_START_SYSTEMD='Starting .*systemd-cryptsetu'
 BOOT_LOGS=$VM_CACHE/logs
 
 vm_need() {
@@ -46,7 +53,8 @@ vm_need() {
 }
 
 # vm_prepare: the kernel, base.img and both initrds, built once (see the
-# top). Sets KERNEL, BASE_IMG, INITRD_TOOLS, INITRD_DRACUT, LUKS_UUID, FS_UUID.
+# top). Sets KERNEL, BASE_IMG, INITRD_TOOLS, INITRD_DRACUT, INITRD_SYSTEMD,
+# LUKS_UUID, FS_UUID.
 vm_prepare() {
 	download_kernel
 	KERNEL=$KERNEL_CACHE/root/boot/vmlinuz-$KVER
@@ -54,7 +62,8 @@ vm_prepare() {
 	mkdir -p "$VM_CACHE" "$BOOT_LOGS"
 	local stamp
 	stamp=$(cat "$OYSTER" "$HOOK" "$KEYSCRIPT" "$FENCE" "$DRACUT_MODULE_SETUP" \
-		"$(dirname -- "$DRACUT_MODULE_SETUP")/oyster-fence.sh" "$PLUGIN" \
+		"$(dirname -- "$DRACUT_MODULE_SETUP")/oyster-fence.sh" \
+		"$(dirname -- "$DRACUT_MODULE_SETUP")/oyster-prune.sh" "$PLUGIN" \
 		"$VM_TESTDIR/lib.sh" "$VM_TESTDIR/root-init.sh" "$KERNEL" | sha256sum | cut -d' ' -f1)
 	# One directory per set of inputs: a rebuild never changes a base.img
 	# that a running test's overlays are built on.
@@ -75,6 +84,7 @@ vm_prepare() {
 	BASE_IMG=$IMAGES/base.img
 	INITRD_TOOLS=$IMAGES/initrd-tools.img
 	INITRD_DRACUT=$IMAGES/initrd-dracut.img
+	INITRD_SYSTEMD=$IMAGES/initrd-systemd.img
 	read -r LUKS_UUID FS_UUID <"$IMAGES/uuids"
 }
 
@@ -102,8 +112,11 @@ vm_rootfs() {
 	done
 	cp -- "$VM_TESTDIR/root-init.sh" "$rootfs/sbin/init"
 	chmod 755 "$rootfs/sbin/init"
+	# systemd's switch-root refuses a root without os-release.
+	printf 'ID=oyster-vm\nNAME="oyster vm root"\n' >"$rootfs/usr/lib/os-release"
 	printf '%s' "$VM_PASS" >"$rootfs/etc/oyster-vm/passphrase"
-	chmod 600 "$rootfs/etc/oyster-vm/passphrase"
+	printf '%s' "$VM_PIN" >"$rootfs/etc/oyster-vm/pin"
+	chmod 600 "$rootfs/etc/oyster-vm/passphrase" "$rootfs/etc/oyster-vm/pin"
 }
 
 # vm_luks_disk ROOTFS IMG PASS [luksFormat options...]: ROOTFS as ext4 in the
@@ -140,9 +153,11 @@ vm_build() {
 
 	vm_build_initramfs_tools
 	vm_build_dracut
+	vm_build_dracut_systemd
 	say "images built in $(($(date +%s) - t0)) s: base.img $(du -k "$IMAGES/base.img" | cut -f1) KiB," \
 		"initrd-tools.img $(du -k "$IMAGES/initrd-tools.img" | cut -f1) KiB," \
-		"initrd-dracut.img $(du -k "$IMAGES/initrd-dracut.img" | cut -f1) KiB"
+		"initrd-dracut.img $(du -k "$IMAGES/initrd-dracut.img" | cut -f1) KiB," \
+		"initrd-systemd.img $(du -k "$IMAGES/initrd-systemd.img" | cut -f1) KiB"
 }
 
 # Modules the guest needs from the initramfs: the virtio disk, dm-crypt with
@@ -185,6 +200,21 @@ vm_build_dracut() {
 	[ "$RC" -eq 0 ] || { show_last; setup_error "dracut failed"; }
 }
 
+# The systemd initrd: dracut's systemd modules, so that systemd-cryptsetup
+# (from rd.luks.uuid=) unlocks root through the token plugin, and
+# systemd-ask-password asks on the console; the prune and the fence run as
+# dracut's pre-pivot hooks (dracut-pre-pivot.service).
+vm_build_dracut_systemd() {
+	local confdir=$WORKDIR/dracut.conf.d
+	mkdir -p "$confdir"
+	: >"$(sb_path /etc/crypttab)"
+	run sandbox dracut --no-hostonly --kver "$KVER" --conf /dev/null --confdir "$confdir" \
+		--tmpdir "$WORKDIR" --no-early-microcode --force --no-compress \
+		--modules "base systemd systemd-initrd dracut-systemd systemd-ask-password udev-rules crypt oyster" \
+		--omit plymouth --add-drivers "$VM_MODULES" "$IMAGES/initrd-systemd.img"
+	[ "$RC" -eq 0 ] || { show_last; setup_error "dracut (systemd) failed"; }
+}
+
 # impostor_disk VICTIM NAME: an attacker's raw disk (path in IMPOSTOR) that
 # carries the LUKS UUID of the victim's disk VICTIM (a qcow2 overlay) and
 # opens with IMPOSTOR_PASS; its root holds a copy of the victim's LUKS2
@@ -211,20 +241,30 @@ new_disk() {
 
 # vm_boot NAME DISK INITRD TPMSTATE|none STEPS [boot.py options...]: one boot
 # (see boot.py); the console log is $BOOT_LOGS/$TEST_NAME-NAME.log, in LOG.
-# STEPS are the root system's (root-init.sh), comma-separated. Fails the test
-# when the boot fails.
+# STEPS are the root system's (root-init.sh), comma-separated; VM_APPEND,
+# when set, adds words to the kernel command line; VM_BOOT_TIMEOUT (seconds)
+# replaces boot.py's timeout. Fails the test when the boot fails, or when a
+# path sent more commands to the TPM than its ceiling (boot.py). The TPM's
+# commands are in $LOG.tpm.
 vm_boot() {
 	local name=$1 disk=$2 initrd=$3 tpm=$4 steps=$5 append rc=0
 	shift 5
 	LOG=$BOOT_LOGS/$TEST_NAME-$name.log
-	append="console=ttyS0 printk.time=1 panic=1 rootfstype=ext4 oyster_vm.steps=$steps"
+	append="console=ttyS0 printk.time=1 panic=1 rootfstype=ext4 oyster_vm.steps=$steps${VM_APPEND:+ $VM_APPEND}"
 	if [ "$initrd" = "$INITRD_DRACUT" ]; then
 		append="$append root=UUID=$FS_UUID rd.luks.uuid=$LUKS_UUID rd.shell=0"
-		set -- --prompt "$PROMPT_DRACUT" --unlock-start "$UNLOCK_START_DRACUT" "$@"
+		set -- --prompt "$PROMPT_DRACUT" --unlock-start "$UNLOCK_START_DRACUT" \
+			--unlock-path "plugin under dracut's cryptroot-ask" "$@"
+	elif [ "$initrd" = "$INITRD_SYSTEMD" ]; then
+		append="$append root=UUID=$FS_UUID rd.luks.uuid=$LUKS_UUID rd.shell=0"
+		set -- --prompt "$PROMPT_SYSTEMD" --unlock-start "$UNLOCK_START_SYSTEMD" \
+			--unlock-path "plugin under systemd-cryptsetup" "$@"
 	else
 		append="$append root=/dev/mapper/oyroot"
-		set -- --prompt "$PROMPT_TOOLS" --unlock-start "$UNLOCK_START_TOOLS" "$@"
+		set -- --prompt "$PROMPT_TOOLS" --unlock-start "$UNLOCK_START_TOOLS" \
+			--unlock-path "initramfs-tools keyscript" "$@"
 	fi
+	[ -z "${VM_BOOT_TIMEOUT:-}" ] || set -- --timeout "$VM_BOOT_TIMEOUT" "$@"
 	if [ "$tpm" = none ]; then
 		set -- --no-tpm "$@"
 	else

@@ -9,6 +9,7 @@
 #   pcrs           oyster pcrs
 #   enroll=PCRS    oyster enroll /dev/vda --pcrs PCRS --fence (the root volume,
 #                  as --configure-boot would enroll it), passphrase from a file
+#   enroll-pin=PCRS the same with --pin, the PIN from /etc/oyster-vm/pin
 #   reseal         oyster reseal /dev/vda, passphrase from the same file
 #   unseal         oyster unseal /dev/vda (the secret goes to /dev/null)
 #   unseal-victim  oyster unseal /etc/oyster-vm/victim.hdr: an impostor's root
@@ -48,6 +49,10 @@ for s in "$@"; do
 	case $s in
 	pcrs) step pcrs oyster pcrs ;;
 	enroll=*) step enroll oyster enroll /dev/vda --pcrs "${s#enroll=}" --fence --key-file "$pass" ;;
+	enroll-pin=*)
+		NEWPIN=$(cat /etc/oyster-vm/pin) step enroll-pin oyster enroll /dev/vda --pcrs "${s#enroll-pin=}" \
+			--fence --pin --key-file "$pass"
+		;;
 	reseal) step reseal oyster reseal /dev/vda --key-file "$pass" ;;
 	unseal) step unseal sh -c 'oyster unseal /dev/vda >/dev/null' ;;
 	unseal-victim) step unseal-victim sh -c 'oyster unseal /etc/oyster-vm/victim.hdr >/dev/null' ;;
