@@ -83,11 +83,6 @@ int tpm_state_read(struct tpm *t, struct tpm_state *st)
  */
 static int session_start(struct tpm *t, bool encrypt, ESYS_TR *session)
 {
-	static const TPMT_SYM_DEF symmetric = {
-		.algorithm = TPM2_ALG_AES,
-		.keyBits.aes = 128,
-		.mode.aes = TPM2_ALG_CFB,
-	};
 	struct srk srk;
 	TSS2_RC rc;
 	int r;
@@ -96,32 +91,16 @@ static int session_start(struct tpm *t, bool encrypt, ESYS_TR *session)
 	r = srk_get(t, OYSTER_SRK_PERSISTENT, false, &srk);
 	if (r < 0)
 		return r;
-	rc = Esys_StartAuthSession(t->esys, srk.tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				   ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &symmetric, TPM2_ALG_SHA256,
-				   session);
+	r = tpm_session_start(t, &srk, ESYS_TR_NONE, TPM2_SE_HMAC, session);
 	srk_put(t, &srk);
-	if (rc != TSS2_RC_SUCCESS) {
-		*session = ESYS_TR_NONE;
-		return tpm_rc_errno(rc, "StartAuthSession");
-	}
+	if (r < 0)
+		return r;
 	rc = Esys_TRSess_SetAttributes(t->esys, *session, encrypt ? TPMA_SESSION_DECRYPT : 0, 0xff);
 	if (rc != TSS2_RC_SUCCESS) {
-		Esys_FlushContext(t->esys, *session);
-		*session = ESYS_TR_NONE;
+		tpm_session_end(t, session, false);
 		return tpm_rc_errno(rc, "TRSess_SetAttributes");
 	}
 	return 0;
-}
-
-static void session_end(struct tpm *t, ESYS_TR *session, TSS2_RC rc)
-{
-	if (*session == ESYS_TR_NONE)
-		return;
-	if (rc == TSS2_RC_SUCCESS)
-		Esys_TR_Close(t->esys, session);
-	else
-		Esys_FlushContext(t->esys, *session);
-	*session = ESYS_TR_NONE;
 }
 
 static int set_lockout_auth(struct tpm *t, const struct secret *auth)
@@ -170,7 +149,7 @@ int tpm_lockout_change_auth(struct tpm *t, const struct secret *auth, const stru
 	rc = Esys_HierarchyChangeAuth(t->esys, ESYS_TR_RH_LOCKOUT, session, ESYS_TR_NONE,
 				      ESYS_TR_NONE, &value);
 	explicit_bzero(&value, sizeof(value));
-	session_end(t, &session, rc);
+	tpm_session_end(t, &session, rc == TSS2_RC_SUCCESS);
 	set_lockout_auth(t, NULL);
 	return rc == TSS2_RC_SUCCESS ? 0 : lockout_rc(rc, "HierarchyChangeAuth(lockout)");
 }
@@ -188,7 +167,7 @@ int tpm_lockout_reset(struct tpm *t, const struct secret *auth)
 		return r;
 	rc = Esys_DictionaryAttackLockReset(t->esys, ESYS_TR_RH_LOCKOUT, session, ESYS_TR_NONE,
 					    ESYS_TR_NONE);
-	session_end(t, &session, rc);
+	tpm_session_end(t, &session, rc == TSS2_RC_SUCCESS);
 	set_lockout_auth(t, NULL);
 	return rc == TSS2_RC_SUCCESS ? 0 : lockout_rc(rc, "DictionaryAttackLockReset");
 }
@@ -208,7 +187,7 @@ int tpm_lockout_parameters(struct tpm *t, const struct secret *auth, uint32_t ma
 	rc = Esys_DictionaryAttackParameters(t->esys, ESYS_TR_RH_LOCKOUT, session, ESYS_TR_NONE,
 					     ESYS_TR_NONE, max_tries, recovery_time,
 					     lockout_recovery);
-	session_end(t, &session, rc);
+	tpm_session_end(t, &session, rc == TSS2_RC_SUCCESS);
 	set_lockout_auth(t, NULL);
 	return rc == TSS2_RC_SUCCESS ? 0 : lockout_rc(rc, "DictionaryAttackParameters");
 }
