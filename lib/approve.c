@@ -32,7 +32,8 @@ const char *approve_fallback_reason(int r)
 	case -ENOSPC:
 		return "the TPM has no room for another NV index";
 	default:
-		return "the TPM could not define or write an NV index";
+		return "oyster could not define an NV index, store its credential or write the "
+		       "index (see above)";
 	}
 }
 
@@ -65,7 +66,8 @@ int approve_setup(struct tpm *t, struct token *tok)
 		goto out;
 	defined = true;
 	approve_credential_name(tok->nv_index, name, sizeof(name));
-	r = statedir_write_secret(name, cred);
+	/* statedir said why; its errno must not read as the TPM's (-EACCES: owner password). */
+	r = statedir_write_secret(name, cred) < 0 ? -EIO : 0;
 	if (r < 0)
 		goto out;
 	stored = true;

@@ -129,6 +129,10 @@ fence_hook=$(grep -E 'hooks/pre-pivot/[0-9]*-?oyster-fence\.sh$' "$list" || true
 	fail "the pre-pivot prune ($prune_hook) does not run before the fence ($fence_hook)"
 need losetup
 expect_ok "$OYSTER" reseal "$root/work/root.img" --add-state "7:sha256=$(printf 'other' | sha256sum | cut -d' ' -f1)"
+# An authorized token (enroll's default) is narrowed with oyster's NV
+# credential, which the prune reads from the mounted root ($NEWROOT, /sysroot).
+install -d -m 700 "$root/sysroot/var/lib/oyster"
+cp -p -- "$OYSTER_STATE_DIR"/nv-* "$root/sysroot/var/lib/oyster/"
 states() { luks_json "$root/work/root.img" | jq -r '[.tokens[] | select(.type == "oyster-tpm2")][0].tpm2_states | length'; }
 [ "$(states)" -eq 2 ] || setup_error "expected 2 states, found $(states)"
 IMAGE_DEV=$(losetup -f --show "$root/work/root.img") || unavailable "no loop device for the image (losetup -f failed)"

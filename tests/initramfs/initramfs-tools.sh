@@ -420,6 +420,10 @@ make_luks "$prune_img" "$pass"
 enroll "$prune_img" "$pass" --pcrs 7 --fence
 expect_ok "$OYSTER" reseal "$prune_img" --add-state "7:sha256=$(printf 'other' | sha256sum | cut -d' ' -f1)"
 cp -- "$prune_img" "$root/work/prune.img"
+# An authorized token (enroll's default) is narrowed with oyster's NV
+# credential, which the prune reads from the mounted root ($rootmnt).
+install -d -m 700 "$root/root/var/lib/oyster"
+cp -p -- "$OYSTER_STATE_DIR"/nv-* "$root/root/var/lib/oyster/"
 [ "$(prune_states)" -eq 2 ] || setup_error "expected 2 states before the boot, found $(prune_states)"
 new_boot
 keyscript oyprune "$prune_img" 0 "$swtpm_tcti"

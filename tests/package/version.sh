@@ -10,7 +10,13 @@ oyster=$1 plugin=$2 want=$3 changelog=${4:-}
 got=$("$oyster" --version)
 [ "$got" = "oyster $want" ] || { echo "FAIL: oyster --version says '$got', want 'oyster $want'" >&2; exit 1; }
 
-got=$(python3 - "$plugin" <<'PY'
+# A sanitizer build's plugin needs the ASan runtime first in the process
+# (python's own allocations are not ours to leak-check).
+preload=
+if [ -n "${SANITIZED:-}" ]; then
+	preload=$(gcc -print-file-name=libasan.so)
+fi
+got=$(LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0 python3 - "$plugin" <<'PY'
 import ctypes, sys
 f = ctypes.CDLL(sys.argv[1]).cryptsetup_token_version
 f.restype = ctypes.c_char_p
