@@ -18,7 +18,7 @@ PKGTEST_MIRROR=${OYSTER_PKGTEST_MIRROR:-http://deb.debian.org/debian}
 # oyster's Depends (debian/control, as shlibs resolves them on bookworm), the
 # integrations' (dracut-core: oyster-dracut installs beside initramfs-tools),
 # and the swtpm TCTI for the test's TPM.
-PKGTEST_INCLUDE=dracut-core,initramfs-tools,cryptsetup-initramfs,cryptsetup-bin,busybox,zstd,kmod,libtss2-esys-3.0.2-0,libtss2-tctildr0,libtss2-mu0,libtss2-rc0,libtss2-tcti-device0,libtss2-tcti-swtpm0,libjson-c5,libssl3,libcryptsetup12,libblkid1
+PKGTEST_INCLUDE=dracut-core,initramfs-tools,cryptsetup-initramfs,cryptsetup-bin,busybox,zstd,kmod,libtss2-esys-3.0.2-0,libtss2-tctildr0,libtss2-mu0,libtss2-rc0,libtss2-tcti-device0,libtss2-tcti-swtpm0,libjson-c5,libssl3,libcryptsetup12,libblkid1,libqrencode4
 # Bump when the recipe below changes in a way the key does not see.
 PKGTEST_RECIPE=1
 

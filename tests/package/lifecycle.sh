@@ -125,7 +125,7 @@ crypttab_sum=$(sha256sum <"$R/etc/crypttab")
 # it changes, so only new directories count.
 upper_files() {
 	(cd "$UPPER" && find . -mindepth 1 \( -type f -o -type l -o -type d \) -printf '%y %p\n') |
-		grep -vE ' \./(var/(lib/(dpkg|apt|initramfs-tools)|log|cache|tmp|backups)|boot|root|tmp|run|etc/ld\.so\.cache)(/|$)' |
+		grep -vE ' \./(var/(lib/(dpkg|apt|initramfs-tools|oyster)|log|cache|tmp|backups)|boot|root|tmp|run|etc/ld\.so\.cache)(/|$)' |
 		while read -r type path; do
 			[ "$type" = d ] && [ -d "$BASE/$path" ] && continue
 			echo "$type $path"
@@ -179,6 +179,8 @@ plugin=/lib/x86_64-linux-gnu/cryptsetup/libcryptsetup-token-oyster-tpm2.so
 [ "$(in_root dpkg -S "$plugin" | cut -d: -f1)" = oyster ] || fail "$plugin does not belong to the package oyster"
 expect_ok with_tpm oyster enroll /root/vol.img --key-file /root/passphrase --pcrs 7
 grep -qE 'Enrolled token [0-9]+' "$OUT" || { show_last; fail "enroll did not say 'Enrolled token N'"; }
+# An authorized token keeps its NV credential in /var/lib/oyster (checked after the purge).
+nv_credential=$(cd "$R/var/lib/oyster" && ls -d nv-* 2>/dev/null | head -n 1 || true)
 token_unlocks() {
 	expect_ok with_tpm cryptsetup open --debug --test-passphrase --token-only /root/vol.img
 	grep -qF "Trying to load $plugin." "$OUT" ||
@@ -217,6 +219,10 @@ n=$(grep -c "oyster: /etc/crypttab still uses keyscript=oyster for: oyroot;" "$W
 n=$(grep -c "oyster: purge leaves /var/lib/oyster" "$WORKDIR/purge.log" || true)
 [ "$n" -eq 1 ] || fail "purge said $n times (not once) that it leaves /var/lib/oyster (log: $WORKDIR/purge.log)"
 [ -s "$R/var/lib/oyster/credential" ] || fail "purge removed /var/lib/oyster/credential"
+# The enrolled token is authorized (enroll's default): its NV credential stays too.
+if [ -n "$nv_credential" ]; then
+	[ -s "$R/var/lib/oyster/$nv_credential" ] || fail "purge removed the NV credential /var/lib/oyster/$nv_credential"
+fi
 [ "$(builds)" -eq $((n0 + 1)) ] ||
 	fail "purging rebuilt the initramfs $(($(builds) - n0)) times, not once (log: $WORKDIR/purge.log)"
 while read -r p; do
