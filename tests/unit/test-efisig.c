@@ -13,36 +13,12 @@
 #include "test.h"
 
 static const char *dir;
-static char last_error[512];
-
-static void capture(int level, const char *msg, void *data)
-{
-	(void)data;
-	if (level == OYSTER_LOG_ERROR)
-		snprintf(last_error, sizeof(last_error), "%s", msg);
-}
-
 static uint8_t *slurp(const char *name, size_t *len)
 {
 	char path[1024];
-	uint8_t *buf = NULL;
-	FILE *f;
-	long n;
 
 	snprintf(path, sizeof(path), "%s/efi/%s", dir, name);
-	f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		*len = (size_t)n;
-	}
-	fclose(f);
-	return buf;
+	return test_slurp(path, len);
 }
 
 static void put_u32(uint8_t *p, uint32_t v)
@@ -64,8 +40,8 @@ static uint8_t *copy(const uint8_t *buf, size_t len)
 /* The error of one refused parse: one line, naming what. */
 static bool refused(int r, const char *want)
 {
-	return r == -EINVAL && !strchr(last_error, '\n') && !strncmp(last_error, "upd: ", 5) &&
-	       (!want || strstr(last_error, want));
+	return r == -EINVAL && !strchr(test_last_error, '\n') &&
+	       !strncmp(test_last_error, "upd: ", 5) && (!want || strstr(test_last_error, want));
 }
 
 static void test_lists(void)
@@ -97,7 +73,7 @@ static void test_auth(void)
 	CHECK(buf && e, "fixtures");
 	if (!buf || !e)
 		goto out;
-	CHECK(efisig_parse_auth(buf, len, "upd", &auth) == 0, "db-AB.auth: %s", last_error);
+	CHECK(efisig_parse_auth(buf, len, "upd", &auth) == 0, "db-AB.auth: %s", test_last_error);
 	CHECK(auth.year == 2026 && auth.month == 1 && auth.day == 2 && auth.hour == 3 &&
 		      auth.minute == 4 && auth.second == 5,
 	      "time stamp %u-%u-%u %u:%u:%u", auth.year, auth.month, auth.day, auth.hour,
@@ -106,7 +82,7 @@ static void test_auth(void)
 	      "payload of %zu bytes after a %u-byte certificate", auth.esl_len, auth.cert_len);
 	CHECK(efisig_check(auth.esl, auth.esl_len, "AB", &n) == 0 && n == 2, "two certificates");
 	CHECK(efisig_parse_auth(e, e_len, "upd", &auth) == 0 && auth.esl_len == 0,
-	      "an update without lists (a deletion) parses: %s", last_error);
+	      "an update without lists (a deletion) parses: %s", test_last_error);
 out:
 	free(buf);
 	free(e);
@@ -132,7 +108,7 @@ static void check_append(const char *cur_name, const char *auth_name, const char
 		CHECK(efisig_check(out, out_len, "out", NULL) == 0, "the result is a database");
 		free(out);
 	} else {
-		CHECK(false, "append %s %s: %s", cur_name, auth_name, last_error);
+		CHECK(false, "append %s %s: %s", cur_name, auth_name, test_last_error);
 	}
 	free(cur);
 	free(buf);
@@ -152,7 +128,7 @@ static void test_append(void)
 	/* dbx holds hash 1; the update's one list holds 1 and 2: a list of 2 alone follows. */
 	if (!buf || !d || efisig_parse_auth(buf, len, "upd", &auth) < 0 ||
 	    efisig_append(d, d_len, auth.esl, auth.esl_len, &out, &out_len, &added) < 0) {
-		CHECK(false, "dbx fixtures: %s", last_error);
+		CHECK(false, "dbx fixtures: %s", test_last_error);
 		goto out;
 	}
 	CHECK(added == 1 && out_len == d_len + 28 + 48, "dbx: %u added, %zu bytes", added, out_len);
@@ -198,7 +174,7 @@ static void test_truncated(void)
 		free(c);
 	}
 	CHECK(bad == 0, "%u truncations of db-AB.auth not refused as they should: %s", bad,
-	      last_error);
+	      test_last_error);
 	free(buf);
 }
 
@@ -216,9 +192,9 @@ static void lie(const char *name, size_t off, uint32_t v, unsigned width, const 
 		put_u32(c + off, v);
 	else
 		c[off] = (uint8_t)v;
-	last_error[0] = 0;
+	test_last_error[0] = 0;
 	CHECK(refused(efisig_parse_auth(c, len, "upd", &auth), want),
-	      "%s with %#x at %zu: '%s', wanted '%s'", name, v, off, last_error, want);
+	      "%s with %#x at %zu: '%s', wanted '%s'", name, v, off, test_last_error, want);
 	free(c);
 	free(buf);
 }
@@ -266,7 +242,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	dir = argv[1];
-	log_set(capture, NULL);
+	log_set(test_capture_error, NULL);
 	test_lists();
 	test_auth();
 	test_append();

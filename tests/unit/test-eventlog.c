@@ -21,36 +21,12 @@
 #include "test.h"
 
 static const char *dir;
-static char last_error[512];
-
-static void capture(int level, const char *msg, void *data)
-{
-	(void)data;
-	if (level == OYSTER_LOG_ERROR)
-		snprintf(last_error, sizeof(last_error), "%s", msg);
-}
-
 static uint8_t *slurp(const char *name, size_t *len)
 {
 	char path[1024];
-	uint8_t *buf = NULL;
-	FILE *f;
-	long n;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		*len = (size_t)n;
-	}
-	fclose(f);
-	return buf;
+	return test_slurp(path, len);
 }
 
 static struct eventlog *parse_fixture(const char *name)
@@ -64,7 +40,7 @@ static struct eventlog *parse_fixture(const char *name)
 	if (!buf)
 		return NULL;
 	r = eventlog_parse(buf, len, &log);
-	CHECK(r == 0, "%s: parse returned %d (%s)", name, r, last_error);
+	CHECK(r == 0, "%s: parse returned %d (%s)", name, r, test_last_error);
 	free(buf);
 	return log;
 }
@@ -137,7 +113,7 @@ static void test_replays(void)
 		CHECK(log->legacy && log->n_banks == 1, "legacy-sha1 read as crypto-agile");
 		CHECK(eventlog_replay(log, TPM2_ALG_SHA256, &s, &m) == -ENOENT,
 		      "a SHA-1 log replayed a sha256 bank");
-		CHECK(strstr(last_error, "no sha256 digests"), "message: %s", last_error);
+		CHECK(strstr(test_last_error, "no sha256 digests"), "message: %s", test_last_error);
 	}
 	eventlog_free(log);
 }
@@ -147,11 +123,11 @@ static void expect_refused(const uint8_t *buf, size_t len, int want, const char 
 	struct eventlog *log = (struct eventlog *)0x1;
 	int r;
 
-	last_error[0] = '\0';
+	test_last_error[0] = '\0';
 	r = eventlog_parse(buf, len, &log);
 	CHECK(r == want, "parse returned %d, expected %d", r, want);
 	CHECK(log == NULL, "a refused log was returned");
-	CHECK(strstr(last_error, msg), "message \"%s\" lacks \"%s\"", last_error, msg);
+	CHECK(strstr(test_last_error, msg), "message \"%s\" lacks \"%s\"", test_last_error, msg);
 	if (r == 0)
 		eventlog_free(log);
 }
@@ -191,10 +167,10 @@ static void test_refused(void)
 		size_t at = 0x20 + 45; /* after the 45-byte Spec ID header record */
 
 		buf[at] = 24;
-		last_error[0] = '\0';
+		test_last_error[0] = '\0';
 		CHECK(eventlog_parse(buf, len, &log) == -EINVAL, "PCR 24 accepted");
-		CHECK(strstr(last_error, "Event 1 of the event log is for PCR 24"), "message: %s",
-		      last_error);
+		CHECK(strstr(test_last_error, "Event 1 of the event log is for PCR 24"),
+		      "message: %s", test_last_error);
 		eventlog_free(log);
 	}
 	free(buf);
@@ -229,7 +205,8 @@ static void test_cmdline(void)
 		sha256(measured[i], strlen(measured[i]), NULL, 0, d);
 		sha256(want, 32, d, 32, want);
 	}
-	CHECK(substitute_apply(log, TPM2_ALG_SHA256, &o, &changed) == 0, "cmdline: %s", last_error);
+	CHECK(substitute_apply(log, TPM2_ALG_SHA256, &o, &changed) == 0, "cmdline: %s",
+	      test_last_error);
 	CHECK(changed == 1u << 8, "cmdline changed 0x%x", changed);
 	CHECK(eventlog_replay(log, TPM2_ALG_SHA256, &s, &m) == 0 && !memcmp(s.value[8], want, 32),
 	      "PCR 8 after --cmdline is not GRUB's");
@@ -237,11 +214,11 @@ static void test_cmdline(void)
 
 	log = parse_fixture("eventlog/seabios.bin");
 	if (log) {
-		last_error[0] = '\0';
+		test_last_error[0] = '\0';
 		CHECK(substitute_apply(log, TPM2_ALG_SHA256, &o, &changed) == -ENOENT,
 		      "--cmdline matched a log without GRUB");
-		CHECK(strstr(last_error, "--cmdline: the event log has no GRUB"), "message: %s",
-		      last_error);
+		CHECK(strstr(test_last_error, "--cmdline: the event log has no GRUB"),
+		      "message: %s", test_last_error);
 	}
 	eventlog_free(log);
 }
@@ -325,7 +302,7 @@ static void check_digest(const char *name, const char *want)
 	uint8_t d[32];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	CHECK(authenticode_file(path, TPM2_ALG_SHA256, d) == 0, "%s: %s", name, last_error);
+	CHECK(authenticode_file(path, TPM2_ALG_SHA256, d) == 0, "%s: %s", name, test_last_error);
 	hex_encode(d, 32, hex, sizeof(hex));
 	CHECK(!strcmp(hex, want), "%s: Authenticode %s, pesign says %s", name, hex, want);
 }
@@ -353,7 +330,8 @@ static void test_authenticode(void)
 	img[0xe8 + 4] = 0xff;
 	CHECK(authenticode_digest(img, len, TPM2_ALG_SHA256, d) == -EINVAL,
 	      "a certificate table beyond the file was accepted");
-	CHECK(strstr(last_error, "certificate table outside the file"), "message: %s", last_error);
+	CHECK(strstr(test_last_error, "certificate table outside the file"), "message: %s",
+	      test_last_error);
 	img[0xe8 + 4] = 0;
 	/* A section beyond the end (PointerToRawData of the one section). */
 	img[0x148 + 20 + 3] = 0x10;
@@ -364,7 +342,7 @@ static void test_authenticode(void)
 	img[0x3f] = 0x7f;
 	CHECK(authenticode_digest(img, len, TPM2_ALG_SHA256, d) == -EINVAL,
 	      "an e_lfanew beyond the file was accepted");
-	CHECK(strstr(last_error, "no PE signature"), "message: %s", last_error);
+	CHECK(strstr(test_last_error, "no PE signature"), "message: %s", test_last_error);
 	free(img);
 }
 
@@ -375,7 +353,7 @@ int main(int argc, char **argv)
 		return 99;
 	}
 	dir = argv[1];
-	log_set(capture, NULL);
+	log_set(test_capture_error, NULL);
 	test_replays();
 	test_refused();
 	test_cmdline();
