@@ -131,6 +131,28 @@ static int lockout_rc(TSS2_RC rc, const char *what)
 	return tpm_rc_errno(rc, what);
 }
 
+/*
+ * The lockout hierarchy's authorization on its ESYS_TR and a salted session,
+ * for one command; on any failure the authorization is taken off again.
+ */
+static int lockout_begin(struct tpm *t, const struct secret *auth, bool encrypt, ESYS_TR *session)
+{
+	int r = set_lockout_auth(t, auth);
+
+	if (r == 0)
+		r = session_start(t, encrypt, session);
+	if (r < 0)
+		set_lockout_auth(t, NULL);
+	return r;
+}
+
+static int lockout_end(struct tpm *t, ESYS_TR *session, TSS2_RC rc, const char *what)
+{
+	tpm_session_end(t, session, rc == TSS2_RC_SUCCESS);
+	set_lockout_auth(t, NULL);
+	return rc == TSS2_RC_SUCCESS ? 0 : lockout_rc(rc, what);
+}
+
 int tpm_lockout_change_auth(struct tpm *t, const struct secret *auth, const struct secret *new_auth)
 {
 	TPM2B_AUTH value = { .size = (UINT16)new_auth->len };
@@ -140,18 +162,14 @@ int tpm_lockout_change_auth(struct tpm *t, const struct secret *auth, const stru
 
 	if (new_auth->len > sizeof(value.buffer))
 		return -EINVAL;
-	r = set_lockout_auth(t, auth);
-	if (r == 0)
-		r = session_start(t, true, &session);
+	r = lockout_begin(t, auth, true, &session);
 	if (r < 0)
 		return r;
 	memcpy(value.buffer, new_auth->data, new_auth->len);
 	rc = Esys_HierarchyChangeAuth(t->esys, ESYS_TR_RH_LOCKOUT, session, ESYS_TR_NONE,
 				      ESYS_TR_NONE, &value);
 	explicit_bzero(&value, sizeof(value));
-	tpm_session_end(t, &session, rc == TSS2_RC_SUCCESS);
-	set_lockout_auth(t, NULL);
-	return rc == TSS2_RC_SUCCESS ? 0 : lockout_rc(rc, "HierarchyChangeAuth(lockout)");
+	return lockout_end(t, &session, rc, "HierarchyChangeAuth(lockout)");
 }
 
 int tpm_lockout_reset(struct tpm *t, const struct secret *auth)
@@ -160,16 +178,12 @@ int tpm_lockout_reset(struct tpm *t, const struct secret *auth)
 	TSS2_RC rc;
 	int r;
 
-	r = set_lockout_auth(t, auth);
-	if (r == 0)
-		r = session_start(t, false, &session);
+	r = lockout_begin(t, auth, false, &session);
 	if (r < 0)
 		return r;
 	rc = Esys_DictionaryAttackLockReset(t->esys, ESYS_TR_RH_LOCKOUT, session, ESYS_TR_NONE,
 					    ESYS_TR_NONE);
-	tpm_session_end(t, &session, rc == TSS2_RC_SUCCESS);
-	set_lockout_auth(t, NULL);
-	return rc == TSS2_RC_SUCCESS ? 0 : lockout_rc(rc, "DictionaryAttackLockReset");
+	return lockout_end(t, &session, rc, "DictionaryAttackLockReset");
 }
 
 int tpm_lockout_parameters(struct tpm *t, const struct secret *auth, uint32_t max_tries,
@@ -179,15 +193,11 @@ int tpm_lockout_parameters(struct tpm *t, const struct secret *auth, uint32_t ma
 	TSS2_RC rc;
 	int r;
 
-	r = set_lockout_auth(t, auth);
-	if (r == 0)
-		r = session_start(t, false, &session);
+	r = lockout_begin(t, auth, false, &session);
 	if (r < 0)
 		return r;
 	rc = Esys_DictionaryAttackParameters(t->esys, ESYS_TR_RH_LOCKOUT, session, ESYS_TR_NONE,
 					     ESYS_TR_NONE, max_tries, recovery_time,
 					     lockout_recovery);
-	tpm_session_end(t, &session, rc == TSS2_RC_SUCCESS);
-	set_lockout_auth(t, NULL);
-	return rc == TSS2_RC_SUCCESS ? 0 : lockout_rc(rc, "DictionaryAttackParameters");
+	return lockout_end(t, &session, rc, "DictionaryAttackParameters");
 }
