@@ -459,7 +459,7 @@ echo "swtpm:host=127.0.0.1,port=$(closed_port)" >"$root/run/oyster/tcti"
 before=$(prune_header)
 elapsed local_bottom
 [ "$RC" -eq 0 ] || { show_last; fail "local-bottom failed"; }
-[ "$(grep -c '^oyster: could not narrow the token of /work/prune.img' "$ERR")" -eq 1 ] ||
+[ "$(grep -c '^oyster: could not narrow token [0-9]* of /work/prune.img to the state of this boot; it keeps its older states: ' "$ERR")" -eq 1 ] ||
 	{ show_last; fail "expected one line about the failed prune"; }
 [ "$(prune_header)" = "$before" ] || fail "a failed prune changed the header"
 [ "$ELAPSED" -le 30 ] || fail "the failed prune took ${ELAPSED}s"
