@@ -320,7 +320,8 @@ tpm2_dictionarylockout --clear-lockout >/dev/null
 say "oyster unseal exiting 6 at once: no PIN prompt at all"
 oyster_in_image=$root/$(usr_merged "$SBINDIR/oyster")
 mv -- "$oyster_in_image" "$oyster_in_image.real"
-printf '#!/bin/sh\necho "The TPM is locked out (stub)." >&2\nexit 6\n' >"$oyster_in_image"
+# A stub for unseal only: the keyscript asks the real oyster which tokens there are.
+printf '#!/bin/sh\n[ "$1" = unseal ] || exec "$0.real" "$@"\necho "The TPM is locked out (stub)." >&2\nexit 6\n' >"$oyster_in_image"
 chmod 755 "$oyster_in_image"
 new_boot
 keyscript oypin "$pin_img" 0 "$swtpm_tcti"
