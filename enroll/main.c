@@ -22,7 +22,7 @@ static const struct {
 	{ "wipe", cmd_wipe, "Remove oyster tokens and their keyslots" },
 	{ "unseal", cmd_unseal, "Print the keyslot passphrase for a keyscript" },
 	{ "pcrs", cmd_pcrs, "Show the current PCR values with their names" },
-	{ "prune", cmd_prune, "Narrow tokens to the state of this boot (for the boot integrations)" },
+	{ "prune", cmd_prune, "Narrow tokens to the state of this boot (after a boot)" },
 	{ "fence", cmd_fence, "Extend the fence PCR so that --fence tokens close until reboot" },
 	{ "boot-setup", cmd_boot_setup, "Show or do what the initramfs needs to unlock a volume" },
 	{ "list", cmd_list, "List the oyster tokens of the volumes in crypttab (for hooks)" },
