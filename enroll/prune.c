@@ -204,8 +204,11 @@ static const char *last_line(char *text)
 	return line;
 }
 
-/* Prunes every oyster token of device; false when one could not be narrowed. */
-static bool prune_volume(const char *device, bool debug)
+/*
+ * Prunes every oyster token of device; false when one could not be
+ * narrowed, or when a named device is no LUKS2 volume (luks_open said why).
+ */
+static bool prune_volume(const char *device, bool named, bool debug)
 {
 	struct crypt_device *cd = NULL;
 	struct token *tok = calloc(1, sizeof(*tok));
@@ -214,7 +217,9 @@ static bool prune_volume(const char *device, bool debug)
 
 	if (!tok)
 		return false;
-	if (luks_open(device, &cd) == 0)
+	if (luks_open(device, &cd) < 0)
+		ok = !named;
+	else
 		for (int id = 0; nids < 32 && (id = luks_token_next(cd, id, tok, &parse_r)) >= 0;
 		     id++)
 			ids[nids++] = id;
@@ -308,8 +313,9 @@ int cmd_prune(int argc, char **argv)
 		     d = strtok_r(NULL, " \t", &save))
 			volumes_add(d, &v);
 	}
+	/* The volumes named first: argv's, then the ones found. */
 	for (size_t i = 0; i < v.n; i++)
-		if (!prune_volume(v.paths[i], debug))
+		if (!prune_volume(v.paths[i], (int)i < argc - optind, debug))
 			ok = false;
 	volumes_free(&v);
 	return ok ? OYSTER_EXIT_OK : OYSTER_EXIT_FAILURE;

@@ -122,6 +122,9 @@ booted "$OYSTER" prune --boot --all
 [ "$RC" -eq 0 ] && [ "$(states)" -eq 2 ] || { show_last; fail "--all pruned twice in one boot"; }
 booted "$OYSTER" prune --all "$img"
 [ "$RC" -eq 2 ] || { show_last; fail "--all with a DEVICE is not a usage error"; }
+: >"$WORKDIR/plain"
+booted "$OYSTER" prune "$WORKDIR/plain"
+[ "$RC" -eq 1 ] && [ -s "$ERR" ] || { show_last; fail "a named DEVICE that is no LUKS2 volume is not an error"; }
 
 say "fence --boot: oyster.fence_pcr= moves it, once per boot; OYSTER_FENCE=no and oyster.fence=0 turn it off"
 zeros=$(printf '0%.0s' $(seq 64))
