@@ -15,9 +15,9 @@
 
 #include "cmd.h"
 #include "crypttab.h"
-#include "list.h"
 #include "log.h"
 #include "luks.h"
+#include "list.h"
 
 static const char usage[] =
 	"Usage: oyster list [DEVICE...]\n\n"
