@@ -31,7 +31,7 @@ static const char usage[] =
 	"answered.\n\n"
 	"  --all           every LUKS volume on this machine (libblkid)\n"
 	"  --boot          as the boot integrations run it, once per boot, with their settings\n"
-	"                  (oyster(8)): oyster.fence=0 or OYSTER_FENCE=no turns it off,\n"
+	"                  (oyster-prune(8)): oyster.fence=0 or OYSTER_FENCE=no turns it off,\n"
 	"                  oyster.fence_pcr= and oyster.timeout= give --pcr and --wait,\n"
 	"                  oyster.tcti= the TPM; a failure is one line, prefixed 'oyster: '\n"
 	"  --pcr N         the fence PCR, 0-23 (default 15; it must start each boot at zero)\n"

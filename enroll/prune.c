@@ -41,7 +41,7 @@ static const char usage[] =
 	"line on stderr. Without DEVICE or --all: the volumes in /etc/crypttab (oyster list).\n\n"
 	"  --all       the volumes the TPM unlocked in this boot, as the initramfs noted them in\n"
 	"              /run/oyster; once per boot (the initramfs integrations run this)\n"
-	"  --boot      as the boot integrations run it, with their settings (oyster(8)):\n"
+	"  --boot      as the boot integrations run it, with their settings (oyster-prune(8)):\n"
 	"              oyster.prune=0 or OYSTER_PRUNE=no turns it off; oyster.tcti= picks the\n"
 	"              TPM, oyster.timeout= bounds each TPM command; OYSTER_DEVICES adds volumes\n"
 	"  -h, --help  show this help\n\n"
