@@ -164,9 +164,8 @@ static void warn_trivial(const struct token *tok, int fence)
 {
 	size_t size = pcr_bank_digest_size(tok->bank);
 
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
-		if ((tok->pcr_mask & (1u << pcr)) && (int)pcr != fence &&
-		    pcr_value_is_trivial(tok->states[0].value[pcr], size))
+	FOREACH_PCR_IN_MASK(pcr, tok->pcr_mask)
+		if ((int)pcr != fence && pcr_value_is_trivial(tok->states[0].value[pcr], size))
 			fprintf(stderr,
 				"Warning: PCR %u (%s) reads all %s: nothing was measured into it, "
 				"so binding to it protects nothing.\n",

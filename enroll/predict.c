@@ -217,11 +217,9 @@ int predict_state(struct tpm *t, uint16_t bank, uint32_t want, const struct pred
 		goto out;
 	/* Only PCRs the log measures can be checked; the others are the TPM's. */
 	check = measured & (want | *changed);
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
-		if ((check & (1u << pcr)) && memcmp(before->value[pcr], out->value[pcr], size))
-			stale |= 1u << pcr;
+	stale = pcr_state_diff(before, out, check, size);
 	if (stale) {
-		unlock_describe_pcrs(stale, pcrs, sizeof(pcrs));
+		pcr_describe(stale, pcrs, sizeof(pcrs));
 		log_err("The event log %s does not reproduce the TPM's %s values of %s, so it "
 			"cannot predict the next boot; approve the next boot with oyster reseal "
 			"--next-boot instead.",
@@ -229,9 +227,7 @@ int predict_state(struct tpm *t, uint16_t bank, uint32_t want, const struct pred
 		r = -ESTALE;
 		goto out;
 	}
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
-		if (*changed & (1u << pcr))
-			memcpy(out->value[pcr], after->value[pcr], size);
+	pcr_state_copy(out, after, *changed, size);
 	r = 0;
 out:
 	free(before);
@@ -300,9 +296,7 @@ int cmd_predict(int argc, char **argv)
 				"approve.\n");
 		return OYSTER_EXIT_OK;
 	}
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-		if (!(show & (1u << pcr)))
-			continue;
+	FOREACH_PCR_IN_MASK(pcr, show) {
 		hex_encode(next.value[pcr], pcr_bank_digest_size(bank), hex, sizeof(hex));
 		printf("%s%u:%s=%s", sep, pcr, pcr_bank_name(bank), hex);
 		sep = ",";

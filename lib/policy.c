@@ -48,9 +48,7 @@ int policy_pcr(const uint8_t old[OYSTER_POLICY_SIZE], uint16_t bank, uint32_t ma
 
 	if (!size || !mask || mask >> OYSTER_PCR_COUNT || !state || !out)
 		return -EINVAL;
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-		if (!(mask & (1u << pcr)))
-			continue;
+	FOREACH_PCR_IN_MASK(pcr, mask) {
 		memcpy(values + n, state->value[pcr], size);
 		n += size;
 	}

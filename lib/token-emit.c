@@ -90,14 +90,12 @@ static struct json_object *new_keyslots(int keyslot)
 static struct json_object *new_pcrs(uint32_t mask)
 {
 	struct json_object *arr = json_object_new_array();
-	unsigned pcr;
 
-	for (pcr = 0; arr && pcr < OYSTER_PCR_COUNT; pcr++) {
-		if (!(mask & (1u << pcr)))
-			continue;
+	FOREACH_PCR_IN_MASK(pcr, arr ? mask : 0) {
 		if (append(arr, json_object_new_int((int)pcr)) < 0) {
 			json_object_put(arr);
 			arr = NULL;
+			break;
 		}
 	}
 	return arr;
@@ -108,15 +106,13 @@ static struct json_object *new_state(const struct token *tok, const struct pcr_s
 	struct json_object *obj = json_object_new_object();
 	size_t size = pcr_bank_digest_size(tok->bank);
 	char key[4];
-	unsigned pcr;
 
-	for (pcr = 0; obj && pcr < OYSTER_PCR_COUNT; pcr++) {
-		if (!(tok->pcr_mask & (1u << pcr)))
-			continue;
+	FOREACH_PCR_IN_MASK(pcr, obj ? tok->pcr_mask : 0) {
 		snprintf(key, sizeof(key), "%u", pcr);
 		if (add(obj, key, new_hex(state->value[pcr], size)) < 0) {
 			json_object_put(obj);
 			obj = NULL;
+			break;
 		}
 	}
 	return obj;
@@ -339,7 +335,7 @@ void token_dump(const struct token *tok, void (*line)(const char *text, void *da
 	const char *bank = pcr_bank_name(tok->bank);
 	char hex[TOKEN_HEX_MAX];
 	char spec[OYSTER_PCR_COUNT * 3 + 1];
-	unsigned pcr, i, n_states;
+	unsigned i, n_states;
 	const char *name;
 
 	if (size > OYSTER_MAX_DIGEST)
@@ -349,9 +345,7 @@ void token_dump(const struct token *tok, void (*line)(const char *text, void *da
 	dumpf(line, data, "\tVersion:    %u", tok->version);
 	pcr_format_spec(tok->pcr_mask, spec, sizeof(spec));
 	dumpf(line, data, "\tTPM2 PCRs:  %s (%s)", spec, bank ? bank : "unknown bank");
-	for (pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-		if (!(tok->pcr_mask & (1u << pcr)))
-			continue;
+	FOREACH_PCR_IN_MASK(pcr, tok->pcr_mask) {
 		name = pcr_name(pcr);
 		dumpf(line, data, "\t            %2u: %s", pcr, name ? name : pcr_description(pcr));
 	}
@@ -359,9 +353,7 @@ void token_dump(const struct token *tok, void (*line)(const char *text, void *da
 	for (i = 0; i < n_states; i++) {
 		bool first = true;
 
-		for (pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-			if (!(tok->pcr_mask & (1u << pcr)))
-				continue;
+		FOREACH_PCR_IN_MASK(pcr, tok->pcr_mask) {
 			dump_hex(hex, sizeof(hex), tok->states[i].value[pcr], size);
 			if (first)
 				dumpf(line, data, "\tState %u:    %2u: %s", i + 1, pcr, hex);

@@ -30,19 +30,7 @@ const char *token_origin_name(unsigned kind)
 /* PCRs all zeros in every state of the list: the fence, for the next-boot branch. */
 static uint32_t fence_of(const struct token *tok, const struct pcr_state *states, unsigned n)
 {
-	size_t size = pcr_bank_digest_size(tok->bank);
-	uint32_t mask = 0;
-
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-		bool zero = n && (tok->pcr_mask & (1u << pcr));
-
-		for (unsigned s = 0; s < n && zero; s++)
-			for (size_t i = 0; i < size && zero; i++)
-				zero = !states[s].value[pcr][i];
-		if (zero)
-			mask |= 1u << pcr;
-	}
-	return mask;
+	return pcr_states_zero(states, n, tok->pcr_mask, pcr_bank_digest_size(tok->bank));
 }
 
 uint32_t token_fence_of(const struct token *tok, bool previous)

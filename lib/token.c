@@ -505,19 +505,8 @@ static int parse_created(struct json_object *root, struct token *tok, const char
 
 uint32_t token_fence_pcrs(const struct token *tok)
 {
-	size_t size = pcr_bank_digest_size(tok->bank);
-	uint32_t mask = 0;
-
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-		bool zero = tok->n_states && (tok->pcr_mask & (1u << pcr));
-
-		for (unsigned s = 0; s < tok->n_states && zero; s++)
-			for (size_t i = 0; i < size && zero; i++)
-				zero = !tok->states[s].value[pcr][i];
-		if (zero)
-			mask |= 1u << pcr;
-	}
-	return mask;
+	return pcr_states_zero(tok->states, tok->n_states, tok->pcr_mask,
+			       pcr_bank_digest_size(tok->bank));
 }
 
 bool token_authorized(const struct token *tok)

@@ -342,9 +342,7 @@ int tpm_pcr_read(struct tpm *t, uint16_t bank, uint32_t mask, struct pcr_state *
 				got_mask |= (uint32_t)got->pcrSelections[i].pcrSelect[b] << (8 * b);
 		}
 		got_mask &= left;
-		for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-			if (!(got_mask & (1u << pcr)))
-				continue;
+		FOREACH_PCR_IN_MASK(pcr, got_mask) {
 			if (n >= values->count || values->digests[n].size != size)
 				break;
 			memcpy(out->value[pcr], values->digests[n].buffer, size);

@@ -9,20 +9,6 @@
 #include "tpm.h"
 #include "unlock.h"
 
-void unlock_describe_pcrs(uint32_t mask, char *buf, size_t size)
-{
-	size_t off = 0;
-
-	if (size)
-		buf[0] = '\0';
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT && off < size; pcr++) {
-		if (!(mask & (1u << pcr)))
-			continue;
-		off += snprintf(buf + off, size - off, "%sPCR %u (%s)", off ? ", " : "", pcr,
-				pcr_description(pcr));
-	}
-}
-
 int unlock_diff(struct tpm *t, const struct token *tok, struct pcr_state *now, uint32_t *changed)
 {
 	size_t size = pcr_bank_digest_size(tok->bank);
@@ -33,25 +19,17 @@ int unlock_diff(struct tpm *t, const struct token *tok, struct pcr_state *now, u
 	r = tpm_pcr_read(t, tok->bank, tok->pcr_mask, now);
 	if (r < 0)
 		return r;
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+	FOREACH_PCR_IN_MASK(pcr, tok->pcr_mask) {
 		bool known = false;
 
-		if (!(tok->pcr_mask & (1u << pcr)))
-			continue;
 		for (unsigned s = 0; s < tok->n_states && !known; s++)
 			known = !memcmp(now->value[pcr], tok->states[s].value[pcr], size);
 		if (!known)
 			*changed |= 1u << pcr;
 	}
-	for (unsigned s = 0; s < tok->n_states && match < 0; s++) {
-		bool all = true;
-
-		for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT && all; pcr++)
-			if (tok->pcr_mask & (1u << pcr))
-				all = !memcmp(now->value[pcr], tok->states[s].value[pcr], size);
-		if (all)
+	for (unsigned s = 0; s < tok->n_states && match < 0; s++)
+		if (!pcr_state_diff(now, &tok->states[s], tok->pcr_mask, size))
 			match = (int)s;
-	}
 	return match;
 }
 
@@ -76,13 +54,13 @@ static void explain_refusal(struct tpm *t, const struct token *tok)
 	}
 	if (!changed) {
 		/* Every PCR matches some state, but no state matches as a whole. */
-		unlock_describe_pcrs(tok->pcr_mask, pcrs, sizeof(pcrs));
+		pcr_describe(tok->pcr_mask, pcrs, sizeof(pcrs));
 		log_err("The TPM refused: the combination of %s matches no enrolled state; unlock "
 			"with the passphrase and re-enroll.",
 			pcrs);
 		return;
 	}
-	unlock_describe_pcrs(changed, pcrs, sizeof(pcrs));
+	pcr_describe(changed, pcrs, sizeof(pcrs));
 	log_err("The TPM refused: %s changed since enrollment; unlock with the passphrase and "
 		"re-enroll.",
 		pcrs);

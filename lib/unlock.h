@@ -28,7 +28,5 @@ int unlock_token_with(struct tpm *t, const struct token *tok, const char *pin, s
  * matches exactly, or -ENOENT when none does (or another negative errno).
  */
 int unlock_diff(struct tpm *t, const struct token *tok, struct pcr_state *now, uint32_t *changed);
-/* "PCR 7 (secure-boot-policy)" list for messages. */
-void unlock_describe_pcrs(uint32_t mask, char *buf, size_t size);
 
 #endif
