@@ -15,6 +15,7 @@
 
 #include "cmd.h"
 #include "crypttab.h"
+#include "file.h"
 #include "log.h"
 #include "luks.h"
 
@@ -69,7 +70,7 @@ static int list_crypttab(void)
 	char *text = NULL;
 	int r;
 
-	r = crypttab_read(OYSTER_CRYPTTAB, &text);
+	r = file_read_text(OYSTER_CRYPTTAB, OYSTER_CONFIG_MAX_SIZE, &text);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
