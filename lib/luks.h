@@ -9,7 +9,13 @@
 
 struct crypt_device;
 
+/* The LUKS2 token type that marks a keyslot as a recovery key (docs/token-format.md). */
+#define OYSTER_RECOVERY_TOKEN_TYPE "oyster-recovery"
+
 /*
+ * The next two are the tool library's (luks-open.c): they resolve UUID=
+ * through blkid, which the plugin never links.
+ *
  * DEVICE is a block device, an image file or UUID=...; it must hold LUKS2.
  * When the header's two copies disagree it says what libcryptsetup did.
  */
