@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Adding a sealed secret to a volume: shared by enroll and by reseal's passphrase path. */
+/*
+ * Adding a sealed secret to a volume: shared by enroll and by reseal's passphrase path. */
 #include <errno.h>
 #include <libcryptsetup.h>
 #include <stdio.h>
@@ -62,6 +63,7 @@ int unlock_with_pin(struct tpm *t, const struct token *tok, const struct secret 
  * what never reached the disk, and an undo through that copy writes it out
  * (seen with the fault shim: a token for a keyslot that was gone). So the
  * undo works on a fresh read of the disk, and is judged by another one.
+
  */
 static int fresh_header(struct crypt_device *cd, struct crypt_device **fresh)
 {

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * crypttab(5) reading and editing for `oyster boot-setup`, every byte but the
+ * options of one entry kept as it was.
+ */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * What `oyster tpm-setup` reads of a TPM and the lockout hierarchy's commands:
+ * its authorization and dictionary-attack parameters.
+ */
 #include <errno.h>
 #include <string.h>
 

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * oyster's tokens and keyslots in a LUKS2 header, through libcryptsetup: read,
+ * write and remove tokens, add, check and remove keyslots.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>

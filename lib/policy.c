@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Policy digests computed offline as the TPM would, so that states other than
+ * today's can be sealed.
+ */
 #include <errno.h>
 #include <string.h>
 

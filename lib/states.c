@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The algebra of a token's approved states: add, prune, fence, and what a reseal
+ * changes.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

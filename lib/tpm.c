@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The one TPM connection: a TCTI opened from its string, the errno vocabulary of
+ * tpm.h, PCR reads.
+ */
 #include <errno.h>
 #include <linux/magic.h>
 #include <stdbool.h>

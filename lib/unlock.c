@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The whole unlock that the plugin and `oyster unseal` share, and why it was
+ * refused, said in the user's terms.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
