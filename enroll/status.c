@@ -446,7 +446,7 @@ int cmd_status(int argc, char **argv)
 	struct header hdr = { 0 };
 	bool as_json = false;
 	uint32_t changed = 0;
-	const char *fell_back;
+	const char *fell_back, *why = NULL;
 	char record[256];
 	int c, id, n = 0, r, header_r;
 
@@ -494,12 +494,9 @@ int cmd_status(int argc, char **argv)
 		       header_difference(&hdr), header_copy_name(header_in_use(&hdr)),
 		       argv[optind]);
 	}
-	for (id = luks_token_next(cd, 0, tok, &r); id >= 0;
-	     id = luks_token_next(cd, id + 1, tok, &r)) {
-		struct verdict v = { .parse_r = r };
-
-		if (r < 0)
-			luks_token_get(cd, id, tok, &v.why);
+	for (id = luks_token_scan(cd, 0, tok, &r, &why); id >= 0;
+	     id = luks_token_scan(cd, id + 1, tok, &r, &why)) {
+		struct verdict v = { .parse_r = r, .why = r < 0 ? why : NULL };
 
 		judge(t, tok, &v);
 		if (v.parse_r >= 0)

@@ -38,21 +38,28 @@ int luks_token_get(struct crypt_device *cd, int id, struct token *tok, const cha
 	return r;
 }
 
-int luks_token_next(struct crypt_device *cd, int from, struct token *tok, int *parse_r)
+int luks_token_scan(struct crypt_device *cd, int from, struct token *tok, int *parse_r,
+		    const char **why)
 {
 	for (int id = from < 0 ? 0 : from; id < 32; id++) {
 		const char *type = NULL;
-		const char *why = NULL;
 		crypt_token_info info = crypt_token_status(cd, id, &type);
 
 		if (info != CRYPT_TOKEN_EXTERNAL && info != CRYPT_TOKEN_EXTERNAL_UNKNOWN)
 			continue;
 		if (!type || strcmp(type, OYSTER_TOKEN_TYPE))
 			continue;
-		*parse_r = luks_token_get(cd, id, tok, &why);
+		*parse_r = luks_token_get(cd, id, tok, why);
 		return id;
 	}
 	return -ENOENT;
+}
+
+int luks_token_next(struct crypt_device *cd, int from, struct token *tok, int *parse_r)
+{
+	const char *why = NULL;
+
+	return luks_token_scan(cd, from, tok, parse_r, &why);
 }
 
 int luks_token_keyslot(struct crypt_device *cd, int id)

@@ -93,15 +93,14 @@ static void explain_da(struct tpm *t, int r)
 			da.interval);
 }
 
-int unlock_token_with(struct tpm *t, const struct token *tok, const char *pin, size_t pin_len,
-		      struct secret **passphrase)
+int unlock_token_raw(struct tpm *t, const struct token *tok, const char *pin, size_t pin_len,
+		     struct secret **out)
 {
 	struct secret *auth = NULL;
 	struct secret *raw = NULL;
-	struct secret *pass = NULL;
 	int r;
 
-	*passphrase = NULL;
+	*out = NULL;
 	if (tok->pin && pin) {
 		r = pin_auth_value(tok, pin, pin_len, &auth);
 		if (r < 0)
@@ -135,8 +134,27 @@ int unlock_token_with(struct tpm *t, const struct token *tok, const char *pin, s
 	else if (r == -EIO)
 		log_err("The TPM failed to unseal the secret; unlock with the passphrase (oyster "
 			"status tells more).");
+	if (r >= 0) {
+		*out = raw;
+		raw = NULL;
+		r = 0;
+	}
+	secret_free(auth);
+	secret_free(raw);
+	return r;
+}
+
+int unlock_token_with(struct tpm *t, const struct token *tok, const char *pin, size_t pin_len,
+		      struct secret **passphrase)
+{
+	struct secret *raw = NULL;
+	struct secret *pass = NULL;
+	int r;
+
+	*passphrase = NULL;
+	r = unlock_token_raw(t, tok, pin, pin_len, &raw);
 	if (r < 0)
-		goto out;
+		return r;
 	pass = secret_new(BASE64_LEN(raw->len));
 	if (!pass) {
 		r = -ENOMEM;
@@ -149,7 +167,6 @@ int unlock_token_with(struct tpm *t, const struct token *tok, const char *pin, s
 	*passphrase = pass;
 	pass = NULL;
 out:
-	secret_free(auth);
 	secret_free(raw);
 	secret_free(pass);
 	return r;

@@ -21,6 +21,12 @@ int unlock_token(const struct token *tok, const char *pin, size_t pin_len,
 		 struct secret **passphrase);
 int unlock_token_with(struct tpm *t, const struct token *tok, const char *pin, size_t pin_len,
 		      struct secret **passphrase);
+/*
+ * unlock_token_with() up to the unsealed secret itself, not encoded (what a
+ * reseal seals again); same errors, same messages.
+ */
+int unlock_token_raw(struct tpm *t, const struct token *tok, const char *pin, size_t pin_len,
+		     struct secret **raw);
 
 /*
  * Current values of the token's PCRs into now; *changed gets the PCRs whose
