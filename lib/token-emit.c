@@ -15,6 +15,7 @@
 
 #include "encode.h"
 #include "log.h"
+#include "token-parse.h"
 #include "token.h"
 
 /* Hex buffers fit the longest of a name and a digest. */
@@ -41,6 +42,12 @@ static int add(struct json_object *obj, const char *key, struct json_object *val
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* add() under the field's name from the one table the parser reads too. */
+static int add_field(struct json_object *obj, int f, struct json_object *val)
+{
+	return add(obj, token_field_key(f), val);
 }
 
 static int append(struct json_object *arr, struct json_object *val)
@@ -207,10 +214,10 @@ static struct json_object *new_previous(const struct token *tok)
 	struct json_object *obj = json_object_new_object();
 
 	if (obj &&
-	    (add(obj, "tpm2_states", new_states(tok, p->states, p->n_states)) < 0 ||
+	    (add_field(obj, F_STATES, new_states(tok, p->states, p->n_states)) < 0 ||
 	     (p->next_boot &&
-	      add(obj, "tpm2_next_boot_reset", json_object_new_int64(p->next_boot_reset)) < 0) ||
-	     add(obj, "tpm2_approved_policy", new_hex(p->approved, OYSTER_POLICY_SIZE)) < 0)) {
+	      add_field(obj, F_NEXT_BOOT, json_object_new_int64(p->next_boot_reset)) < 0) ||
+	     add_field(obj, F_APPROVED, new_hex(p->approved, OYSTER_POLICY_SIZE)) < 0)) {
 		json_object_put(obj);
 		obj = NULL;
 	}
@@ -220,12 +227,12 @@ static struct json_object *new_previous(const struct token *tok)
 /* Version 2's fields. */
 static int add_authorized(struct json_object *root, const struct token *tok)
 {
-	if (add(root, "tpm2_nv_index", json_object_new_int64(tok->nv_index)) < 0 ||
-	    add(root, "tpm2_nv_name", new_hex(tok->nv_name, OYSTER_NV_NAME_LEN)) < 0 ||
-	    add(root, "tpm2_approved_policy", new_hex(tok->approved, OYSTER_POLICY_SIZE)) < 0 ||
-	    add(root, "tpm2_state_origins", new_origins(tok)) < 0)
+	if (add_field(root, F_NV_INDEX, json_object_new_int64(tok->nv_index)) < 0 ||
+	    add_field(root, F_NV_NAME, new_hex(tok->nv_name, OYSTER_NV_NAME_LEN)) < 0 ||
+	    add_field(root, F_APPROVED, new_hex(tok->approved, OYSTER_POLICY_SIZE)) < 0 ||
+	    add_field(root, F_ORIGINS, new_origins(tok)) < 0)
 		return -ENOMEM;
-	if (tok->has_previous && add(root, "tpm2_previous", new_previous(tok)) < 0)
+	if (tok->has_previous && add_field(root, F_PREVIOUS, new_previous(tok)) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -262,31 +269,31 @@ int token_emit(const struct token *tok, char **json)
 	root = json_object_new_object();
 	if (!root)
 		goto out;
-	if (add(root, "type", json_object_new_string(OYSTER_TOKEN_TYPE)) < 0 ||
-	    add(root, "keyslots", new_keyslots(tok->keyslot)) < 0 ||
-	    add(root, "oyster_version", json_object_new_int((int)tok->version)) < 0 ||
-	    add(root, "tpm2_private", new_base64(tok->private_blob, tok->private_len)) < 0 ||
-	    add(root, "tpm2_public", new_base64(tok->public_blob, tok->public_len)) < 0 ||
-	    add(root, "tpm2_srk_handle", json_object_new_int64(tok->srk_handle)) < 0 ||
-	    add(root, "tpm2_srk_name", new_hex(tok->srk_name, tok->srk_name_len)) < 0 ||
-	    add(root, "tpm2_pcr_bank", json_object_new_string(pcr_bank_name(tok->bank))) < 0 ||
-	    add(root, "tpm2_pcrs", new_pcrs(tok->pcr_mask)) < 0 ||
-	    add(root, "tpm2_states", new_states(tok, tok->states, tok->n_states)) < 0 ||
-	    add(root, "tpm2_policy", new_hex(tok->policy, OYSTER_POLICY_SIZE)) < 0 ||
-	    add(root, "tpm2_pin", json_object_new_boolean(tok->pin)) < 0)
+	if (add_field(root, F_TYPE, json_object_new_string(OYSTER_TOKEN_TYPE)) < 0 ||
+	    add_field(root, F_KEYSLOTS, new_keyslots(tok->keyslot)) < 0 ||
+	    add_field(root, F_VERSION, json_object_new_int((int)tok->version)) < 0 ||
+	    add_field(root, F_PRIVATE, new_base64(tok->private_blob, tok->private_len)) < 0 ||
+	    add_field(root, F_PUBLIC, new_base64(tok->public_blob, tok->public_len)) < 0 ||
+	    add_field(root, F_SRK_HANDLE, json_object_new_int64(tok->srk_handle)) < 0 ||
+	    add_field(root, F_SRK_NAME, new_hex(tok->srk_name, tok->srk_name_len)) < 0 ||
+	    add_field(root, F_BANK, json_object_new_string(pcr_bank_name(tok->bank))) < 0 ||
+	    add_field(root, F_PCRS, new_pcrs(tok->pcr_mask)) < 0 ||
+	    add_field(root, F_STATES, new_states(tok, tok->states, tok->n_states)) < 0 ||
+	    add_field(root, F_POLICY, new_hex(tok->policy, OYSTER_POLICY_SIZE)) < 0 ||
+	    add_field(root, F_PIN, json_object_new_boolean(tok->pin)) < 0)
 		goto out;
 	if (tok->next_boot &&
-	    add(root, "tpm2_next_boot_reset", json_object_new_int64(tok->next_boot_reset)) < 0)
+	    add_field(root, F_NEXT_BOOT, json_object_new_int64(tok->next_boot_reset)) < 0)
 		goto out;
 	if (tok->pin &&
-	    (add(root, "tpm2_pin_salt", new_hex(tok->pin_salt, tok->pin_salt_len)) < 0 ||
-	     add(root, "tpm2_pin_iterations", json_object_new_int64(tok->pin_iterations)) < 0))
+	    (add_field(root, F_PIN_SALT, new_hex(tok->pin_salt, tok->pin_salt_len)) < 0 ||
+	     add_field(root, F_PIN_ITERATIONS, json_object_new_int64(tok->pin_iterations)) < 0))
 		goto out;
-	if (tok->n_events && add(root, "tpm2_events", new_events(tok)) < 0)
+	if (tok->n_events && add_field(root, F_EVENTS, new_events(tok)) < 0)
 		goto out;
 	if (token_authorized(tok) && add_authorized(root, tok) < 0)
 		goto out;
-	if (add(root, "created", new_time(tok->created)) < 0)
+	if (add_field(root, F_CREATED, new_time(tok->created)) < 0)
 		goto out;
 	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
 								JSON_C_TO_STRING_NOSLASHESCAPE));
