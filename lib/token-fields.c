@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <json-c/json.h>
+#include <tss2/tss2_tpm2_types.h>
 
 #include "encode.h"
 #include "token-parse.h"
@@ -150,5 +151,32 @@ int token_parse_time(const char *s, size_t len, time_t *out)
 	    back.tm_hour != in.tm_hour || back.tm_min != in.tm_min || back.tm_sec != in.tm_sec)
 		return -EINVAL;
 	*out = t;
+	return 0;
+}
+
+int token_get_hex(struct json_object *root, int f, uint8_t *out, size_t size,
+		  const char *not_hex, const char **why)
+{
+	const char *s;
+	size_t len;
+	int r;
+
+	r = token_get_string(root, f, &s, &len, why);
+	if (r < 0)
+		return r;
+	if (token_decode_hex(s, len, out, size) < 0)
+		return token_fail(why, not_hex);
+	return 0;
+}
+
+int token_get_name(struct json_object *root, int f, uint8_t *out, size_t size,
+		   const char *not_hex, const char *not_sha256, const char **why)
+{
+	int r = token_get_hex(root, f, out, size, not_hex, why);
+
+	if (r < 0)
+		return r;
+	if (size < 2 || out[0] != (TPM2_ALG_SHA256 >> 8) || out[1] != (TPM2_ALG_SHA256 & 0xff))
+		return token_fail(why, not_sha256);
 	return 0;
 }

@@ -55,6 +55,15 @@ int token_get_string(struct json_object *root, int f, const char **s, size_t *le
 		     const char **why);
 /* Exactly size bytes as lower-case hex: one spelling per value, length checked first. */
 int token_decode_hex(const char *s, size_t len, uint8_t *out, size_t size);
+/* A field of exactly size bytes as lower-case hex; else not_hex (a literal). */
+int token_get_hex(struct json_object *root, int f, uint8_t *out, size_t size,
+		  const char *not_hex, const char **why);
+/*
+ * A TPM name field: size bytes as lower-case hex (else not_hex) that start
+ * with TPM2_ALG_SHA256 (else not_sha256); the messages are literals.
+ */
+int token_get_name(struct json_object *root, int f, uint8_t *out, size_t size,
+		   const char *not_hex, const char *not_sha256, const char **why);
 
 /* Exactly "YYYY-MM-DDTHH:MM:SSZ", a real date from 1970 to 9999. */
 int token_parse_time(const char *s, size_t len, time_t *out);

@@ -228,8 +228,6 @@ static int parse_public(struct json_object *root, struct token *tok, TPM2B_PUBLI
 static int parse_srk(struct json_object *root, struct token *tok, const char **why)
 {
 	struct json_object *val;
-	const char *s;
-	size_t len;
 	int64_t handle;
 	int r;
 
@@ -241,14 +239,11 @@ static int parse_srk(struct json_object *root, struct token *tok, const char **w
 		return token_fail(why, "tpm2_srk_handle: neither 2164260865 (0x81000001) nor 0");
 	tok->srk_handle = (uint32_t)handle;
 
-	r = token_get_string(root, F_SRK_NAME, &s, &len, why);
+	r = token_get_name(root, F_SRK_NAME, tok->srk_name, TOKEN_SRK_NAME_LEN,
+			   "tpm2_srk_name: not 68 lower-case hex digits",
+			   "tpm2_srk_name: not a sha256 name (000b...)", why);
 	if (r < 0)
 		return r;
-	if (token_decode_hex(s, len, tok->srk_name, TOKEN_SRK_NAME_LEN) < 0)
-		return token_fail(why, "tpm2_srk_name: not 68 lower-case hex digits");
-	if (tok->srk_name[0] != (TPM2_ALG_SHA256 >> 8) ||
-	    tok->srk_name[1] != (TPM2_ALG_SHA256 & 0xff))
-		return token_fail(why, "tpm2_srk_name: not a sha256 name (000b...)");
 	tok->srk_name_len = TOKEN_SRK_NAME_LEN;
 	return 0;
 }
@@ -260,8 +255,6 @@ static int parse_policy(struct json_object *root, struct token *tok, const TPM2B
 	unsigned n;
 	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
 	uint8_t digest[OYSTER_POLICY_SIZE];
-	const char *s;
-	size_t len;
 	int r;
 
 	if (token_authorized(tok)) {
@@ -269,11 +262,10 @@ static int parse_policy(struct json_object *root, struct token *tok, const TPM2B
 		if (r < 0)
 			return r;
 	}
-	r = token_get_string(root, F_POLICY, &s, &len, why);
+	r = token_get_hex(root, F_POLICY, tok->policy, OYSTER_POLICY_SIZE,
+			  "tpm2_policy: not 64 lower-case hex digits", why);
 	if (r < 0)
 		return r;
-	if (token_decode_hex(s, len, tok->policy, OYSTER_POLICY_SIZE) < 0)
-		return token_fail(why, "tpm2_policy: not 64 lower-case hex digits");
 	if (tok->next_boot && tok->n_states >= token_max_states(tok))
 		return token_fail(why,
 				  token_authorized(tok)
