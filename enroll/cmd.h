@@ -45,19 +45,8 @@ struct crypt_device;
 struct token;
 struct tpm;
 
-/*
- * Seals a new secret for tok (policy already set), adds its keyslot with
- * the volume key vk and writes the token; proves it by unsealing when
- * prove_now. Returns the token id; on failure removes what it added.
- */
-int enroll_add(struct tpm *t, struct crypt_device *cd, struct token *tok, const struct secret *vk,
-	       const struct secret *pin, const struct secret *auth, bool prove_now);
 /* Removes every oyster token but keep_id, and their keyslots but keep_slot (and NV indexes). */
 void enroll_remove_others(struct tpm *t, struct crypt_device *cd, int keep_id, int keep_slot);
-
-/* unlock_token_with() with the PIN in a secret buffer (or none). */
-int unlock_with_pin(struct tpm *t, const struct token *tok, const struct secret *pin,
-		    struct secret **passphrase);
 
 /* Exit status for a negative errno from the core. */
 int exit_status(int r);

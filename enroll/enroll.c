@@ -26,6 +26,7 @@
 #include "recovery-key.h"
 #include "tpm.h"
 #include "unlock.h"
+#include "volume.h"
 
 static const char usage[] =
 	"Usage: oyster enroll DEVICE [--pcrs SPEC] [--bank BANK] [--key-file FILE] [--pin]\n"
@@ -326,7 +327,7 @@ static int tpm_enroll(const struct enroll_args *a, struct tpm *t, struct crypt_d
 			       "%s.\n",
 			       approve_fallback_reason(r));
 	}
-	id = enroll_add(t, cd, tok, vk, pin, auth, !fenced);
+	id = volume_add(t, cd, tok, vk, pin, auth, !fenced);
 	if (id < 0) {
 		if (token_authorized(tok))
 			approve_forget(t, tok);

@@ -25,6 +25,7 @@
 #include "states.h"
 #include "tpm.h"
 #include "unlock.h"
+#include "volume.h"
 
 static const char usage[] =
 	"Usage: oyster reseal DEVICE [--token N] [--add-state SPEC] [--next-boot] [--prune]\n"
@@ -264,7 +265,7 @@ static int reseal_by_passphrase(struct tpm *t, struct crypt_device *cd, int id,
 		if (r < 0)
 			goto out;
 	}
-	new_id = enroll_add(t, cd, tok, vk, pin, auth, prove_now);
+	new_id = volume_add(t, cd, tok, vk, pin, auth, prove_now);
 	if (new_id < 0) {
 		r = new_id;
 		goto out;

@@ -186,3 +186,10 @@ int unlock_token(const struct token *tok, const char *pin, size_t pin_len,
 	tpm_close(t);
 	return r;
 }
+
+int unlock_with_pin(struct tpm *t, const struct token *tok, const struct secret *pin,
+		    struct secret **passphrase)
+{
+	return unlock_token_with(t, tok, pin ? (const char *)pin->data : NULL, pin ? pin->len : 0,
+				 passphrase);
+}

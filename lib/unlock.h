@@ -25,6 +25,9 @@ int unlock_token_with(struct tpm *t, const struct token *tok, const char *pin, s
  * unlock_token_with() up to the unsealed secret itself, not encoded (what a
  * reseal seals again); same errors, same messages.
  */
+/* unlock_token_with() with the PIN in a secret buffer (or none). */
+int unlock_with_pin(struct tpm *t, const struct token *tok, const struct secret *pin,
+		    struct secret **passphrase);
 int unlock_token_raw(struct tpm *t, const struct token *tok, const char *pin, size_t pin_len,
 		     struct secret **raw);
 
