@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/*
- * oyster enroll: seal a new key to the TPM and add it as a keyslot and token. */
+/* oyster enroll: seal a new key to the TPM and add it as a keyslot and token. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -180,7 +179,6 @@ static void warn_trivial(const struct token *tok, int fence)
  * Everything but the TPM blobs: today's PCR values (lib/states.c), the
  * policy, the PIN's parameters. *fenced tells that the fence PCR is
  * extended now, so the token cannot be proven before a reboot.
-
  */
 static int token_init(struct tpm *t, const struct enroll_args *a, struct token *tok, bool *fenced)
 {

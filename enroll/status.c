@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/*
- * oyster status: each token, whether the TPM would unlock it now, and why not. */
+/* oyster status: each token, whether the TPM would unlock it now, and why not. */
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
@@ -340,7 +339,6 @@ static int list_recovery_keys(struct crypt_device *cd, struct json_object *list)
 /*
  * What the initramfs recorded in this boot: each volume the TPM did not open
  * (initramfs-tools' keyscript, dracut's oyster-record.sh), "LUKS-UUID REASON".
-
  */
 #define OYSTER_FALLBACK_RECORD "/run/oyster/fallback"
 

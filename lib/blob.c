@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/*
- * The token's sealed blobs unmarshalled into the structures Esys_Load() takes. */
+/* The token's sealed blobs unmarshalled into the structures Esys_Load() takes. */
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -12,7 +11,6 @@
  * A non-empty TPM2B whose size field covers the rest of the blob exactly.
  * tss2 3.2.1 accepts a TPM2B_PUBLIC of size 0 (two zero bytes) as an
  * all-zero publicArea, and logs to stderr on malformed input: check first.
-
  */
 static bool tpm2b_whole(const uint8_t *blob, size_t len)
 {

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/*
- * Base64 and hex, for secrets too: every failure wipes the output. */
+/* Base64 and hex, for secrets too: every failure wipes the output. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,7 +13,6 @@
  * are computed with masks instead (the approach of libsodium's codecs).
  * Only the length and the validity of the text, which are not secret,
  * steer the control flow.
-
  */
 
 /* All ones when a < b, for a, b < 2^31. */

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/*
- * The PCR vocabulary: specs and names, banks, and the mask helpers of pcr.h. */
+/* The PCR vocabulary: specs and names, banks, and the mask helpers of pcr.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -76,7 +75,6 @@ _Static_assert(TPM2_SHA512_DIGEST_SIZE <= OYSTER_MAX_DIGEST, "a bank does not fi
  * Only canonical decimal ("7", never "07", "+7" or "0x7") or an exact name,
  * so that every accepted item means one PCR and nothing a typo could
  * stretch into another.
-
  */
 static int pcr_parse_item(const char *s, size_t len, unsigned *pcr)
 {

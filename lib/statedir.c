@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/*
- * oyster's root-only state directory and the credentials kept in it. */
+/* oyster's root-only state directory and the credentials kept in it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -41,7 +40,6 @@ static bool name_ok(const char *name)
 /*
  * The directory, created 0700 when create; refused when anyone but its
  * owner (root) may read or write it: the files in it are credentials.
-
  */
 static int dir_open(bool create)
 {

@@ -59,7 +59,6 @@ static int prove(struct tpm *t, struct crypt_device *cd, const struct token *tok
  * what never reached the disk, and an undo through that copy writes it out
  * (seen with the fault shim: a token for a keyslot that was gone). So the
  * undo works on a fresh read of the disk, and is judged by another one.
-
  */
 static int fresh_header(struct crypt_device *cd, struct crypt_device **fresh)
 {
