@@ -2,6 +2,8 @@
 #ifndef OYSTER_DEVICE_H
 #define OYSTER_DEVICE_H
 
+#include <stdbool.h>
+
 /*
  * A DEVICE argument as users write it: a path, or UUID=... looked up with
  * blkid. 0 with *resolved NULL when spec is a path (use spec itself), 0
@@ -9,5 +11,11 @@
  * it names none. Never logs.
  */
 int device_resolve(const char *spec, char **resolved);
+
+/*
+ * Whether the root file system lives on the block device at path, through
+ * any stack of dm devices (sysfs slaves, at most 8 deep); false for a file.
+ */
+bool device_backs_root(const char *path);
 
 #endif
