@@ -21,7 +21,7 @@
 #include "luks.h"
 #include "pin.h"
 #include "approve.h"
-#include "predict.h"
+#include "predict-args.h"
 #include "states.h"
 #include "tpm.h"
 #include "unlock.h"
