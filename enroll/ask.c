@@ -11,6 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "ask.h"
 #include "cmd.h"
 #include "recovery.h"
 

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ask.h"
 #include "boot.h"
 #include "cmd.h"
 #include "crypttab.h"

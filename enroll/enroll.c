@@ -9,6 +9,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "ask.h"
 #include "cmd.h"
 #include "device.h"
 #include "approve.h"
@@ -202,7 +203,8 @@ static int token_init(struct tpm *t, const struct enroll_args *a, struct token *
 	return token_policy(tok, branches, &n, tok->policy);
 }
 
-void enroll_remove_others(struct tpm *t, struct crypt_device *cd, int keep_id, int keep_slot)
+/* Removes every oyster token but keep_id, and their keyslots but keep_slot (and NV indexes). */
+static void remove_others(struct tpm *t, struct crypt_device *cd, int keep_id, int keep_slot)
 {
 	struct token *old = calloc(1, sizeof(*old));
 	int id, parse_r;
@@ -287,7 +289,7 @@ static int tpm_enroll(const struct enroll_args *a, struct tpm *t, struct crypt_d
 		       "work at the next boot.\n",
 		       a->fence);
 	if (a->replace)
-		enroll_remove_others(t, cd, id, tok->keyslot);
+		remove_others(t, cd, id, tok->keyslot);
 	pcr_format_spec(a->mask, spec, sizeof(spec));
 	if (a->fence >= 0)
 		printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank, to the "

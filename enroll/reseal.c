@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ask.h"
 #include "cmd.h"
 #include "encode.h"
 #include "log.h"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "ask.h"
 #include "cmd.h"
 #include "log.h"
 #include "luks.h"
