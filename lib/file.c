@@ -188,9 +188,23 @@ static void sync_dir_of(const char *path)
 	free(dir);
 }
 
+/* text in a temporary file next to target, renamed over target: all or nothing. */
+static int write_over(const char *target, const char *text, const struct stat *st)
+{
+	char *tmp = NULL;
+	int r = write_temp(target, text, st, &tmp);
+
+	if (r == 0 && rename(tmp, target) < 0) {
+		r = -errno;
+		unlink(tmp);
+	}
+	free(tmp);
+	return r;
+}
+
 int file_replace(const char *path, const char *old_text, const char *new_text, const char *backup)
 {
-	char *real = NULL, *current = NULL, *tmp = NULL, *backup_tmp = NULL;
+	char *real = NULL, *current = NULL;
 	struct stat st;
 	int r;
 
@@ -207,33 +221,12 @@ int file_replace(const char *path, const char *old_text, const char *new_text, c
 		r = -errno;
 		goto out;
 	}
-	r = write_temp(backup, old_text, &st, &backup_tmp);
-	if (r < 0)
-		goto out;
-	if (rename(backup_tmp, backup) < 0) {
-		r = -errno;
-		goto out;
-	}
-	free(backup_tmp);
-	backup_tmp = NULL;
-	r = write_temp(real, new_text, &st, &tmp);
-	if (r < 0)
-		goto out;
-	if (rename(tmp, real) < 0) {
-		r = -errno;
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	sync_dir_of(real);
-	r = 0;
+	r = write_over(backup, old_text, &st);
+	if (r == 0)
+		r = write_over(real, new_text, &st);
+	if (r == 0)
+		sync_dir_of(real);
 out:
-	if (backup_tmp)
-		unlink(backup_tmp);
-	if (tmp)
-		unlink(tmp);
-	free(backup_tmp);
-	free(tmp);
 	free(current);
 	free(real);
 	return r;
