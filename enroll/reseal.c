@@ -15,16 +15,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "ask.h"
 #include "cmd.h"
 #include "encode.h"
 #include "log.h"
 #include "luks.h"
 #include "pin.h"
 #include "approve.h"
-#include "predict.h"
+#include "predict-args.h"
 #include "states.h"
 #include "tpm.h"
 #include "unlock.h"
+#include "volume.h"
 
 static const char usage[] =
 	"Usage: oyster reseal DEVICE [--token N] [--add-state SPEC] [--next-boot] [--prune]\n"
@@ -138,10 +140,10 @@ static int parse_args(int argc, char **argv, struct reseal_args *a)
 /*
  * The new approved states (lib/states.c) from what the TPM says now.
  * *now_approved tells whether the machine's state of now is among them, so
- * the result can be proven.
+ * the result can be proven. *usage_shown: a usage error was printed (exit 2).
  */
 static int new_states(struct tpm *t, const struct reseal_args *a, const struct token *old,
-		      struct token *tok, bool *now_approved, bool *was_approved)
+		      struct token *tok, bool *now_approved, bool *was_approved, bool *usage_shown)
 {
 	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
 	uint32_t fence = token_fence_pcrs(old), changed = 0;
@@ -184,10 +186,12 @@ static int new_states(struct tpm *t, const struct reseal_args *a, const struct t
 	predict_record_events(a->pred.event_log, tok, &now, fence);
 	*was_approved = states_approve_now(old, &now, c.reset_count);
 	r = states_change(old, &c, tok, now_approved);
-	if (r == -EDOM)
+	if (r == -EDOM) {
 		usage_error("reseal",
 			    "invalid --add-state '%s': use PCR:%s=HEX for PCRs the token binds",
 			    a->add_state, pcr_bank_name(old->bank));
+		*usage_shown = true;
+	}
 	if (r < 0)
 		return r;
 	return token_policy(tok, branches, &n, tok->policy);
@@ -197,20 +201,15 @@ static int new_states(struct tpm *t, const struct reseal_args *a, const struct t
 static int unseal_raw(struct tpm *t, const struct token *tok, const struct secret *pin,
 		      struct secret **raw)
 {
-	struct secret *pass = NULL;
 	int r;
 
-	*raw = NULL;
-	r = unlock_with_pin(t, tok, pin, &pass);
-	if (r < 0)
-		return r;
-	*raw = secret_new(OYSTER_SECRET_SIZE);
-	if (!*raw)
-		r = -ENOMEM;
-	else
-		r = base64_decode((const char *)pass->data, (*raw)->data, (*raw)->size,
-				  &(*raw)->len);
-	secret_free(pass);
+	r = unlock_token_raw(t, tok, pin ? (const char *)pin->data : NULL, pin ? pin->len : 0, raw);
+	if (r == 0 && (*raw)->len > OYSTER_SECRET_SIZE) {
+		/* Not a secret oyster sealed. */
+		secret_free(*raw);
+		*raw = NULL;
+		r = -ENOBUFS;
+	}
 	return r;
 }
 
@@ -267,7 +266,7 @@ static int reseal_by_passphrase(struct tpm *t, struct crypt_device *cd, int id,
 		if (r < 0)
 			goto out;
 	}
-	new_id = enroll_add(t, cd, tok, vk, pin, auth, prove_now);
+	new_id = volume_add(t, cd, tok, vk, pin, auth, prove_now);
 	if (new_id < 0) {
 		r = new_id;
 		goto out;
@@ -333,7 +332,8 @@ static int reseal_authorized(struct tpm *t, struct crypt_device *cd, int id,
 }
 
 /* The one token to reseal: --token N, or the only oyster token there is. */
-static int pick_token(struct crypt_device *cd, const struct reseal_args *a, struct token *tok)
+static int pick_token(struct crypt_device *cd, const struct reseal_args *a, struct token *tok,
+		      bool *usage_shown)
 {
 	int id, next, parse_r;
 
@@ -358,7 +358,8 @@ static int pick_token(struct crypt_device *cd, const struct reseal_args *a, stru
 			log_err("%s has several oyster tokens; choose one with --token (see oyster "
 				"status).",
 				a->device);
-			return -EDOM;
+			*usage_shown = true;
+			return -ENOTUNIQ;
 		}
 	}
 	return id;
@@ -371,7 +372,7 @@ int cmd_reseal(int argc, char **argv)
 	struct secret *pin = NULL, *raw = NULL;
 	struct token *old = NULL, *tok = NULL;
 	struct tpm *t = NULL;
-	bool now_approved = false, was_approved = false, bad_passphrase = false;
+	bool now_approved = false, was_approved = false, bad_passphrase = false, usage_shown = false;
 	char spec[128];
 	int id, r;
 
@@ -389,14 +390,14 @@ int cmd_reseal(int argc, char **argv)
 		r = luks_header_consistent(cd);
 	if (r < 0)
 		goto out;
-	r = id = pick_token(cd, &a, old);
+	r = id = pick_token(cd, &a, old, &usage_shown);
 	if (r < 0)
 		goto out;
 	r = tpm_open(&t);
 	if (r < 0)
 		goto out;
 	*tok = *old;
-	r = new_states(t, &a, old, tok, &now_approved, &was_approved);
+	r = new_states(t, &a, old, tok, &now_approved, &was_approved, &usage_shown);
 	if (r < 0)
 		goto out;
 	if (token_authorized(old)) {
@@ -451,7 +452,7 @@ out:
 	crypt_free(cd);
 	free(old);
 	free(tok);
-	if (r == -EDOM)
+	if (usage_shown)
 		return OYSTER_EXIT_USAGE;
 	if (bad_passphrase)
 		return OYSTER_EXIT_FAILURE;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/* oyster wipe: remove tokens and the keyslots only they use. */
 #include <errno.h>
 #include <getopt.h>
 #include <libcryptsetup.h>
