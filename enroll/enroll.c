@@ -213,19 +213,18 @@ static void remove_others(struct tpm *t, struct crypt_device *cd, int keep_id, i
 		return;
 	for (id = luks_token_next(cd, 0, old, &parse_r); id >= 0;
 	     id = luks_token_next(cd, id + 1, old, &parse_r)) {
-		int slot = old->keyslot;
+		int slot = old->keyslot, slot_r;
 
 		if (id == keep_id)
 			continue;
-		if (luks_token_remove(cd, id) < 0)
+		if (luks_token_drop(cd, id, slot, keep_slot, &slot_r) < 0)
 			continue;
 		/* Its NV index is its own: nothing else can use it once the token is gone. */
 		if (parse_r == 0 && token_authorized(old) && approve_forget(t, old) < 0)
 			fprintf(stderr,
 				"Warning: could not undefine NV index 0x%08x of token %d.\n",
 				old->nv_index, id);
-		if (slot >= 0 && slot != keep_slot && luks_keyslot_token_count(cd, slot, -1) == 0 &&
-		    luks_keyslot_remove(cd, slot) == 0)
+		if (slot_r > 0)
 			printf("Replaced token %d (keyslot %d).\n", id, slot);
 		else
 			printf("Replaced token %d (its keyslot %d is kept).\n", id, slot);

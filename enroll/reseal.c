@@ -250,7 +250,7 @@ static int reseal_by_passphrase(struct tpm *t, struct crypt_device *cd, int id,
 				const struct secret *pin, bool prove_now, bool *bad_passphrase)
 {
 	struct secret *old = NULL, *vk = NULL, *auth = NULL;
-	int old_slot = tok->keyslot, new_id, r;
+	int old_slot = tok->keyslot, new_id, slot_r, r;
 
 	r = ask_passphrase(a->key_file, a->device, &old);
 	if (r < 0)
@@ -271,9 +271,9 @@ static int reseal_by_passphrase(struct tpm *t, struct crypt_device *cd, int id,
 		r = new_id;
 		goto out;
 	}
-	r = luks_token_remove(cd, id);
-	if (r == 0 && old_slot >= 0 && luks_keyslot_token_count(cd, old_slot, -1) == 0)
-		r = luks_keyslot_remove(cd, old_slot);
+	r = luks_token_drop(cd, id, old_slot, -1, &slot_r);
+	if (r == 0 && slot_r < 0)
+		r = slot_r;
 	if (r == 0)
 		printf("Resealed token %d with a fresh secret as token %d (keyslot %d); removed "
 		       "the old keyslot %d.\n",

@@ -261,6 +261,21 @@ int luks_keyslot_token_count(struct crypt_device *cd, int keyslot, int skip)
 	return n;
 }
 
+int luks_token_drop(struct crypt_device *cd, int id, int slot, int keep, int *slot_r)
+{
+	int r = luks_token_remove(cd, id);
+
+	*slot_r = 0;
+	if (r < 0)
+		return r;
+	if (slot >= 0 && slot != keep && luks_keyslot_token_count(cd, slot, -1) == 0) {
+		*slot_r = luks_keyslot_remove(cd, slot);
+		if (*slot_r == 0)
+			*slot_r = 1;
+	}
+	return 0;
+}
+
 /* Tokens assigned to keyslot other than recovery-key marks: a person cannot type those. */
 static int keyslot_machine_token_count(struct crypt_device *cd, int keyslot)
 {

@@ -61,5 +61,14 @@ int luks_keyslot_check(struct crypt_device *cd, int keyslot, const struct secret
 int luks_count_passphrase_keyslots(struct crypt_device *cd, int skip);
 /* Number of tokens (any type) assigned to keyslot, not counting token skip. */
 int luks_keyslot_token_count(struct crypt_device *cd, int keyslot, int skip);
+/*
+ * Removes token id, then its keyslot slot when no other token is assigned to
+ * it and it is not keep (-1: keep none). The token goes first: a keyslot
+ * left behind alone is harmless, a token without its keyslot is not. Returns
+ * the token's removal (0, or a negative errno: nothing changed); *slot_r says
+ * what became of the keyslot: 1 removed, 0 kept (shared, keep, or none), or
+ * the negative errno of its removal (the token is gone already).
+ */
+int luks_token_drop(struct crypt_device *cd, int id, int slot, int keep, int *slot_r);
 
 #endif
