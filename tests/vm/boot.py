@@ -209,13 +209,23 @@ def start_swtpm(statedir, tmp):
 def qemu_command(args, tpm_sock, tmp):
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", str(args.memory),
            "-smp", "1", "-display", "none", "-vga", "none", "-monitor", "none",
-           "-serial", "stdio", "-no-reboot", "-nodefaults",
-           "-kernel", args.kernel, "-initrd", args.initrd, "-append", args.append,
-           "-drive", f"file={args.disk},if=virtio,format={args.disk_format}"]
+           "-serial", "stdio", "-no-reboot", "-nodefaults"]
+    if args.secure_boot:
+        # OVMF's Secure Boot builds keep their variables in SMM.
+        cmd += ["-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on"]
+    if args.kernel:
+        cmd += ["-kernel", args.kernel, "-initrd", args.initrd, "-append", args.append]
+    cmd += ["-drive", f"file={args.disk},if=virtio,format={args.disk_format}"]
+    for extra in args.extra_disk:
+        cmd += ["-drive", f"file={extra},if=virtio,format=raw"]
     if args.ovmf:
         code, vars_template = args.ovmf.split(",")
         vars_copy = os.path.join(tmp, "OVMF_VARS.fd")
-        shutil.copyfile(vars_template, vars_copy)
+        if args.keep_vars:
+            # The machine's own NVRAM, kept between its boots.
+            vars_copy = vars_template
+        else:
+            shutil.copyfile(vars_template, vars_copy)
         cmd += ["-drive", f"if=pflash,format=raw,readonly=on,file={code}",
                 "-drive", f"if=pflash,format=raw,file={vars_copy}"]
     elif args.bios:
@@ -351,11 +361,16 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--name", required=True)
     p.add_argument("--log", required=True)
-    p.add_argument("--kernel", required=True)
-    p.add_argument("--initrd", required=True)
-    p.add_argument("--append", required=True)
+    p.add_argument("--kernel", help="direct boot (-kernel); without it, the firmware boots the disk")
+    p.add_argument("--initrd")
+    p.add_argument("--append")
     p.add_argument("--disk", required=True)
     p.add_argument("--disk-format", default="qcow2")
+    p.add_argument("--extra-disk", action="append", default=[], help="another virtio disk (raw)")
+    p.add_argument("--secure-boot", action="store_true",
+                   help="q35 with SMM, as OVMF's Secure Boot builds need")
+    p.add_argument("--keep-vars", action="store_true",
+                   help="--ovmf's VARS file is the machine's NVRAM: used in place, not copied")
     p.add_argument("--bios")
     p.add_argument("--ovmf", help="CODE,VARS-TEMPLATE")
     p.add_argument("--tpm", help="swtpm state directory (kept between boots)")
@@ -370,6 +385,8 @@ def main():
     args = p.parse_args()
     if not args.no_tpm and not args.tpm:
         p.error("--tpm DIR or --no-tpm")
+    if args.kernel and (args.initrd is None or args.append is None):
+        p.error("--kernel needs --initrd and --append")
     signal.signal(signal.SIGTERM, terminated)
     signal.signal(signal.SIGINT, terminated)
     tmp = tempfile.mkdtemp(prefix="oyster-vm-boot.")
