@@ -113,12 +113,16 @@ def cc_name(code):
     return TPM_CC.get(code, f"0x{code:x}")
 
 
-def tpm_paths(cmds):
+def tpm_paths(cmds, ignore_extend=()):
     """Splits the boot's commands into oyster's connections and names the
     initramfs's paths: {"unlock": [...], "prune": [...], "fence": [...]},
-    each a list of connections (lists of (name, rc))."""
+    each a list of connections (lists of (name, rc)). PCR_Extend commands
+    of the PCRs in IGNORE_EXTEND are the kernel's own (IMA: PCR 10), not
+    oyster's, and left out."""
     conns, cur = [], None
     for code, rc, raw in cmds:
+        if code == 0x182 and len(raw) >= 14 and int.from_bytes(raw[10:14], "big") in ignore_extend:
+            continue
         if raw == TCTI_PROBE:
             cur = []
             conns.append(cur)
@@ -139,13 +143,13 @@ def tpm_paths(cmds):
     return None
 
 
-def tpm_figures(name, label, statedir_log, log_path):
+def tpm_figures(name, label, statedir_log, log_path, ignore_extend=()):
     cmds = tpm_commands(statedir_log)
     with open(log_path + ".tpm", "w") as f:
         for code, rc, raw in cmds:
             mark = " <- probe" if raw == TCTI_PROBE else ""
             f.write(f"{cc_name(code)} rc=0x{(rc or 0):x}{mark}\n")
-    paths = tpm_paths(cmds)
+    paths = tpm_paths(cmds, ignore_extend)
     parts = []
     over = []
     if paths is None:
@@ -339,7 +343,7 @@ def boot(args, tmp):
         if tpm:
             stop(tpm, "swtpm")
             _, over = tpm_figures(args.name, args.unlock_path, os.path.join(tmp, "swtpm-commands.log"),
-                                  args.log)
+                                  args.log, set(args.ignore_extend))
             if over:
                 raise BootFailure("more TPM commands than the ceiling: " + "; ".join(over))
         return 0
@@ -369,6 +373,8 @@ def main():
     p.add_argument("--extra-disk", action="append", default=[], help="another virtio disk (raw)")
     p.add_argument("--secure-boot", action="store_true",
                    help="q35 with SMM, as OVMF's Secure Boot builds need")
+    p.add_argument("--ignore-extend", action="append", type=int, default=[],
+                   help="PCR whose PCR_Extend commands are the kernel's (IMA: 10), not counted")
     p.add_argument("--keep-vars", action="store_true",
                    help="--ovmf's VARS file is the machine's NVRAM: used in place, not copied")
     p.add_argument("--bios")
