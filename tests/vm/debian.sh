@@ -118,7 +118,11 @@ for p in 4 7 8 9; do
 	got="$p:sha256=$(awk -v p=$p '$1 == p { print $2 }' "$WORKDIR/pcrs-new-kernel")"
 	case ",$predicted," in
 	*",$got,"*) say "PCR $p predicted exactly" ;;
-	*) say "PCR $p NOT as predicted: booted $got" ;;
+	*)
+		say "PCR $p NOT as predicted: booted $got"
+		# 8 and 9 hold grub.cfg and grubenv, which update-grub rewrites.
+		[ "$p" = 8 ] || [ "$p" = 9 ] || fail "the new kernel's PCR $p is not the one zzz-oyster predicted"
+		;;
 	esac
 done
 [ "$(step_exit grub-reboot)" = 0 ] || fail "grub-reboot failed in the guest (console log: $LOG)"
