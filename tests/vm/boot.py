@@ -113,12 +113,16 @@ def cc_name(code):
     return TPM_CC.get(code, f"0x{code:x}")
 
 
-def tpm_paths(cmds):
+def tpm_paths(cmds, ignore_extend=()):
     """Splits the boot's commands into oyster's connections and names the
     initramfs's paths: {"unlock": [...], "prune": [...], "fence": [...]},
-    each a list of connections (lists of (name, rc))."""
+    each a list of connections (lists of (name, rc)). PCR_Extend commands
+    of the PCRs in IGNORE_EXTEND are the kernel's own (IMA: PCR 10), not
+    oyster's, and left out."""
     conns, cur = [], None
     for code, rc, raw in cmds:
+        if code == 0x182 and len(raw) >= 14 and int.from_bytes(raw[10:14], "big") in ignore_extend:
+            continue
         if raw == TCTI_PROBE:
             cur = []
             conns.append(cur)
@@ -139,13 +143,13 @@ def tpm_paths(cmds):
     return None
 
 
-def tpm_figures(name, label, statedir_log, log_path):
+def tpm_figures(name, label, statedir_log, log_path, ignore_extend=()):
     cmds = tpm_commands(statedir_log)
     with open(log_path + ".tpm", "w") as f:
         for code, rc, raw in cmds:
             mark = " <- probe" if raw == TCTI_PROBE else ""
             f.write(f"{cc_name(code)} rc=0x{(rc or 0):x}{mark}\n")
-    paths = tpm_paths(cmds)
+    paths = tpm_paths(cmds, ignore_extend)
     parts = []
     over = []
     if paths is None:
@@ -209,13 +213,23 @@ def start_swtpm(statedir, tmp):
 def qemu_command(args, tpm_sock, tmp):
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", str(args.memory),
            "-smp", "1", "-display", "none", "-vga", "none", "-monitor", "none",
-           "-serial", "stdio", "-no-reboot", "-nodefaults",
-           "-kernel", args.kernel, "-initrd", args.initrd, "-append", args.append,
-           "-drive", f"file={args.disk},if=virtio,format={args.disk_format}"]
+           "-serial", "stdio", "-no-reboot", "-nodefaults"]
+    if args.secure_boot:
+        # OVMF's Secure Boot builds keep their variables in SMM.
+        cmd += ["-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on"]
+    if args.kernel:
+        cmd += ["-kernel", args.kernel, "-initrd", args.initrd, "-append", args.append]
+    cmd += ["-drive", f"file={args.disk},if=virtio,format={args.disk_format}"]
+    for extra in args.extra_disk:
+        cmd += ["-drive", f"file={extra},if=virtio,format=raw"]
     if args.ovmf:
         code, vars_template = args.ovmf.split(",")
         vars_copy = os.path.join(tmp, "OVMF_VARS.fd")
-        shutil.copyfile(vars_template, vars_copy)
+        if args.keep_vars:
+            # The machine's own NVRAM, kept between its boots.
+            vars_copy = vars_template
+        else:
+            shutil.copyfile(vars_template, vars_copy)
         cmd += ["-drive", f"if=pflash,format=raw,readonly=on,file={code}",
                 "-drive", f"if=pflash,format=raw,file={vars_copy}"]
     elif args.bios:
@@ -329,7 +343,7 @@ def boot(args, tmp):
         if tpm:
             stop(tpm, "swtpm")
             _, over = tpm_figures(args.name, args.unlock_path, os.path.join(tmp, "swtpm-commands.log"),
-                                  args.log)
+                                  args.log, set(args.ignore_extend))
             if over:
                 raise BootFailure("more TPM commands than the ceiling: " + "; ".join(over))
         return 0
@@ -351,11 +365,18 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--name", required=True)
     p.add_argument("--log", required=True)
-    p.add_argument("--kernel", required=True)
-    p.add_argument("--initrd", required=True)
-    p.add_argument("--append", required=True)
+    p.add_argument("--kernel", help="direct boot (-kernel); without it, the firmware boots the disk")
+    p.add_argument("--initrd")
+    p.add_argument("--append")
     p.add_argument("--disk", required=True)
     p.add_argument("--disk-format", default="qcow2")
+    p.add_argument("--extra-disk", action="append", default=[], help="another virtio disk (raw)")
+    p.add_argument("--secure-boot", action="store_true",
+                   help="q35 with SMM, as OVMF's Secure Boot builds need")
+    p.add_argument("--ignore-extend", action="append", type=int, default=[],
+                   help="PCR whose PCR_Extend commands are the kernel's (IMA: 10), not counted")
+    p.add_argument("--keep-vars", action="store_true",
+                   help="--ovmf's VARS file is the machine's NVRAM: used in place, not copied")
     p.add_argument("--bios")
     p.add_argument("--ovmf", help="CODE,VARS-TEMPLATE")
     p.add_argument("--tpm", help="swtpm state directory (kept between boots)")
@@ -370,6 +391,8 @@ def main():
     args = p.parse_args()
     if not args.no_tpm and not args.tpm:
         p.error("--tpm DIR or --no-tpm")
+    if args.kernel and (args.initrd is None or args.append is None):
+        p.error("--kernel needs --initrd and --append")
     signal.signal(signal.SIGTERM, terminated)
     signal.signal(signal.SIGINT, terminated)
     tmp = tempfile.mkdtemp(prefix="oyster-vm-boot.")
