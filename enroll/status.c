@@ -13,6 +13,7 @@
 #include "encode.h"
 #include "eventlog.h"
 #include "explain.h"
+#include "fallback.h"
 #include "header.h"
 #include "log.h"
 #include "luks.h"
@@ -339,30 +340,6 @@ static int list_recovery_keys(struct crypt_device *cd, struct json_object *list)
 	return n;
 }
 
-/*
- * What the initramfs recorded in this boot: each volume the TPM did not open
- * (initramfs-tools' keyscript, dracut's oyster-record.sh), "LUKS-UUID REASON".
- */
-#define OYSTER_FALLBACK_RECORD "/run/oyster/fallback"
-
-/* The recorded reason the TPM did not open the volume with uuid in this boot, or NULL. */
-static const char *boot_fallback(const char *uuid, char *buf, size_t size)
-{
-	FILE *f = fopen(OYSTER_FALLBACK_RECORD, "re");
-	size_t n = uuid ? strlen(uuid) : 0;
-	const char *found = NULL;
-
-	if (!f)
-		return NULL;
-	while (n && !found && fgets(buf, (int)size, f)) {
-		buf[strcspn(buf, "\n")] = '\0';
-		if (!strncmp(buf, uuid, n) && buf[n] == ' ')
-			found = buf + n + 1;
-	}
-	fclose(f);
-	return found;
-}
-
 static const char *fallback_text(const char *reason)
 {
 	static const struct {
@@ -513,7 +490,7 @@ int cmd_status(int argc, char **argv)
 		n++;
 	}
 	n += list_recovery_keys(cd, recovery);
-	fell_back = boot_fallback(crypt_get_uuid(cd), record, sizeof(record));
+	fell_back = fallback_reason(crypt_get_uuid(cd), record, sizeof(record));
 	if (as_json)
 		json_object_object_add(root, "last_boot", json_fallback(fell_back, changed));
 	else if (fell_back)
