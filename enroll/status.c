@@ -358,7 +358,16 @@ static const char *fallback_text(const char *reason)
 	return "oyster could not unseal";
 }
 
-static void print_fallback(const char *device, const char *reason, uint32_t changed)
+/* Whether the token approves the state of now, the boot fence's PCRs aside. */
+static bool approves_now(const struct token *tok, const struct verdict *v)
+{
+	if (v->parse_r < 0 || v->srk_r < 0 || (token_authorized(tok) && v->nv_r < 0))
+		return false;
+	return v->diff_r >= 0 || v->this_boot ||
+	       (v->diff_r == -ENOENT && v->changed && !(v->changed & ~token_fence_pcrs(tok)));
+}
+
+static void print_fallback(const char *device, const char *reason, uint32_t changed, bool approved)
 {
 	char pcrs[512];
 
@@ -369,7 +378,11 @@ static void print_fallback(const char *device, const char *reason, uint32_t chan
 		unlock_describe_pcrs(changed, pcrs, sizeof(pcrs));
 		printf("  changed since enrollment: %s\n", pcrs);
 	}
-	printf("  if this boot is one you trust, approve it: oyster reseal %s\n", device);
+	if (approved)
+		printf("  this boot has been approved since (oyster reseal): the next boot unlocks "
+		       "through the TPM\n");
+	else
+		printf("  if this boot is one you trust, approve it: oyster reseal %s\n", device);
 }
 
 static struct json_object *json_fallback(const char *reason, uint32_t changed)
@@ -425,6 +438,7 @@ int cmd_status(int argc, char **argv)
 	struct header hdr = { 0 };
 	bool as_json = false;
 	uint32_t changed = 0;
+	bool approved = true;
 	const char *fell_back;
 	char record[256];
 	int c, id, n = 0, r, header_r;
@@ -483,18 +497,20 @@ int cmd_status(int argc, char **argv)
 		judge(t, tok, &v);
 		if (v.parse_r >= 0)
 			changed |= v.changed & ~token_fence_pcrs(tok);
+		approved &= approves_now(tok, &v);
 		if (as_json)
 			json_object_array_add(list, json_token(id, tok, &v));
 		else
 			print_text(id, tok, &v);
 		n++;
 	}
+	approved = approved && n > 0;
 	n += list_recovery_keys(cd, recovery);
 	fell_back = fallback_reason(crypt_get_uuid(cd), record, sizeof(record));
 	if (as_json)
 		json_object_object_add(root, "last_boot", json_fallback(fell_back, changed));
 	else if (fell_back)
-		print_fallback(argv[optind], fell_back, changed);
+		print_fallback(argv[optind], fell_back, changed, approved);
 	if (as_json)
 		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
 	else if (!n)

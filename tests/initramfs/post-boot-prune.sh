@@ -178,6 +178,9 @@ with_open_record "$uuid pcr-changed" "$dm_uuid" env -u PASSWORD -u PIN OYSTER_TC
 grep -q "^oyster: approved the state of this boot for token $ENROLLED_TOKEN of UUID=$uuid (OYSTER_AUTO_REPAIR; the TPM had not unlocked it: pcr-changed)" "$OUT" ||
 	{ show_last; fail "the repair did not say it approved this boot"; }
 expect_ok token_open "$img"
+with_record "$uuid pcr-changed" env OYSTER_TCTI="$OYSTER_TCTI" "$OYSTER" status "$img"
+grep -q '^  this boot has been approved since (oyster reseal): the next boot unlocks through the TPM$' "$OUT" ||
+	{ show_last; fail "status does not say that the fallback boot has been approved since"; }
 
 say "a literal token that does not unseal: OYSTER_AUTO_REPAIR says it needs the passphrase"
 expect_ok "$OYSTER" wipe "$img" --token "$ENROLLED_TOKEN"
