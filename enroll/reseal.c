@@ -54,11 +54,11 @@ static const char usage[] =
 	"  --key-file FILE    the existing passphrase, when one is needed\n"
 	"  --unattended       never ask (for hooks): when the token does not unseal now, or\n"
 	"                     needs a PIN that $PIN does not give, change nothing and fail\n"
-	"  --after-fallback   --unattended, and approve this boot even if the token did not:\n"
-	"                     only when the initramfs recorded that the TPM did not open\n"
-	"                     DEVICE in this boot (" OYSTER_FALLBACK_RECORD ") and DEVICE\n"
-	"                     is open, so its passphrase or a recovery key opened it\n"
-	"                     (OYSTER_AUTO_REPAIR; authorized tokens)\n"
+	"  --after-fallback   --unattended, and keep the approved states and approve this boot\n"
+	"                     even if the token did not: only when the initramfs recorded\n"
+	"                     that the TPM did not open DEVICE in this boot\n"
+	"                     (" OYSTER_FALLBACK_RECORD ") and DEVICE is open, so its passphrase\n"
+	"                     or a recovery key opened it (OYSTER_AUTO_REPAIR; authorized tokens)\n"
 	"  -h, --help         show this help\n\n"
 	"PCRs bound to their reset value (the boot fence) stay bound to it.\n";
 
@@ -136,9 +136,9 @@ static int parse_args(int argc, char **argv, struct reseal_args *a)
 		return usage_error("reseal",
 				   "--prune contradicts --add-state, --next-boot and --predict");
 	if (a->after_fallback && (a->prune || a->add_state || a->next_boot || a->predict))
-		return usage_error("reseal",
-				   "--after-fallback approves the state of now alone; it "
-				   "contradicts --prune, --add-state, --next-boot and --predict");
+		return usage_error(
+			"reseal", "--after-fallback approves the state of now and nothing else; it "
+				  "contradicts --prune, --add-state, --next-boot and --predict");
 	c = predict_check("reseal", &a->pred);
 	if (c)
 		return c;
@@ -161,7 +161,8 @@ static int new_states(struct tpm *t, const struct reseal_args *a, const struct t
 	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
 	uint32_t fence = token_fence_pcrs(old), changed = 0;
 	struct states_change c = {
-		.keep = a->add_state || a->next_boot || a->predict,
+		/* A repair adds the boot a person unlocked and changes nothing else. */
+		.keep = a->add_state || a->next_boot || a->predict || a->after_fallback,
 		.prune = a->prune,
 		.add_spec = a->add_state,
 		.next_boot = a->next_boot,

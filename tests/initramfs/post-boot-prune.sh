@@ -171,12 +171,14 @@ with_open_record "0000-other-volume pcr-changed" "$dm_uuid" env -u PASSWORD -u P
 	{ show_last; fail "reseal --after-fallback without a record of this volume: expected exit 1 and why"; }
 [ "$(header_sum)" = "$before" ] || fail "the header changed without a record"
 expect_status 2 "$OYSTER" reseal "$img" --after-fallback --prune
-say "... OYSTER_AUTO_REPAIR=yes approves this boot, with no passphrase; the TPM then unseals it"
+say "... OYSTER_AUTO_REPAIR=yes adds this boot to the approved states, with no passphrase; the TPM then unseals it"
+n=$(states)
 with_open_record "$uuid pcr-changed" "$dm_uuid" env -u PASSWORD -u PIN OYSTER_TCTI="$OYSTER_TCTI" \
 	OYSTER_AUTO_REPAIR=yes setsid "$exec_start" </dev/null
 [ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "the repair failed"; }
 grep -q "^oyster: approved the state of this boot for token $ENROLLED_TOKEN of UUID=$uuid (OYSTER_AUTO_REPAIR; the TPM had not unlocked it: pcr-changed)" "$OUT" ||
 	{ show_last; fail "the repair did not say it approved this boot"; }
+[ "$(states)" -eq $((n + 1)) ] || fail "the repair left $(states) states, expected the $n it had and this boot"
 expect_ok token_open "$img"
 with_record "$uuid pcr-changed" env OYSTER_TCTI="$OYSTER_TCTI" "$OYSTER" status "$img"
 grep -q '^  this boot has been approved since (oyster reseal): the next boot unlocks through the TPM$' "$OUT" ||
