@@ -24,6 +24,7 @@ int cmd_wipe(int argc, char **argv);
 int cmd_unseal(int argc, char **argv);
 int cmd_pcrs(int argc, char **argv);
 int cmd_fence(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 int cmd_reseal(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_boot_setup(int argc, char **argv);

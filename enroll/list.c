@@ -17,6 +17,7 @@
 #include "crypttab.h"
 #include "log.h"
 #include "luks.h"
+#include "list.h"
 
 static const char usage[] =
 	"Usage: oyster list [DEVICE...]\n\n"
@@ -62,7 +63,7 @@ static char *entry_header(const struct crypttab_entry *e)
 	return blkid_evaluate_spec(e->source, NULL);
 }
 
-static int list_crypttab(void)
+int list_crypttab_volumes(void (*fn)(const char *path, void *data), void *data)
 {
 	struct crypttab_entry e;
 	unsigned line = 0;
@@ -82,11 +83,16 @@ static int list_crypttab(void)
 		char *path = entry_header(&e);
 
 		if (path)
-			list_one(path);
+			fn(path, data);
 		free(path);
 	}
 	free(text);
 	return 0;
+}
+
+static void list_entry(const char *path, void *data)
+{
+	list_one(path);
 }
 
 int cmd_list(int argc, char **argv)
@@ -107,7 +113,7 @@ int cmd_list(int argc, char **argv)
 		}
 	}
 	if (optind == argc)
-		return list_crypttab() < 0 ? OYSTER_EXIT_FAILURE : OYSTER_EXIT_OK;
+		return list_crypttab_volumes(list_entry, NULL) < 0 ? OYSTER_EXIT_FAILURE : OYSTER_EXIT_OK;
 	/* A named device must be a LUKS2 volume (luks_open says so); a typo is an error. */
 	for (int i = optind; i < argc; i++)
 		if (list_one(argv[i]) < 0)

@@ -22,6 +22,7 @@ static const struct {
 	{ "wipe", cmd_wipe, "Remove oyster tokens and their keyslots" },
 	{ "unseal", cmd_unseal, "Print the keyslot passphrase for a keyscript" },
 	{ "pcrs", cmd_pcrs, "Show the current PCR values with their names" },
+	{ "prune", cmd_prune, "Narrow tokens to the state of this boot (after a boot)" },
 	{ "fence", cmd_fence, "Extend the fence PCR so that --fence tokens close until reboot" },
 	{ "boot-setup", cmd_boot_setup, "Show or do what the initramfs needs to unlock a volume" },
 	{ "list", cmd_list, "List the oyster tokens of the volumes in crypttab (for hooks)" },
@@ -113,6 +114,9 @@ int main(int argc, char **argv)
 	setrlimit(RLIMIT_CORE, &no_core);
 	verbose = debug && *debug && strcmp(debug, "0");
 	log_set(tool_log, NULL);
+	/* The TSS library's own log lines only for debugging: oyster says the same in one line. */
+	if (verbose)
+		setenv("TSS2_LOG", "all+warning", 0);
 
 	if (argc < 2) {
 		show_usage(stderr);

@@ -57,7 +57,7 @@ expect() {
 	fi
 }
 
-expect 'oyster ' enroll status reseal predict wipe unseal pcrs fence boot-setup list tpm-setup help --help --version
+expect 'oyster ' enroll status reseal predict wipe unseal pcrs prune fence boot-setup list tpm-setup help --help --version
 expect 'oyster re' reseal
 expect 'oyster help st' status
 expect 'oyster wipe --' --token --all --recovery --force --help

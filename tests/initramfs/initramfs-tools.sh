@@ -320,7 +320,8 @@ tpm2_dictionarylockout --clear-lockout >/dev/null
 say "oyster unseal exiting 6 at once: no PIN prompt at all"
 oyster_in_image=$root/$(usr_merged "$SBINDIR/oyster")
 mv -- "$oyster_in_image" "$oyster_in_image.real"
-printf '#!/bin/sh\necho "The TPM is locked out (stub)." >&2\nexit 6\n' >"$oyster_in_image"
+# A stub for unseal only: the keyscript asks the real oyster which tokens there are.
+printf '#!/bin/sh\n[ "$1" = unseal ] || exec "$0.real" "$@"\necho "The TPM is locked out (stub)." >&2\nexit 6\n' >"$oyster_in_image"
 chmod 755 "$oyster_in_image"
 new_boot
 keyscript oypin "$pin_img" 0 "$swtpm_tcti"
@@ -459,7 +460,7 @@ echo "swtpm:host=127.0.0.1,port=$(closed_port)" >"$root/run/oyster/tcti"
 before=$(prune_header)
 elapsed local_bottom
 [ "$RC" -eq 0 ] || { show_last; fail "local-bottom failed"; }
-[ "$(grep -c '^oyster: could not narrow the token of /work/prune.img' "$ERR")" -eq 1 ] ||
+[ "$(grep -c '^oyster: could not narrow token [0-9]* of /work/prune.img to the state of this boot; it keeps its older states: ' "$ERR")" -eq 1 ] ||
 	{ show_last; fail "expected one line about the failed prune"; }
 [ "$(prune_header)" = "$before" ] || fail "a failed prune changed the header"
 [ "$ELAPSED" -le 30 ] || fail "the failed prune took ${ELAPSED}s"

@@ -94,7 +94,7 @@ sed "s|$SBINDIR/oyster|$WORKDIR/fake/oyster|" "$(dirname -- "$MKINITCPIO_INSTALL
 exec_start=$(sed -n "s/^ExecStart=//p" "$unit" | sed "s|/hooks/oyster|$WORKDIR/hook|")
 run env PATH="$WORKDIR/fake:$PATH" sh -c "$(echo "$exec_start" | sed -e "s/^\/usr\/bin\/sh -c '//" -e "s/'\$//")"
 [ "$RC" -eq 0 ] || { show_last; fail "the unit's command failed"; }
-[ "$(cat "$WORKDIR/fence.args")" = "fence --all --pcr 15 --wait 5" ] || fail "the unit's command ran: [$(cat "$WORKDIR/fence.args" 2>/dev/null)]"
+[ "$(cat "$WORKDIR/fence.args")" = "fence --boot --all" ] || fail "the unit's command ran: [$(cat "$WORKDIR/fence.args" 2>/dev/null)]"
 rm -rf "$WORKDIR/buildroot"
 
 say "OYSTER_TCTIS adds more TCTI modules"

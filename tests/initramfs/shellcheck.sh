@@ -1,15 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Usage: bash shellcheck.sh SRCDIR BUILDDIR. Every shell file of the boot
-# integrations, as templates (SRCDIR: initramfs/) and as configured
-# (BUILDDIR), is clean with all of shellcheck's checks, style ones included;
+# Usage: bash shellcheck.sh DIR... Every shell file of the boot
+# integrations, as templates (initramfs/, dist/) and as configured (their
+# build directories), is clean with all of shellcheck's checks, style ones included;
 # so are the initramfs suite's own scripts (but for three idioms of the
 # tests: SC1091, sourcing tests/tpm/lib.sh through a variable; SC2015,
 # A && B || fail; SC2016, scripts in single quotes for sh -c). The shell
 # comes from each #! line.
 set -eu
-src=$1 build=$2
 tests=$(dirname -- "$(realpath -- "$0")")
 
 if ! command -v shellcheck >/dev/null 2>&1; then
@@ -33,11 +32,11 @@ shell_files() {
 	done < <(find "$@" -maxdepth 3 -type f ! -name '*.build' | sort)
 }
 
-mapfile -t integrations < <(shell_files "$src" "$build")
+mapfile -t integrations < <(shell_files "$@")
 mapfile -t suite < <(shell_files "$tests")
 suite+=("$tests/lib.sh")
 # keyscript, hook, dracut module, mkinitcpio hook: templates and configured.
-[ "${#integrations[@]}" -ge 8 ] || { echo "only ${#integrations[@]} shell files in $src and $build" >&2; exit 99; }
+[ "${#integrations[@]}" -ge 8 ] || { echo "only ${#integrations[@]} shell files in $*" >&2; exit 99; }
 
 rc=0
 printf 'shellcheck %s\n' "${integrations[@]}" >&2

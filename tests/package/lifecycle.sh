@@ -166,7 +166,7 @@ step "the initramfs holds oyster's files"
 in_root lsinitramfs "/boot/initrd.img-$KVER" >"$WORKDIR/initrd.list" || fail "lsinitramfs failed"
 for p in usr/sbin/oyster usr/lib/cryptsetup/scripts/oyster scripts/local-bottom/oyster \
 	scripts/panic/oyster scripts/local-bottom/oyster-prune usr/lib/cryptsetup/askpass \
-	usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0 cryptroot/crypttab; do
+	usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0 cryptroot/crypttab etc/default/oyster; do
 	grep -qxF "$p" "$WORKDIR/initrd.list" || fail "the initramfs lacks $p (listing: $WORKDIR/initrd.list)"
 done
 ! grep -q 'libcryptsetup-token-' "$WORKDIR/initrd.list" ||
