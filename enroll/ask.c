@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Secrets from the user: passphrases and PINs from a file, stdin, the
+ * environment or the terminal, never from argv.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,6 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "ask.h"
 #include "cmd.h"
 #include "recovery.h"
 

@@ -12,6 +12,7 @@
 
 #include "boot.h"
 #include "crypttab.h"
+#include "file.h"
 #include "log.h"
 
 /* The UUID of the LUKS volume at path (a device or an image file), by libblkid. */
@@ -106,7 +107,7 @@ int boot_setup_crypttab(const char *device, const char *uuid, bool configure, ch
 	int r;
 
 	*todo = NULL;
-	r = crypttab_read(CRYPTTAB, &text);
+	r = file_read_text(CRYPTTAB, OYSTER_CONFIG_MAX_SIZE, &text);
 	if (r == -ENOENT)
 		text = strdup("");
 	else if (r < 0) {
@@ -172,7 +173,7 @@ int boot_setup_crypttab(const char *device, const char *uuid, bool configure, ch
 		goto out;
 
 	if (configure) {
-		r = crypttab_write(CRYPTTAB, text, new_text, CRYPTTAB_BACKUP);
+		r = file_replace(CRYPTTAB, text, new_text, CRYPTTAB_BACKUP);
 		if (r == -ESTALE) {
 			log_err("%s changed while oyster was editing it; it was left as it was. "
 				"Run: oyster boot-setup %s --configure-boot",

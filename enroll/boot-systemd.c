@@ -16,6 +16,7 @@
 
 #include "boot.h"
 #include "crypttab.h"
+#include "file.h"
 
 /* systemd's reading: a PCR number or a true boolean turns the measurement on. */
 static int measure_on(const char *value)
@@ -37,7 +38,7 @@ void boot_warn_systemd_options(const char *device)
 	char *text = NULL;
 
 	if (boot_resolve_uuid(device, uuid, sizeof(uuid), NULL) < 0 ||
-	    crypttab_read(CRYPTTAB, &text) < 0)
+	    file_read_text(CRYPTTAB, OYSTER_CONFIG_MAX_SIZE, &text) < 0)
 		goto out;
 	e = calloc(1, sizeof(*e));
 	if (!e || crypttab_find(text, uuid, boot_resolve_uuid, NULL, e) < 0)

@@ -17,9 +17,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ask.h"
 #include "boot.h"
 #include "cmd.h"
 #include "crypttab.h"
+#include "file.h"
 #include "log.h"
 #include "luks.h"
 
@@ -183,7 +185,7 @@ static bool mkinitcpio_has_hook(void)
 	char *text = NULL, *save_line = NULL;
 	bool found = false;
 
-	if (crypttab_read(MKINITCPIO_CONF, &text) < 0)
+	if (file_read_text(MKINITCPIO_CONF, OYSTER_CONFIG_MAX_SIZE, &text) < 0)
 		return false;
 	for (char *line = strtok_r(text, "\n", &save_line); line;
 	     line = strtok_r(NULL, "\n", &save_line)) {

@@ -42,45 +42,11 @@ int boot_after_enroll(const char *device, bool configure);
 /* The PCR the boot integrations extend once a volume is done with (oyster fence). */
 #define OYSTER_FENCE_PCR 15
 
-struct crypt_device;
-struct token;
-struct tpm;
-
-/*
- * Seals a new secret for tok (policy already set), adds its keyslot with
- * the volume key vk and writes the token; proves it by unsealing when
- * prove_now. Returns the token id; on failure removes what it added.
- */
-int enroll_add(struct tpm *t, struct crypt_device *cd, struct token *tok, const struct secret *vk,
-	       const struct secret *pin, const struct secret *auth, bool prove_now);
-/* Removes every oyster token but keep_id, and their keyslots but keep_slot (and NV indexes). */
-void enroll_remove_others(struct tpm *t, struct crypt_device *cd, int keep_id, int keep_slot);
-
-/* unlock_token_with() with the PIN in a secret buffer (or none). */
-int unlock_with_pin(struct tpm *t, const struct token *tok, const struct secret *pin,
-		    struct secret **passphrase);
-
 /* Exit status for a negative errno from the core. */
 int exit_status(int r);
 /* One-line usage error on stderr; returns OYSTER_EXIT_USAGE. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Parses a non-negative decimal no larger than max. */
 bool parse_uint(const char *s, unsigned max, unsigned *out);
-
-/*
- * The existing passphrase: key_file (exact bytes; "-" is stdin), else
- * $PASSWORD, else a no-echo prompt on the terminal.
- */
-int ask_passphrase(const char *key_file, const char *device, struct secret **out);
-
-/* The new PIN: $NEWPIN, else typed twice without echo. */
-int ask_new_pin(struct secret **out);
-/* The PIN: $PIN, else typed without echo when stdin is a terminal; -ENOKEY when neither. */
-int ask_pin(const char *device, struct secret **out);
-/*
- * Wipes and removes the variables that carry secrets (PASSWORD, PIN, NEWPIN):
- * in a child, before it runs another program, which would inherit them.
- */
-void ask_scrub_environment(void);
 
 #endif

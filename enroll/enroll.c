@@ -1,18 +1,17 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-#include <dirent.h>
+/* oyster enroll: seal a new key to the TPM and add it as a keyslot and token. */
 #include <errno.h>
-#include <limits.h>
 #include <getopt.h>
 #include <libcryptsetup.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <time.h>
 
+#include "ask.h"
 #include "cmd.h"
+#include "device.h"
 #include "approve.h"
 #include "predict.h"
 #include "states.h"
@@ -24,6 +23,7 @@
 #include "recovery-key.h"
 #include "tpm.h"
 #include "unlock.h"
+#include "volume.h"
 
 static const char usage[] =
 	"Usage: oyster enroll DEVICE [--pcrs SPEC] [--bank BANK] [--key-file FILE] [--pin]\n"
@@ -164,9 +164,8 @@ static void warn_trivial(const struct token *tok, int fence)
 {
 	size_t size = pcr_bank_digest_size(tok->bank);
 
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
-		if ((tok->pcr_mask & (1u << pcr)) && (int)pcr != fence &&
-		    pcr_value_is_trivial(tok->states[0].value[pcr], size))
+	FOREACH_PCR_IN_MASK(pcr, tok->pcr_mask)
+		if ((int)pcr != fence && pcr_value_is_trivial(tok->states[0].value[pcr], size))
 			fprintf(stderr,
 				"Warning: PCR %u (%s) reads all %s: nothing was measured into it, "
 				"so binding to it protects nothing.\n",
@@ -204,54 +203,8 @@ static int token_init(struct tpm *t, const struct enroll_args *a, struct token *
 	return token_policy(tok, branches, &n, tok->policy);
 }
 
-/* Whether the block device at sysfs path is dev, or sits on it (its slaves, recursively). */
-static bool sysfs_stacked_on(const char *path, dev_t dev, int depth)
-{
-	char file[PATH_MAX], sub[PATH_MAX];
-	unsigned maj, min;
-	struct dirent *de;
-	bool found = false;
-	DIR *dir;
-	FILE *f;
-
-	if (depth > 8)
-		return false;
-	snprintf(file, sizeof(file), "%s/dev", path);
-	f = fopen(file, "re");
-	if (!f)
-		return false;
-	if (fscanf(f, "%u:%u", &maj, &min) == 2 && makedev(maj, min) == dev)
-		found = true;
-	fclose(f);
-	snprintf(file, sizeof(file), "%s/slaves", path);
-	dir = found ? NULL : opendir(file);
-	while (dir && !found && (de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (snprintf(sub, sizeof(sub), "%s/%s", file, de->d_name) < (int)sizeof(sub))
-			found = sysfs_stacked_on(sub, dev, depth + 1);
-	}
-	if (dir)
-		closedir(dir);
-	return found;
-}
-
-/* Whether the root file system lives on the device cd was opened on, through any stack of dm
- * devices. */
-static bool backs_root(struct crypt_device *cd)
-{
-	struct stat root, dev;
-	char path[128];
-
-	if (stat("/", &root) < 0 || stat(crypt_get_device_name(cd), &dev) < 0 ||
-	    !S_ISBLK(dev.st_mode))
-		return false;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", major(root.st_dev),
-		 minor(root.st_dev));
-	return sysfs_stacked_on(path, dev.st_rdev, 0);
-}
-
-void enroll_remove_others(struct tpm *t, struct crypt_device *cd, int keep_id, int keep_slot)
+/* Removes every oyster token but keep_id, and their keyslots but keep_slot (and NV indexes). */
+static void remove_others(struct tpm *t, struct crypt_device *cd, int keep_id, int keep_slot)
 {
 	struct token *old = calloc(1, sizeof(*old));
 	int id, parse_r;
@@ -260,19 +213,18 @@ void enroll_remove_others(struct tpm *t, struct crypt_device *cd, int keep_id, i
 		return;
 	for (id = luks_token_next(cd, 0, old, &parse_r); id >= 0;
 	     id = luks_token_next(cd, id + 1, old, &parse_r)) {
-		int slot = old->keyslot;
+		int slot = old->keyslot, slot_r;
 
 		if (id == keep_id)
 			continue;
-		if (luks_token_remove(cd, id) < 0)
+		if (luks_token_drop(cd, id, slot, keep_slot, &slot_r) < 0)
 			continue;
 		/* Its NV index is its own: nothing else can use it once the token is gone. */
 		if (parse_r == 0 && token_authorized(old) && approve_forget(t, old) < 0)
 			fprintf(stderr,
 				"Warning: could not undefine NV index 0x%08x of token %d.\n",
 				old->nv_index, id);
-		if (slot >= 0 && slot != keep_slot && luks_keyslot_token_count(cd, slot, -1) == 0 &&
-		    luks_keyslot_remove(cd, slot) == 0)
+		if (slot_r > 0)
 			printf("Replaced token %d (keyslot %d).\n", id, slot);
 		else
 			printf("Replaced token %d (its keyslot %d is kept).\n", id, slot);
@@ -293,7 +245,7 @@ static int tpm_prepare(struct enroll_args *a, struct crypt_device *cd, struct tp
 	 * --configure-boot its token is fenced unless told otherwise. (A volume
 	 * unlocked after the initramfs must not be: the fence is up by then.)
 	 */
-	if (a->configure_boot && a->fence < 0 && !a->no_fence && backs_root(cd)) {
+	if (a->configure_boot && a->fence < 0 && !a->no_fence && device_backs_root(crypt_get_device_name(cd))) {
 		a->fence = OYSTER_FENCE_PCR;
 		printf("%s holds the root file system: binding the token to the boot fence (PCR "
 		       "%d) too; --no-fence not to.\n",
@@ -324,7 +276,7 @@ static int tpm_enroll(const struct enroll_args *a, struct tpm *t, struct crypt_d
 			       "%s.\n",
 			       approve_fallback_reason(r));
 	}
-	id = enroll_add(t, cd, tok, vk, pin, auth, !fenced);
+	id = volume_add(t, cd, tok, vk, pin, auth, !fenced);
 	if (id < 0) {
 		if (token_authorized(tok))
 			approve_forget(t, tok);
@@ -336,7 +288,7 @@ static int tpm_enroll(const struct enroll_args *a, struct tpm *t, struct crypt_d
 		       "work at the next boot.\n",
 		       a->fence);
 	if (a->replace)
-		enroll_remove_others(t, cd, id, tok->keyslot);
+		remove_others(t, cd, id, tok->keyslot);
 	pcr_format_spec(a->mask, spec, sizeof(spec));
 	if (a->fence >= 0)
 		printf("Enrolled token %d (keyslot %d), bound to PCRs %s of the %s bank, to the "

@@ -15,6 +15,7 @@
 
 #include "cmd.h"
 #include "crypttab.h"
+#include "file.h"
 #include "log.h"
 #include "luks.h"
 #include "list.h"
@@ -70,7 +71,7 @@ int list_crypttab_volumes(void (*fn)(const char *path, void *data), void *data)
 	char *text = NULL;
 	int r;
 
-	r = crypttab_read(OYSTER_CRYPTTAB, &text);
+	r = file_read_text(OYSTER_CRYPTTAB, OYSTER_CONFIG_MAX_SIZE, &text);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {

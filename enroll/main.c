@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/* oyster's verb table (dispatch and --help from one list) and exit codes. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/* oyster pcrs: the TPM's current PCR values with their names. */
 #include <getopt.h>
 #include <stdio.h>
 

@@ -1,25 +1,18 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * oyster predict: the PCR values of the next boot after a kernel, initramfs,
- * command line, boot loader or Secure Boot database update, computed from this boot's event log
- * with the updated parts' digests put in place of the old ones. The log is
- * only believed when it reproduces the TPM's PCR values of now.
+ * oyster predict, and the options it shares with oyster reseal --predict:
+ * parse, one call into lib/predict.c, print.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
-#include <unistd.h>
 
 #include "cmd.h"
 #include "encode.h"
-#include "eventlog.h"
-#include "explain.h"
-#include "log.h"
-#include "predict.h"
+#include "predict-args.h"
 #include "tpm.h"
-#include "unlock.h"
 
 static const char usage[] =
 	"Usage: oyster predict [--kernel NEW [--current-kernel OLD]] [--initrd NEW\n"
@@ -138,108 +131,6 @@ int predict_check(const char *cmd, struct predict_args *p)
 	return 0;
 }
 
-static const char *log_path(const struct predict_args *p)
-{
-	const char *env = getenv("OYSTER_EVENT_LOG");
-
-	if (p->event_log)
-		return p->event_log;
-	return env && *env ? env : OYSTER_EVENTLOG_DEFAULT;
-}
-
-struct eventlog *predict_boot_log(const char *path)
-{
-	const char *env = getenv("OYSTER_EVENT_LOG");
-	struct eventlog *log = NULL;
-
-	if (!path)
-		path = env && *env ? env : OYSTER_EVENTLOG_DEFAULT;
-	if (access(path, R_OK) < 0)
-		return NULL;
-	if (eventlog_read(path, &log) < 0)
-		return NULL;
-	return log;
-}
-
-void predict_record_events(const char *path, struct token *tok, const struct pcr_state *now,
-			   uint32_t skip)
-{
-	struct eventlog *log = predict_boot_log(path);
-
-	tok->n_events = 0;
-	if (!log)
-		return;
-	explain_record(log, now, skip, tok);
-	log_debug("Recorded %u events of the event log in the token.", tok->n_events);
-	eventlog_free(log);
-}
-
-int predict_state(struct tpm *t, uint16_t bank, uint32_t want, const struct predict_args *p,
-		  struct pcr_state *out, uint32_t *changed)
-{
-	const char *path = log_path(p);
-	size_t size = pcr_bank_digest_size(bank);
-	struct pcr_state *before = NULL, *after = NULL;
-	struct eventlog *log = NULL;
-	uint32_t measured, measured_after, stale = 0, check;
-	char pcrs[512];
-	int r;
-
-	*changed = 0;
-	r = eventlog_read(path, &log);
-	if (r == -ENOENT)
-		log_err("There is no event log at %s: this machine's firmware (or kernel) does "
-			"not expose one, so the next boot cannot be predicted.",
-			path);
-	if (r < 0)
-		return r;
-	r = -ENOMEM;
-	before = malloc(sizeof(*before));
-	after = malloc(sizeof(*after));
-	if (!before || !after)
-		goto out;
-	r = eventlog_replay(log, bank, before, &measured);
-	if (r < 0)
-		goto out;
-	if (p->o.kernel || p->o.initrd || p->o.cmdline || p->o.boot_loader) {
-		r = substitute_apply(log, bank, &p->o, changed);
-		if (r < 0)
-			goto out;
-	}
-	r = efivar_apply(log, bank, p->efi, p->n_efi, NULL, changed);
-	if (r < 0)
-		goto out;
-	r = eventlog_replay(log, bank, after, &measured_after);
-	if (r < 0)
-		goto out;
-	r = tpm_pcr_read(t, bank, want | *changed | 1u, out);
-	if (r < 0)
-		goto out;
-	/* Only PCRs the log measures can be checked; the others are the TPM's. */
-	check = measured & (want | *changed);
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
-		if ((check & (1u << pcr)) && memcmp(before->value[pcr], out->value[pcr], size))
-			stale |= 1u << pcr;
-	if (stale) {
-		unlock_describe_pcrs(stale, pcrs, sizeof(pcrs));
-		log_err("The event log %s does not reproduce the TPM's %s values of %s, so it "
-			"cannot predict the next boot; approve the next boot with oyster reseal "
-			"--next-boot instead.",
-			path, pcr_bank_name(bank), pcrs);
-		r = -ESTALE;
-		goto out;
-	}
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
-		if (*changed & (1u << pcr))
-			memcpy(out->value[pcr], after->value[pcr], size);
-	r = 0;
-out:
-	free(before);
-	free(after);
-	eventlog_free(log);
-	return r;
-}
-
 int cmd_predict(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -300,9 +191,7 @@ int cmd_predict(int argc, char **argv)
 				"approve.\n");
 		return OYSTER_EXIT_OK;
 	}
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-		if (!(show & (1u << pcr)))
-			continue;
+	FOREACH_PCR_IN_MASK(pcr, show) {
 		hex_encode(next.value[pcr], pcr_bank_digest_size(bank), hex, sizeof(hex));
 		printf("%s%u:%s=%s", sep, pcr, pcr_bank_name(bank), hex);
 		sep = ",";

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ask.h"
 #include "bootconf.h"
 #include "cmd.h"
 #include "fence.h"

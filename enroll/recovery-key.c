@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Recovery keys for the user: shown once on the terminal (with a QR code) or
+ * written to a new file.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <libcryptsetup.h>

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ask.h"
 #include "cmd.h"
 #include "encode.h"
 #include "fallback.h"
@@ -22,10 +23,11 @@
 #include "luks.h"
 #include "pin.h"
 #include "approve.h"
-#include "predict.h"
+#include "predict-args.h"
 #include "states.h"
 #include "tpm.h"
 #include "unlock.h"
+#include "volume.h"
 
 static const char usage[] =
 	"Usage: oyster reseal DEVICE [--token N] [--add-state SPEC] [--next-boot] [--prune]\n"
@@ -153,10 +155,10 @@ static int parse_args(int argc, char **argv, struct reseal_args *a)
 /*
  * The new approved states (lib/states.c) from what the TPM says now.
  * *now_approved tells whether the machine's state of now is among them, so
- * the result can be proven.
+ * the result can be proven. *usage_shown: a usage error was printed (exit 2).
  */
 static int new_states(struct tpm *t, const struct reseal_args *a, const struct token *old,
-		      struct token *tok, bool *now_approved, bool *was_approved)
+		      struct token *tok, bool *now_approved, bool *was_approved, bool *usage_shown)
 {
 	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
 	uint32_t fence = token_fence_pcrs(old), changed = 0;
@@ -200,10 +202,12 @@ static int new_states(struct tpm *t, const struct reseal_args *a, const struct t
 	predict_record_events(a->pred.event_log, tok, &now, fence);
 	*was_approved = states_approve_now(old, &now, c.reset_count);
 	r = states_change(old, &c, tok, now_approved);
-	if (r == -EDOM)
+	if (r == -EDOM) {
 		usage_error("reseal",
 			    "invalid --add-state '%s': use PCR:%s=HEX for PCRs the token binds",
 			    a->add_state, pcr_bank_name(old->bank));
+		*usage_shown = true;
+	}
 	if (r < 0)
 		return r;
 	return token_policy(tok, branches, &n, tok->policy);
@@ -213,20 +217,15 @@ static int new_states(struct tpm *t, const struct reseal_args *a, const struct t
 static int unseal_raw(struct tpm *t, const struct token *tok, const struct secret *pin,
 		      struct secret **raw)
 {
-	struct secret *pass = NULL;
 	int r;
 
-	*raw = NULL;
-	r = unlock_with_pin(t, tok, pin, &pass);
-	if (r < 0)
-		return r;
-	*raw = secret_new(OYSTER_SECRET_SIZE);
-	if (!*raw)
-		r = -ENOMEM;
-	else
-		r = base64_decode((const char *)pass->data, (*raw)->data, (*raw)->size,
-				  &(*raw)->len);
-	secret_free(pass);
+	r = unlock_token_raw(t, tok, pin ? (const char *)pin->data : NULL, pin ? pin->len : 0, raw);
+	if (r == 0 && (*raw)->len > OYSTER_SECRET_SIZE) {
+		/* Not a secret oyster sealed. */
+		secret_free(*raw);
+		*raw = NULL;
+		r = -ENOBUFS;
+	}
 	return r;
 }
 
@@ -267,7 +266,7 @@ static int reseal_by_passphrase(struct tpm *t, struct crypt_device *cd, int id,
 				const struct secret *pin, bool prove_now, bool *bad_passphrase)
 {
 	struct secret *old = NULL, *vk = NULL, *auth = NULL;
-	int old_slot = tok->keyslot, new_id, r;
+	int old_slot = tok->keyslot, new_id, slot_r, r;
 
 	r = ask_passphrase(a->key_file, a->device, &old);
 	if (r < 0)
@@ -283,14 +282,14 @@ static int reseal_by_passphrase(struct tpm *t, struct crypt_device *cd, int id,
 		if (r < 0)
 			goto out;
 	}
-	new_id = enroll_add(t, cd, tok, vk, pin, auth, prove_now);
+	new_id = volume_add(t, cd, tok, vk, pin, auth, prove_now);
 	if (new_id < 0) {
 		r = new_id;
 		goto out;
 	}
-	r = luks_token_remove(cd, id);
-	if (r == 0 && old_slot >= 0 && luks_keyslot_token_count(cd, old_slot, -1) == 0)
-		r = luks_keyslot_remove(cd, old_slot);
+	r = luks_token_drop(cd, id, old_slot, -1, &slot_r);
+	if (r == 0 && slot_r < 0)
+		r = slot_r;
 	if (r == 0)
 		printf("Resealed token %d with a fresh secret as token %d (keyslot %d); removed "
 		       "the old keyslot %d.\n",
@@ -388,7 +387,8 @@ static int reseal_authorized(struct tpm *t, struct crypt_device *cd, int id,
 }
 
 /* The one token to reseal: --token N, or the only oyster token there is. */
-static int pick_token(struct crypt_device *cd, const struct reseal_args *a, struct token *tok)
+static int pick_token(struct crypt_device *cd, const struct reseal_args *a, struct token *tok,
+		      bool *usage_shown)
 {
 	int id, next, parse_r;
 
@@ -413,7 +413,8 @@ static int pick_token(struct crypt_device *cd, const struct reseal_args *a, stru
 			log_err("%s has several oyster tokens; choose one with --token (see oyster "
 				"status).",
 				a->device);
-			return -EDOM;
+			*usage_shown = true;
+			return -ENOTUNIQ;
 		}
 	}
 	return id;
@@ -426,7 +427,7 @@ int cmd_reseal(int argc, char **argv)
 	struct secret *pin = NULL, *raw = NULL;
 	struct token *old = NULL, *tok = NULL;
 	struct tpm *t = NULL;
-	bool now_approved = false, was_approved = false, bad_passphrase = false;
+	bool now_approved = false, was_approved = false, bad_passphrase = false, usage_shown = false;
 	char spec[128];
 	int id, r;
 
@@ -444,14 +445,14 @@ int cmd_reseal(int argc, char **argv)
 		r = luks_header_consistent(cd);
 	if (r < 0)
 		goto out;
-	r = id = pick_token(cd, &a, old);
+	r = id = pick_token(cd, &a, old, &usage_shown);
 	if (r < 0)
 		goto out;
 	r = tpm_open(&t);
 	if (r < 0)
 		goto out;
 	*tok = *old;
-	r = new_states(t, &a, old, tok, &now_approved, &was_approved);
+	r = new_states(t, &a, old, tok, &now_approved, &was_approved, &usage_shown);
 	if (r < 0)
 		goto out;
 	if (token_authorized(old)) {
@@ -507,7 +508,7 @@ out:
 	crypt_free(cd);
 	free(old);
 	free(tok);
-	if (r == -EDOM)
+	if (usage_shown)
 		return OYSTER_EXIT_USAGE;
 	if (bad_passphrase)
 		return OYSTER_EXIT_FAILURE;

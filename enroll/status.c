@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/* oyster status: each token, whether the TPM would unlock it now, and why not. */
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
@@ -99,7 +100,7 @@ static const char *verdict_text(const struct token *tok, const struct verdict *v
 	}
 	if (!v->changed)
 		return "no: each PCR matches some approved state, but no state as a whole";
-	unlock_describe_pcrs(v->changed, pcrs, sizeof(pcrs));
+	pcr_describe(v->changed, pcrs, sizeof(pcrs));
 	if (!(v->changed & ~token_fence_pcrs(tok)))
 		snprintf(buf, size,
 			 "no: %s left its reset value; if the boot fence extended it, as it does "
@@ -238,11 +239,9 @@ static void print_text(int id, const struct token *tok, const struct verdict *v)
 	       : v->srk_r == -EKEYREJECTED ? ", ANOTHER TPM's"
 					   : "");
 	if (v->diff_r >= 0 || v->diff_r == -ENOENT)
-		for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+		FOREACH_PCR_IN_MASK(pcr, tok->pcr_mask) {
 			const char *name = pcr_name(pcr);
 
-			if (!(tok->pcr_mask & (1u << pcr)))
-				continue;
 			printf("  PCR %-2u %-20s %-9s %s\n", pcr, name ? name : "-",
 			       v->changed & (1u << pcr) ? "CHANGED" : "matches",
 			       pcr_description(pcr));
@@ -282,12 +281,10 @@ static struct json_object *json_token(int id, const struct token *tok, const str
 			json_object_object_add(o, "interrupted_approval",
 					       json_object_new_boolean(tok->has_previous));
 		}
-		for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-			if (tok->pcr_mask & (1u << pcr))
-				json_object_array_add(pcrs, json_object_new_int((int)pcr));
-			if (v->changed & (1u << pcr))
-				json_object_array_add(changed, json_object_new_int((int)pcr));
-		}
+		FOREACH_PCR_IN_MASK(pcr, tok->pcr_mask)
+			json_object_array_add(pcrs, json_object_new_int((int)pcr));
+		FOREACH_PCR_IN_MASK(pcr, v->changed)
+			json_object_array_add(changed, json_object_new_int((int)pcr));
 	}
 	json_object_object_add(o, "pcrs", pcrs);
 	json_object_object_add(o, "changed_pcrs", changed);
@@ -375,7 +372,7 @@ static void print_fallback(const char *device, const char *reason, uint32_t chan
 	       "key opened it.\n",
 	       fallback_text(reason));
 	if (changed) {
-		unlock_describe_pcrs(changed, pcrs, sizeof(pcrs));
+		pcr_describe(changed, pcrs, sizeof(pcrs));
 		printf("  changed since enrollment: %s\n", pcrs);
 	}
 	if (approved)
@@ -393,9 +390,8 @@ static struct json_object *json_fallback(const char *reason, uint32_t changed)
 	json_object_object_add(o, "fell_back", json_object_new_boolean(reason != NULL));
 	if (reason) {
 		json_object_object_add(o, "reason", json_object_new_string(reason));
-		for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
-			if (changed & (1u << pcr))
-				json_object_array_add(pcrs, json_object_new_int((int)pcr));
+		FOREACH_PCR_IN_MASK(pcr, changed)
+			json_object_array_add(pcrs, json_object_new_int((int)pcr));
 	}
 	json_object_object_add(o, "changed_pcrs", pcrs);
 	return o;
@@ -439,7 +435,7 @@ int cmd_status(int argc, char **argv)
 	bool as_json = false;
 	uint32_t changed = 0;
 	bool approved = true;
-	const char *fell_back;
+	const char *fell_back, *why = NULL;
 	char record[256];
 	int c, id, n = 0, r, header_r;
 
@@ -487,12 +483,9 @@ int cmd_status(int argc, char **argv)
 		       header_difference(&hdr), header_copy_name(header_in_use(&hdr)),
 		       argv[optind]);
 	}
-	for (id = luks_token_next(cd, 0, tok, &r); id >= 0;
-	     id = luks_token_next(cd, id + 1, tok, &r)) {
-		struct verdict v = { .parse_r = r };
-
-		if (r < 0)
-			luks_token_get(cd, id, tok, &v.why);
+	for (id = luks_token_scan(cd, 0, tok, &r, &why); id >= 0;
+	     id = luks_token_scan(cd, id + 1, tok, &r, &why)) {
+		struct verdict v = { .parse_r = r, .why = r < 0 ? why : NULL };
 
 		judge(t, tok, &v);
 		if (v.parse_r >= 0)

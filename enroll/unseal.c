@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/* oyster unseal: the keyslot passphrase on stdout, for keyscripts. */
 #include <errno.h>
 #include <getopt.h>
 #include <libcryptsetup.h>
@@ -6,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "ask.h"
 #include "cmd.h"
 #include "log.h"
 #include "luks.h"

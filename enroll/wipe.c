@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/* oyster wipe: remove tokens and the keyslots only they use. */
 #include <errno.h>
 #include <getopt.h>
 #include <libcryptsetup.h>
@@ -49,7 +50,7 @@ static int recovery_slots(struct crypt_device *cd)
 static int wipe_recovery(struct crypt_device *cd, const char *device, bool force)
 {
 	time_t created;
-	int id, slot, r, removed = 0;
+	int id, slot, slot_r, r, removed = 0;
 
 	if (!force && luks_count_passphrase_keyslots(cd, -1) - recovery_slots(cd) <= 0) {
 		log_err("%s has no passphrase keyslot besides its recovery keys; after the wipe "
@@ -60,13 +61,12 @@ static int wipe_recovery(struct crypt_device *cd, const char *device, bool force
 	}
 	for (id = recovery_token_next(cd, 0, &slot, &created); id >= 0;
 	     id = recovery_token_next(cd, id + 1, &slot, &created)) {
-		r = luks_token_remove(cd, id);
+		r = luks_token_drop(cd, id, slot, -1, &slot_r);
 		if (r < 0)
 			return r;
-		if (slot >= 0 && luks_keyslot_token_count(cd, slot, -1) == 0) {
-			r = luks_keyslot_remove(cd, slot);
-			if (r < 0)
-				return r;
+		if (slot_r < 0)
+			return slot_r;
+		if (slot_r > 0) {
 			printf("Removed the recovery key in keyslot %d (token %d).\n", slot, id);
 		} else {
 			printf("Removed token %d (its keyslot is still used by another token).\n",
@@ -189,20 +189,17 @@ int cmd_wipe(int argc, char **argv)
 	}
 	for (id = luks_token_next(cd, have_want ? (int)want : 0, tok, &parse_r); id >= 0;
 	     id = luks_token_next(cd, id + 1, tok, &parse_r)) {
-		int slot = tok->keyslot;
+		int slot = tok->keyslot, slot_r;
 		bool authorized = parse_r == 0 && token_authorized(tok);
 
 		if (have_want && id != (int)want)
 			break;
-		/* The token goes first: a keyslot left behind alone is harmless, a token without
-		 * its keyslot is not. */
-		r = luks_token_remove(cd, id);
+		r = luks_token_drop(cd, id, slot, -1, &slot_r);
+		if (r == 0 && slot_r < 0)
+			r = slot_r;
 		if (r < 0)
 			goto out;
-		if (slot >= 0 && luks_keyslot_token_count(cd, slot, -1) == 0) {
-			r = luks_keyslot_remove(cd, slot);
-			if (r < 0)
-				goto out;
+		if (slot_r > 0) {
 			printf("Removed token %d and keyslot %d.\n", id, slot);
 		} else {
 			printf("Removed token %d (its keyslot is still used by another token).\n",

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Authorized tokens (version 2): the NV index and credential that hold a token's
+ * approved policy, set up, rewritten with the header and forgotten together.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,17 +6,14 @@
  * root or a mirror could alter: every offset is checked against the file.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "authenticode.h"
+#include "file.h"
 #include "log.h"
 #include "pcr.h"
 
@@ -184,36 +181,25 @@ out:
 
 int authenticode_file(const char *path, uint16_t bank, uint8_t *out)
 {
-	struct stat st;
 	void *map;
-	int fd, r;
+	size_t len;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = -errno;
-		log_err("Cannot read %s: %s.", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	r = file_map(path, OYSTER_PE_MAX_SIZE, &map, &len);
+	if (r < 0 && r != -EINVAL && r != -EFBIG) {
+		log_err("Cannot read %s: %s.", path, strerror(-r));
 		return r;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > OYSTER_PE_MAX_SIZE) {
+	if (r < 0 || !len) {
 		log_err("%s is not a kernel or boot loader image (a regular file up to 512 MiB).",
 			path);
-		close(fd);
 		return -EINVAL;
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED) {
-		r = -errno;
-		log_err("Cannot read %s: %s.", path, strerror(errno));
-		return r;
-	}
-	r = authenticode_digest(map, (size_t)st.st_size, bank, out);
+	r = authenticode_digest(map, len, bank, out);
 	if (r == -EINVAL)
 		log_err("%s is not a PE/COFF (EFI) image; oyster predict needs an EFI-bootable "
 			"kernel or boot loader.",
 			path);
-	munmap(map, (size_t)st.st_size);
+	file_unmap(map, len);
 	return r;
 }

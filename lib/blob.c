@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/* The token's sealed blobs unmarshalled into the structures Esys_Load() takes. */
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>

@@ -1,18 +1,17 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * crypttab(5) reading and editing for `oyster boot-setup`, every byte but the
+ * options of one entry kept as it was.
+ */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "crypttab.h"
 
-#define CRYPTTAB_MAX_SIZE (1024 * 1024)
 #define KEYSCRIPT_OPTION "keyscript=" OYSTER_KEYSCRIPT
 
 /* Byte ranges of a line's whitespace-separated fields; n == 5 means "five or more". */
@@ -265,170 +264,4 @@ int crypttab_add_keyscript(const char *text, const struct crypttab_entry *e, cha
 				 KEYSCRIPT_OPTION);
 	}
 	return text_splice(text, (size_t)(line - text) + at, drop, insert, out);
-}
-
-int crypttab_read(const char *path, char **text)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
-	int fd, r;
-
-	*text = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	r = -EFBIG;
-	if (!S_ISREG(st.st_mode) || st.st_size > CRYPTTAB_MAX_SIZE)
-		goto out;
-	r = -ENOMEM;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		goto out;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	r = -EINVAL;
-	if (memchr(buf, '\0', got))
-		goto out;
-	*text = buf;
-	buf = NULL;
-	r = 0;
-out:
-	free(buf);
-	close(fd);
-	return r;
-}
-
-/* Writes text to a new temporary file next to target, with st's owner and mode. */
-static int write_temp(const char *target, const char *text, const struct stat *st, char **tmp)
-{
-	size_t len = strlen(text), done = 0;
-	char *name = NULL;
-	int fd = -1, r;
-
-	*tmp = NULL;
-	if (asprintf(&name, "%s.XXXXXX", target) < 0)
-		return -ENOMEM;
-	fd = mkostemp(name, O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		free(name);
-		return r;
-	}
-	/* Only root can give a file away; anyone else keeps their own. */
-	if (fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM)
-		goto fail;
-	if (fchmod(fd, st->st_mode & 07777) < 0)
-		goto fail;
-	while (done < len) {
-		ssize_t n = write(fd, text + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail;
-		done += (size_t)n;
-	}
-	if (fsync(fd) < 0)
-		goto fail;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	*tmp = name;
-	return 0;
-fail:
-	r = -errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(name);
-	free(name);
-	return r;
-}
-
-static void sync_dir_of(const char *path)
-{
-	char *dir = strdup(path), *slash;
-	int fd;
-
-	if (!dir)
-		return;
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	else
-		strcpy(dir, ".");
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(dir);
-}
-
-int crypttab_write(const char *path, const char *old_text, const char *new_text, const char *backup)
-{
-	char *real = NULL, *current = NULL, *tmp = NULL, *backup_tmp = NULL;
-	struct stat st;
-	int r;
-
-	real = realpath(path, NULL);
-	if (!real)
-		return -errno;
-	r = crypttab_read(real, &current);
-	if (r < 0)
-		goto out;
-	r = -ESTALE;
-	if (strcmp(current, old_text))
-		goto out;
-	if (stat(real, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	r = write_temp(backup, old_text, &st, &backup_tmp);
-	if (r < 0)
-		goto out;
-	if (rename(backup_tmp, backup) < 0) {
-		r = -errno;
-		goto out;
-	}
-	free(backup_tmp);
-	backup_tmp = NULL;
-	r = write_temp(real, new_text, &st, &tmp);
-	if (r < 0)
-		goto out;
-	if (rename(tmp, real) < 0) {
-		r = -errno;
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	sync_dir_of(real);
-	r = 0;
-out:
-	if (backup_tmp)
-		unlink(backup_tmp);
-	if (tmp)
-		unlink(tmp);
-	free(backup_tmp);
-	free(tmp);
-	free(current);
-	free(real);
-	return r;
 }

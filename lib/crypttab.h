@@ -57,16 +57,7 @@ int crypttab_option(const char *options, const char *name, char *out, size_t siz
  */
 int crypttab_add_keyscript(const char *text, const struct crypttab_entry *e, char **out);
 
-/*
- * Replaces the file at path (symlinks followed) with new_text in one
- * rename(), with the same owner and mode, after saving old_text in backup.
- * -ESTALE when the file no longer holds old_text. On any failure the file
- * is left as it was and no temporary file remains.
- */
-int crypttab_write(const char *path, const char *old_text, const char *new_text,
-		   const char *backup);
-
-/* The whole file as a string (NUL-terminated); -ENOENT when it is missing. */
-int crypttab_read(const char *path, char **text);
+/* The largest crypttab (or other configuration file) the tool reads: file_read_text's max. */
+#define OYSTER_CONFIG_MAX_SIZE (1024 * 1024)
 
 #endif

@@ -10,14 +10,13 @@
  * authority events.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "efisig.h"
 #include "efivar.h"
+#include "file.h"
 #include "log.h"
 
 #define SECURE_BOOT_PCR 7
@@ -133,49 +132,13 @@ static bool is_variable(const struct eventlog_event *ev, int v, const uint8_t **
 /* A whole file, at most max bytes; -ENOENT quietly when there is none. */
 static int read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 {
-	uint8_t *buf = malloc(max + 1);
-	size_t n = 0;
-	int fd, r = 0;
+	int r = file_read(path, max, out, len);
 
-	*out = NULL;
-	*len = 0;
-	if (!buf)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		if (r != -ENOENT)
-			log_err("Cannot read %s: %s.", path, strerror(errno));
-		free(buf);
-		return r;
-	}
-	/* efivarfs files can be read only whole: ask for everything at once. */
-	while (n <= max) {
-		ssize_t k = read(fd, buf + n, max + 1 - n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			r = -errno;
-			log_err("Cannot read %s: %s.", path, strerror(errno));
-			break;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	close(fd);
-	if (r == 0 && n > max) {
+	if (r == -EFBIG)
 		log_err("%s is larger than %zu KiB: no Secure Boot database is.", path, max >> 10);
-		r = -EFBIG;
-	}
-	if (r < 0) {
-		free(buf);
-		return r;
-	}
-	*out = buf;
-	*len = n;
-	return 0;
+	else if (r < 0 && r != -ENOENT)
+		log_err("Cannot read %s: %s.", path, strerror(-r));
+	return r;
 }
 
 /* The variable's content now: efivarfs's file without its attributes; none is empty. */

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/* Base64 and hex, for secrets too: every failure wipes the output. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>

@@ -6,15 +6,14 @@
  * chooses them.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <tss2/tss2_tpm2_types.h>
 
 #include "eventlog.h"
+#include "file.h"
 #include "log.h"
 
 #define SHA1_SIZE 20
@@ -394,56 +393,22 @@ void eventlog_free(struct eventlog *log)
 
 int eventlog_read(const char *path, struct eventlog **out)
 {
-	uint8_t *buf = NULL;
-	size_t len = 0, cap = 0;
-	int fd, r = 0;
+	uint8_t *buf;
+	size_t len;
+	int r;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		log_err("Cannot read the event log %s: %s.", path, strerror(errno));
+	r = file_read(path, OYSTER_EVENTLOG_MAX_SIZE, &buf, &len);
+	if (r == -EFBIG)
+		log_err("The event log %s is larger than %u MiB.", path,
+			OYSTER_EVENTLOG_MAX_SIZE >> 20);
+	else if (r < 0)
+		log_err("Cannot read the event log %s: %s.", path, strerror(-r));
+	if (r < 0)
 		return r;
-	}
-	/* securityfs files have no size: read until the end. */
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			uint8_t *nb;
-
-			if (cap > OYSTER_EVENTLOG_MAX_SIZE) {
-				log_err("The event log %s is larger than %u MiB.", path,
-					OYSTER_EVENTLOG_MAX_SIZE >> 20);
-				r = -EFBIG;
-				break;
-			}
-			cap = cap ? cap * 2 : 65536;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				r = -ENOMEM;
-				break;
-			}
-			buf = nb;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			log_err("Cannot read the event log %s: %s.", path, strerror(errno));
-			break;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	if (r == 0) {
-		r = eventlog_parse(buf, len, out);
-		if (r == -EINVAL)
-			log_err("%s is not a usable TCG event log.", path);
-	}
+	r = eventlog_parse(buf, len, out);
+	if (r == -EINVAL)
+		log_err("%s is not a usable TCG event log.", path);
 	free(buf);
 	return r;
 }

@@ -33,15 +33,12 @@ static uint32_t reproduced(const struct eventlog *log, uint16_t bank, const stru
 {
 	size_t size = pcr_bank_digest_size(bank);
 	struct pcr_state replay;
-	uint32_t measured, ok = 0;
+	uint32_t measured;
 
 	if (eventlog_bank(log, bank) < 0 || eventlog_replay(log, bank, &replay, &measured) < 0)
 		return 0;
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
-		if ((mask & measured & (1u << pcr)) &&
-		    !memcmp(replay.value[pcr], now->value[pcr], size))
-			ok |= 1u << pcr;
-	return ok;
+	mask &= measured & ((1u << OYSTER_PCR_COUNT) - 1);
+	return mask & ~pcr_state_diff(&replay, now, mask, size);
 }
 
 void explain_record(const struct eventlog *log, const struct pcr_state *now, uint32_t skip,
@@ -53,10 +50,10 @@ void explain_record(const struct eventlog *log, const struct pcr_state *now, uin
 	tok->n_events = 0;
 	if (b < 0)
 		return;
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+	FOREACH_PCR_IN_MASK(pcr, ok) {
 		unsigned n = count_events(log, pcr);
 
-		if (!(ok & (1u << pcr)) || n > OYSTER_EVENTS_PER_PCR ||
+		if (n > OYSTER_EVENTS_PER_PCR ||
 		    tok->n_events + n > OYSTER_EVENTS_MAX)
 			continue;
 		for (unsigned i = 0; i < log->n_events; i++) {
@@ -123,12 +120,10 @@ unsigned explain_diff(const struct token *tok, const struct eventlog *log,
 
 	if (b < 0)
 		return 0;
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+	FOREACH_PCR_IN_MASK(pcr, pcrs) {
 		const struct token_event *rec = NULL;
 		unsigned n_rec = 0, k = 0, shown = 0;
 
-		if (!(pcrs & (1u << pcr)))
-			continue;
 		for (unsigned i = 0; i < tok->n_events; i++)
 			if (tok->events[i].pcr == pcr) {
 				rec = rec ? rec : &tok->events[i];

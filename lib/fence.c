@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "device.h"
 #include "encode.h"
 #include "fence.h"
 #include "header.h"
@@ -121,14 +122,11 @@ int fence_event(const char *spec, char *event, size_t size)
 	EVP_MD_CTX *md = NULL;
 	int version = 0, r;
 
-	if (!strncmp(spec, "UUID=", 5)) {
-		resolved = blkid_evaluate_tag("UUID", spec + 5, NULL);
-		if (!resolved) {
-			r = -ENOENT;
-			goto out;
-		}
+	r = device_resolve(spec, &resolved);
+	if (r < 0)
+		goto out;
+	if (resolved)
 		path = resolved;
-	}
 	r = probe(path, uuid, sizeof(uuid), &version);
 	if (r < 0)
 		goto out;

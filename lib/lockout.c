@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * What `oyster tpm-setup` reads of a TPM and the lockout hierarchy's commands:
+ * its authorization and dictionary-attack parameters.
+ */
 #include <errno.h>
 #include <string.h>
 
@@ -6,53 +10,15 @@
 #include "log.h"
 #include "tpm-private.h"
 
-static int get_property(struct tpm *t, uint32_t property, uint32_t *value)
-{
-	TPMS_CAPABILITY_DATA *cap = NULL;
-	TPMI_YES_NO more;
-	TSS2_RC rc;
-	int r = -EIO;
-
-	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				TPM2_CAP_TPM_PROPERTIES, property, 1, &more, &cap);
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_rc_errno(rc, "GetCapability(properties)");
-	if (cap->data.tpmProperties.count == 1 &&
-	    cap->data.tpmProperties.tpmProperty[0].property == property) {
-		*value = cap->data.tpmProperties.tpmProperty[0].value;
-		r = 0;
-	}
-	Esys_Free(cap);
-	return r;
-}
-
 static int has_handle(struct tpm *t, uint32_t handle, bool *out)
 {
-	TPMS_CAPABILITY_DATA *cap = NULL;
-	TPMI_YES_NO more;
-	TSS2_RC rc;
+	TPMS_CAPABILITY_DATA *cap;
+	int r;
 
-	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
-				handle, 1, &more, &cap);
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_rc_errno(rc, "GetCapability(handles)");
+	r = tpm_capability(t, TPM2_CAP_HANDLES, handle, 1, "handles", &cap);
+	if (r < 0)
+		return r;
 	*out = cap->data.handles.count >= 1 && cap->data.handles.handle[0] == handle;
-	Esys_Free(cap);
-	return 0;
-}
-
-static int has_command(struct tpm *t, TPM2_CC cc, bool *out)
-{
-	TPMS_CAPABILITY_DATA *cap = NULL;
-	TPMI_YES_NO more;
-	TSS2_RC rc;
-
-	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				TPM2_CAP_COMMANDS, cc, 1, &more, &cap);
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_rc_errno(rc, "GetCapability(commands)");
-	*out = cap->data.command.count >= 1 &&
-	       (cap->data.command.commandAttributes[0] & TPMA_CC_COMMANDINDEX_MASK) == cc;
 	Esys_Free(cap);
 	return 0;
 }
@@ -63,13 +29,13 @@ int tpm_state_read(struct tpm *t, struct tpm_state *st)
 	int r;
 
 	memset(st, 0, sizeof(*st));
-	r = get_property(t, TPM2_PT_PERMANENT, &permanent);
+	r = tpm_property(t, TPM2_PT_PERMANENT, &permanent);
 	if (r == 0)
 		r = tpm_da_read(t, &st->da);
 	if (r == 0)
 		r = has_handle(t, OYSTER_SRK_PERSISTENT, &st->srk_persistent);
 	if (r == 0)
-		r = has_command(t, TPM2_CC_PolicyAuthorizeNV, &st->policy_authorize_nv);
+		r = tpm_has_command(t, TPM2_CC_PolicyAuthorizeNV, &st->policy_authorize_nv);
 	st->lockout_auth_set = permanent & TPMA_PERMANENT_LOCKOUTAUTHSET;
 	st->owner_auth_set = permanent & TPMA_PERMANENT_OWNERAUTHSET;
 	st->in_lockout = permanent & TPMA_PERMANENT_INLOCKOUT;

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The one message sink: the plugin sets crypt_log(), the tool stderr; the core
+ * itself never prints.
+ */
 #include <stdarg.h>
 #include <stdio.h>
 

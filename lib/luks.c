@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-#include <blkid/blkid.h>
+/*
+ * oyster's tokens and keyslots in a LUKS2 header, through libcryptsetup: read,
+ * write and remove tokens, add, check and remove keyslots.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -13,123 +16,6 @@
 #include "header.h"
 #include "log.h"
 #include "luks.h"
-#include "recovery.h"
-
-/*
- * The header as it is on disk, read past libcryptsetup's lock: copies that
- * disagree may only be another process's write between its two copies, so
- * a disagreement counts once it has lasted half a second.
- */
-static int header_read_settled(struct crypt_device *cd, struct header *h)
-{
-	int r = header_read(cd, h);
-
-	for (int i = 0; i < 10 && r == 0 && !header_copies_agree(h) &&
-			(h->copy[HEADER_PRIMARY].found || h->copy[HEADER_SECONDARY].found);
-	     i++) {
-		header_free(h);
-		usleep(50 * 1000);
-		r = header_read(cd, h);
-	}
-	return r;
-}
-
-/* The copies disagreed before libcryptsetup loaded them: what it did about it. */
-static void header_report(struct crypt_device *cd, const char *path, const struct header *before)
-{
-	struct header after;
-	int used = header_in_use(before);
-
-	if (header_read(cd, &after) == 0 && header_copies_agree(&after)) {
-		log_err("Note: the LUKS2 header of %s needed recovery (%s); libcryptsetup "
-			"restored it from the %s copy.",
-			path, header_difference(before), header_copy_name(used));
-	} else {
-		log_err("Warning: the two copies of the LUKS2 header of %s disagree (%s); "
-			"libcryptsetup uses the %s copy. Back the header up (cryptsetup "
-			"luksHeaderBackup), then run: cryptsetup repair %s.",
-			path, header_difference(before), header_copy_name(used), path);
-	}
-	header_free(&after);
-}
-
-int luks_header_consistent(struct crypt_device *cd)
-{
-	struct header h;
-	int r;
-
-	r = header_read_settled(cd, &h);
-	if (r < 0) {
-		log_err("Cannot read the LUKS2 header of %s: %s.", h.path ? h.path : "the device",
-			strerror(-r));
-	} else if (!header_copies_agree(&h)) {
-		log_err("The two copies of the LUKS2 header of %s disagree (%s); oyster changes "
-			"nothing until they agree. Back the header up (cryptsetup "
-			"luksHeaderBackup), then run: cryptsetup repair %s.",
-			h.path, header_difference(&h), h.path);
-		r = -EUCLEAN;
-	}
-	header_free(&h);
-	return r;
-}
-
-int luks_open(const char *spec, struct crypt_device **out)
-{
-	struct crypt_device *cd = NULL;
-	struct header before = { 0 };
-	char *resolved = NULL;
-	const char *path = spec;
-	int r;
-
-	*out = NULL;
-	if (!strncmp(spec, "UUID=", 5)) {
-		resolved = blkid_evaluate_tag("UUID", spec + 5, NULL);
-		if (!resolved) {
-			log_err("No device with %s; check the UUID with blkid.", spec);
-			return -ENOENT;
-		}
-		path = resolved;
-	}
-	r = crypt_init(&cd, path);
-	if (r < 0) {
-		log_err("Cannot open %s: %s.", path, strerror(-r));
-		goto out;
-	}
-	/* libcryptsetup recovers a damaged or stale copy as it loads: look before and after. */
-	if (header_read_settled(cd, &before) < 0)
-		log_debug("Cannot read the LUKS2 header of %s directly.", path);
-	r = crypt_load(cd, CRYPT_LUKS, NULL);
-	if (r < 0) {
-		if (before.copy[HEADER_PRIMARY].found || before.copy[HEADER_SECONDARY].found)
-			log_err("The LUKS2 header of %s cannot be loaded (%s); restore a header "
-				"backup with cryptsetup luksHeaderRestore, or try: cryptsetup "
-				"repair %s.",
-				path,
-				*header_difference(&before) ? header_difference(&before)
-							    : "its metadata is invalid",
-				path);
-		else
-			log_err("%s is not a LUKS volume (or its header is damaged).", path);
-		goto out;
-	}
-	if (!header_copies_agree(&before))
-		header_report(cd, path, &before);
-	if (strcmp(crypt_get_type(cd), CRYPT_LUKS2)) {
-		log_err("%s is %s; oyster needs LUKS2 tokens (convert with: cryptsetup convert "
-			"--type luks2 %s).",
-			path, crypt_get_type(cd), path);
-		r = -EINVAL;
-		goto out;
-	}
-	*out = cd;
-	cd = NULL;
-	r = 0;
-out:
-	header_free(&before);
-	crypt_free(cd);
-	free(resolved);
-	return r;
-}
 
 int luks_token_get(struct crypt_device *cd, int id, struct token *tok, const char **why)
 {
@@ -152,21 +38,28 @@ int luks_token_get(struct crypt_device *cd, int id, struct token *tok, const cha
 	return r;
 }
 
-int luks_token_next(struct crypt_device *cd, int from, struct token *tok, int *parse_r)
+int luks_token_scan(struct crypt_device *cd, int from, struct token *tok, int *parse_r,
+		    const char **why)
 {
 	for (int id = from < 0 ? 0 : from; id < 32; id++) {
 		const char *type = NULL;
-		const char *why = NULL;
 		crypt_token_info info = crypt_token_status(cd, id, &type);
 
 		if (info != CRYPT_TOKEN_EXTERNAL && info != CRYPT_TOKEN_EXTERNAL_UNKNOWN)
 			continue;
 		if (!type || strcmp(type, OYSTER_TOKEN_TYPE))
 			continue;
-		*parse_r = luks_token_get(cd, id, tok, &why);
+		*parse_r = luks_token_get(cd, id, tok, why);
 		return id;
 	}
 	return -ENOENT;
+}
+
+int luks_token_next(struct crypt_device *cd, int from, struct token *tok, int *parse_r)
+{
+	const char *why = NULL;
+
+	return luks_token_scan(cd, from, tok, parse_r, &why);
 }
 
 int luks_token_keyslot(struct crypt_device *cd, int id)
@@ -366,6 +259,21 @@ int luks_keyslot_token_count(struct crypt_device *cd, int keyslot, int skip)
 			n++;
 	}
 	return n;
+}
+
+int luks_token_drop(struct crypt_device *cd, int id, int slot, int keep, int *slot_r)
+{
+	int r = luks_token_remove(cd, id);
+
+	*slot_r = 0;
+	if (r < 0)
+		return r;
+	if (slot >= 0 && slot != keep && luks_keyslot_token_count(cd, slot, -1) == 0) {
+		*slot_r = luks_keyslot_remove(cd, slot);
+		if (*slot_r == 0)
+			*slot_r = 1;
+	}
+	return 0;
 }
 
 /* Tokens assigned to keyslot other than recovery-key marks: a person cannot type those. */

@@ -54,21 +54,12 @@ int tpm_nv_name(uint32_t handle, bool written, uint8_t name[OYSTER_NV_NAME_LEN])
 
 int tpm_nv_supported(struct tpm *t)
 {
-	TPMS_CAPABILITY_DATA *cap = NULL;
-	TPMI_YES_NO more;
-	TSS2_RC rc;
-	int r = -EOPNOTSUPP;
+	bool has = false;
+	int r = tpm_has_command(t, TPM2_CC_PolicyAuthorizeNV, &has);
 
-	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				TPM2_CAP_COMMANDS, TPM2_CC_PolicyAuthorizeNV, 1, &more, &cap);
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_rc_errno(rc, "GetCapability(COMMANDS)");
-	if (cap->data.command.count >= 1 &&
-	    (cap->data.command.commandAttributes[0] & TPMA_CC_COMMANDINDEX_MASK) ==
-		    TPM2_CC_PolicyAuthorizeNV)
-		r = 0;
-	Esys_Free(cap);
-	return r;
+	if (r < 0)
+		return r;
+	return has ? 0 : -EOPNOTSUPP;
 }
 
 /* The index at handle as an ESYS_TR, if its name is one of ours (or exactly want). */
@@ -115,16 +106,15 @@ static int nv_get(struct tpm *t, uint32_t handle, const uint8_t *want, ESYS_TR *
 /* The defined handles in oyster's range, to find a free one. */
 static int nv_free_handle(struct tpm *t, uint32_t *handle)
 {
-	TPMS_CAPABILITY_DATA *cap = NULL;
-	TPMI_YES_NO more;
-	TSS2_RC rc;
+	TPMS_CAPABILITY_DATA *cap;
 	uint32_t h;
-	int r = -ENOSPC;
+	int r;
 
-	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES,
-				OYSTER_NV_FIRST, OYSTER_NV_LAST - OYSTER_NV_FIRST + 1, &more, &cap);
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_rc_errno(rc, "GetCapability(HANDLES)");
+	r = tpm_capability(t, TPM2_CAP_HANDLES, OYSTER_NV_FIRST,
+			   OYSTER_NV_LAST - OYSTER_NV_FIRST + 1, "handles", &cap);
+	if (r < 0)
+		return r;
+	r = -ENOSPC;
 	for (h = OYSTER_NV_FIRST; h <= OYSTER_NV_LAST && r < 0; h++) {
 		bool used = false;
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/* The PCR vocabulary: specs and names, banks, and the mask helpers of pcr.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -202,4 +203,51 @@ bool pcr_value_is_trivial(const uint8_t *value, size_t size)
 		all &= value[i];
 	}
 	return any == 0 || all == 0xff;
+}
+
+uint32_t pcr_state_diff(const struct pcr_state *a, const struct pcr_state *b, uint32_t mask,
+			size_t size)
+{
+	uint32_t diff = 0;
+
+	FOREACH_PCR_IN_MASK(pcr, mask)
+		if (memcmp(a->value[pcr], b->value[pcr], size))
+			diff |= 1u << pcr;
+	return diff;
+}
+
+uint32_t pcr_states_zero(const struct pcr_state *states, unsigned n, uint32_t mask, size_t size)
+{
+	uint32_t zero = 0;
+
+	FOREACH_PCR_IN_MASK(pcr, n ? mask : 0) {
+		bool all = true;
+
+		for (unsigned s = 0; s < n && all; s++)
+			for (size_t i = 0; i < size && all; i++)
+				all = !states[s].value[pcr][i];
+		if (all)
+			zero |= 1u << pcr;
+	}
+	return zero;
+}
+
+void pcr_state_copy(struct pcr_state *dst, const struct pcr_state *src, uint32_t mask, size_t size)
+{
+	FOREACH_PCR_IN_MASK(pcr, mask)
+		memcpy(dst->value[pcr], src->value[pcr], size);
+}
+
+void pcr_describe(uint32_t mask, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	if (size)
+		buf[0] = '\0';
+	FOREACH_PCR_IN_MASK(pcr, mask) {
+		if (off >= size)
+			break;
+		off += snprintf(buf + off, size - off, "%sPCR %u (%s)", off ? ", " : "", pcr,
+				pcr_description(pcr));
+	}
 }

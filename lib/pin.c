@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/* A PIN turned into the sealed object's authValue (PBKDF2 with the token's salt). */
 #include <errno.h>
 #include <openssl/evp.h>
 

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Policy digests computed offline as the TPM would, so that states other than
+ * today's can be sealed.
+ */
 #include <errno.h>
 #include <string.h>
 
@@ -48,9 +52,7 @@ int policy_pcr(const uint8_t old[OYSTER_POLICY_SIZE], uint16_t bank, uint32_t ma
 
 	if (!size || !mask || mask >> OYSTER_PCR_COUNT || !state || !out)
 		return -EINVAL;
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-		if (!(mask & (1u << pcr)))
-			continue;
+	FOREACH_PCR_IN_MASK(pcr, mask) {
 		memcpy(values + n, state->value[pcr], size);
 		n += size;
 	}

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Recovery keys: their modhex form and the oyster-recovery token that marks
+ * their keyslot.
+ */
 #include <errno.h>
 #include <json-c/json.h>
 #include <libcryptsetup.h>

@@ -5,12 +5,11 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "luks.h"
 #include "secret.h"
 
 struct crypt_device;
 
-/* The LUKS2 token type that marks a keyslot as a recovery key (docs/token-format.md). */
-#define OYSTER_RECOVERY_TOKEN_TYPE "oyster-recovery"
 #define OYSTER_RECOVERY_TOKEN_VERSION 1
 /* 256 bits as 64 modhex characters in 8 groups of 8 joined by dashes (systemd's shape). */
 #define OYSTER_RECOVERY_KEY_BYTES 32

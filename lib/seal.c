@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Sealing and unsealing: the policy sessions that replay a token's policy on
+ * the TPM, and the session helpers the other TPM files share.
+ */
 #include <errno.h>
 #include <string.h>
 #include <tss2/tss2_mu.h>

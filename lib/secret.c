@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/* Buffers for key material: locked in RAM, out of core dumps, wiped on free. */
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>

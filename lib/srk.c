@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The storage root key: found at its persistent handle or created, and checked
+ * to be the one a token was sealed under.
+ */
 #include <errno.h>
 #include <string.h>
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/* oyster's root-only state directory and the credentials kept in it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>

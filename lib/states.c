@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The algebra of a token's approved states: add, prune, fence, and what a reseal
+ * changes.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,12 +13,7 @@
 
 bool states_same(const struct token *tok, const struct pcr_state *a, const struct pcr_state *b)
 {
-	size_t size = pcr_bank_digest_size(tok->bank);
-
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
-		if ((tok->pcr_mask & (1u << pcr)) && memcmp(a->value[pcr], b->value[pcr], size))
-			return false;
-	return true;
+	return !pcr_state_diff(a, b, tok->pcr_mask, pcr_bank_digest_size(tok->bank));
 }
 
 int states_add(struct token *tok, const struct pcr_state *state, unsigned kind, time_t when,
@@ -91,9 +90,8 @@ void states_unfenced(const struct token *tok, uint32_t fence, const struct pcr_s
 	size_t size = pcr_bank_digest_size(tok->bank);
 
 	*out = *now;
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
-		if (fence & (1u << pcr))
-			memset(out->value[pcr], 0, size);
+	FOREACH_PCR_IN_MASK(pcr, fence)
+		memset(out->value[pcr], 0, size);
 }
 
 void states_init(struct token *tok, uint16_t bank, uint32_t mask, int fence,
@@ -164,9 +162,8 @@ int states_change(const struct token *old, const struct states_change *c, struct
 	if (r == 0 && c->predicted) {
 		struct pcr_state extra = today;
 
-		for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++)
-			if (c->predicted_mask & old->pcr_mask & ~fence & (1u << pcr))
-				memcpy(extra.value[pcr], c->predicted->value[pcr], size);
+		pcr_state_copy(&extra, c->predicted, c->predicted_mask & old->pcr_mask & ~fence,
+			       size);
 		r = states_add(tok, &extra, TOKEN_ORIGIN_PREDICTED, c->when, c->predicted_note);
 	}
 	if (r == 0 && c->next_boot) {

@@ -8,16 +8,13 @@
  * ARGS") into PCR 8 and each file it reads into PCR 9 (data: the path).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "authenticode.h"
+#include "file.h"
 #include "log.h"
 #include "substitute.h"
 
@@ -30,31 +27,17 @@
 /* The file's plain hash with bank's algorithm: what GRUB and the kernel's stub measure. */
 static int file_hash(const char *path, uint16_t bank, uint8_t *out)
 {
-	struct stat st;
-	void *map = NULL;
-	int fd, r;
+	void *map;
+	size_t len;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		r = fd < 0 ? -errno : -EINVAL;
-		log_err("Cannot read %s: %s.", path, fd < 0 ? strerror(errno) : "not a file");
-		if (fd >= 0)
-			close(fd);
+	r = file_map(path, SIZE_MAX, &map, &len);
+	if (r < 0) {
+		log_err("Cannot read %s: %s.", path, r == -EINVAL ? "not a file" : strerror(-r));
 		return r;
 	}
-	if (st.st_size > 0) {
-		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED) {
-			r = -errno;
-			close(fd);
-			log_err("Cannot read %s: %s.", path, strerror(-r));
-			return r;
-		}
-	}
-	close(fd);
-	r = eventlog_hash(bank, map ? map : "", (size_t)st.st_size, out);
-	if (map)
-		munmap(map, (size_t)st.st_size);
+	r = eventlog_hash(bank, map ? map : "", len, out);
+	file_unmap(map, len);
 	return r;
 }
 

@@ -15,6 +15,7 @@
 
 #include "encode.h"
 #include "log.h"
+#include "token-parse.h"
 #include "token.h"
 
 /* Hex buffers fit the longest of a name and a digest. */
@@ -41,6 +42,12 @@ static int add(struct json_object *obj, const char *key, struct json_object *val
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* add() under the field's name from the one table the parser reads too. */
+static int add_field(struct json_object *obj, int f, struct json_object *val)
+{
+	return add(obj, token_field_key(f), val);
 }
 
 static int append(struct json_object *arr, struct json_object *val)
@@ -90,14 +97,12 @@ static struct json_object *new_keyslots(int keyslot)
 static struct json_object *new_pcrs(uint32_t mask)
 {
 	struct json_object *arr = json_object_new_array();
-	unsigned pcr;
 
-	for (pcr = 0; arr && pcr < OYSTER_PCR_COUNT; pcr++) {
-		if (!(mask & (1u << pcr)))
-			continue;
+	FOREACH_PCR_IN_MASK(pcr, arr ? mask : 0) {
 		if (append(arr, json_object_new_int((int)pcr)) < 0) {
 			json_object_put(arr);
 			arr = NULL;
+			break;
 		}
 	}
 	return arr;
@@ -108,15 +113,13 @@ static struct json_object *new_state(const struct token *tok, const struct pcr_s
 	struct json_object *obj = json_object_new_object();
 	size_t size = pcr_bank_digest_size(tok->bank);
 	char key[4];
-	unsigned pcr;
 
-	for (pcr = 0; obj && pcr < OYSTER_PCR_COUNT; pcr++) {
-		if (!(tok->pcr_mask & (1u << pcr)))
-			continue;
+	FOREACH_PCR_IN_MASK(pcr, obj ? tok->pcr_mask : 0) {
 		snprintf(key, sizeof(key), "%u", pcr);
 		if (add(obj, key, new_hex(state->value[pcr], size)) < 0) {
 			json_object_put(obj);
 			obj = NULL;
+			break;
 		}
 	}
 	return obj;
@@ -211,10 +214,10 @@ static struct json_object *new_previous(const struct token *tok)
 	struct json_object *obj = json_object_new_object();
 
 	if (obj &&
-	    (add(obj, "tpm2_states", new_states(tok, p->states, p->n_states)) < 0 ||
+	    (add_field(obj, F_STATES, new_states(tok, p->states, p->n_states)) < 0 ||
 	     (p->next_boot &&
-	      add(obj, "tpm2_next_boot_reset", json_object_new_int64(p->next_boot_reset)) < 0) ||
-	     add(obj, "tpm2_approved_policy", new_hex(p->approved, OYSTER_POLICY_SIZE)) < 0)) {
+	      add_field(obj, F_NEXT_BOOT, json_object_new_int64(p->next_boot_reset)) < 0) ||
+	     add_field(obj, F_APPROVED, new_hex(p->approved, OYSTER_POLICY_SIZE)) < 0)) {
 		json_object_put(obj);
 		obj = NULL;
 	}
@@ -224,12 +227,12 @@ static struct json_object *new_previous(const struct token *tok)
 /* Version 2's fields. */
 static int add_authorized(struct json_object *root, const struct token *tok)
 {
-	if (add(root, "tpm2_nv_index", json_object_new_int64(tok->nv_index)) < 0 ||
-	    add(root, "tpm2_nv_name", new_hex(tok->nv_name, OYSTER_NV_NAME_LEN)) < 0 ||
-	    add(root, "tpm2_approved_policy", new_hex(tok->approved, OYSTER_POLICY_SIZE)) < 0 ||
-	    add(root, "tpm2_state_origins", new_origins(tok)) < 0)
+	if (add_field(root, F_NV_INDEX, json_object_new_int64(tok->nv_index)) < 0 ||
+	    add_field(root, F_NV_NAME, new_hex(tok->nv_name, OYSTER_NV_NAME_LEN)) < 0 ||
+	    add_field(root, F_APPROVED, new_hex(tok->approved, OYSTER_POLICY_SIZE)) < 0 ||
+	    add_field(root, F_ORIGINS, new_origins(tok)) < 0)
 		return -ENOMEM;
-	if (tok->has_previous && add(root, "tpm2_previous", new_previous(tok)) < 0)
+	if (tok->has_previous && add_field(root, F_PREVIOUS, new_previous(tok)) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -266,31 +269,31 @@ int token_emit(const struct token *tok, char **json)
 	root = json_object_new_object();
 	if (!root)
 		goto out;
-	if (add(root, "type", json_object_new_string(OYSTER_TOKEN_TYPE)) < 0 ||
-	    add(root, "keyslots", new_keyslots(tok->keyslot)) < 0 ||
-	    add(root, "oyster_version", json_object_new_int((int)tok->version)) < 0 ||
-	    add(root, "tpm2_private", new_base64(tok->private_blob, tok->private_len)) < 0 ||
-	    add(root, "tpm2_public", new_base64(tok->public_blob, tok->public_len)) < 0 ||
-	    add(root, "tpm2_srk_handle", json_object_new_int64(tok->srk_handle)) < 0 ||
-	    add(root, "tpm2_srk_name", new_hex(tok->srk_name, tok->srk_name_len)) < 0 ||
-	    add(root, "tpm2_pcr_bank", json_object_new_string(pcr_bank_name(tok->bank))) < 0 ||
-	    add(root, "tpm2_pcrs", new_pcrs(tok->pcr_mask)) < 0 ||
-	    add(root, "tpm2_states", new_states(tok, tok->states, tok->n_states)) < 0 ||
-	    add(root, "tpm2_policy", new_hex(tok->policy, OYSTER_POLICY_SIZE)) < 0 ||
-	    add(root, "tpm2_pin", json_object_new_boolean(tok->pin)) < 0)
+	if (add_field(root, F_TYPE, json_object_new_string(OYSTER_TOKEN_TYPE)) < 0 ||
+	    add_field(root, F_KEYSLOTS, new_keyslots(tok->keyslot)) < 0 ||
+	    add_field(root, F_VERSION, json_object_new_int((int)tok->version)) < 0 ||
+	    add_field(root, F_PRIVATE, new_base64(tok->private_blob, tok->private_len)) < 0 ||
+	    add_field(root, F_PUBLIC, new_base64(tok->public_blob, tok->public_len)) < 0 ||
+	    add_field(root, F_SRK_HANDLE, json_object_new_int64(tok->srk_handle)) < 0 ||
+	    add_field(root, F_SRK_NAME, new_hex(tok->srk_name, tok->srk_name_len)) < 0 ||
+	    add_field(root, F_BANK, json_object_new_string(pcr_bank_name(tok->bank))) < 0 ||
+	    add_field(root, F_PCRS, new_pcrs(tok->pcr_mask)) < 0 ||
+	    add_field(root, F_STATES, new_states(tok, tok->states, tok->n_states)) < 0 ||
+	    add_field(root, F_POLICY, new_hex(tok->policy, OYSTER_POLICY_SIZE)) < 0 ||
+	    add_field(root, F_PIN, json_object_new_boolean(tok->pin)) < 0)
 		goto out;
 	if (tok->next_boot &&
-	    add(root, "tpm2_next_boot_reset", json_object_new_int64(tok->next_boot_reset)) < 0)
+	    add_field(root, F_NEXT_BOOT, json_object_new_int64(tok->next_boot_reset)) < 0)
 		goto out;
 	if (tok->pin &&
-	    (add(root, "tpm2_pin_salt", new_hex(tok->pin_salt, tok->pin_salt_len)) < 0 ||
-	     add(root, "tpm2_pin_iterations", json_object_new_int64(tok->pin_iterations)) < 0))
+	    (add_field(root, F_PIN_SALT, new_hex(tok->pin_salt, tok->pin_salt_len)) < 0 ||
+	     add_field(root, F_PIN_ITERATIONS, json_object_new_int64(tok->pin_iterations)) < 0))
 		goto out;
-	if (tok->n_events && add(root, "tpm2_events", new_events(tok)) < 0)
+	if (tok->n_events && add_field(root, F_EVENTS, new_events(tok)) < 0)
 		goto out;
 	if (token_authorized(tok) && add_authorized(root, tok) < 0)
 		goto out;
-	if (add(root, "created", new_time(tok->created)) < 0)
+	if (add_field(root, F_CREATED, new_time(tok->created)) < 0)
 		goto out;
 	s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
 								JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -339,7 +342,7 @@ void token_dump(const struct token *tok, void (*line)(const char *text, void *da
 	const char *bank = pcr_bank_name(tok->bank);
 	char hex[TOKEN_HEX_MAX];
 	char spec[OYSTER_PCR_COUNT * 3 + 1];
-	unsigned pcr, i, n_states;
+	unsigned i, n_states;
 	const char *name;
 
 	if (size > OYSTER_MAX_DIGEST)
@@ -349,9 +352,7 @@ void token_dump(const struct token *tok, void (*line)(const char *text, void *da
 	dumpf(line, data, "\tVersion:    %u", tok->version);
 	pcr_format_spec(tok->pcr_mask, spec, sizeof(spec));
 	dumpf(line, data, "\tTPM2 PCRs:  %s (%s)", spec, bank ? bank : "unknown bank");
-	for (pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-		if (!(tok->pcr_mask & (1u << pcr)))
-			continue;
+	FOREACH_PCR_IN_MASK(pcr, tok->pcr_mask) {
 		name = pcr_name(pcr);
 		dumpf(line, data, "\t            %2u: %s", pcr, name ? name : pcr_description(pcr));
 	}
@@ -359,9 +360,7 @@ void token_dump(const struct token *tok, void (*line)(const char *text, void *da
 	for (i = 0; i < n_states; i++) {
 		bool first = true;
 
-		for (pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-			if (!(tok->pcr_mask & (1u << pcr)))
-				continue;
+		FOREACH_PCR_IN_MASK(pcr, tok->pcr_mask) {
 			dump_hex(hex, sizeof(hex), tok->states[i].value[pcr], size);
 			if (first)
 				dumpf(line, data, "\tState %u:    %2u: %s", i + 1, pcr, hex);

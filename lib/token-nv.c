@@ -30,19 +30,7 @@ const char *token_origin_name(unsigned kind)
 /* PCRs all zeros in every state of the list: the fence, for the next-boot branch. */
 static uint32_t fence_of(const struct token *tok, const struct pcr_state *states, unsigned n)
 {
-	size_t size = pcr_bank_digest_size(tok->bank);
-	uint32_t mask = 0;
-
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-		bool zero = n && (tok->pcr_mask & (1u << pcr));
-
-		for (unsigned s = 0; s < n && zero; s++)
-			for (size_t i = 0; i < size && zero; i++)
-				zero = !states[s].value[pcr][i];
-		if (zero)
-			mask |= 1u << pcr;
-	}
-	return mask;
+	return pcr_states_zero(states, n, tok->pcr_mask, pcr_bank_digest_size(tok->bank));
 }
 
 uint32_t token_fence_of(const struct token *tok, bool previous)
@@ -145,8 +133,6 @@ static int parse_origin(struct json_object *obj, struct token_origin *o, const c
 int token_parse_nv(struct json_object *root, struct token *tok, const char **why)
 {
 	struct json_object *val, *arr;
-	const char *s;
-	size_t len;
 	int64_t handle;
 	int r;
 
@@ -157,14 +143,11 @@ int token_parse_nv(struct json_object *root, struct token *tok, const char **why
 	if (handle < OYSTER_NV_FIRST || handle > OYSTER_NV_LAST)
 		return token_fail(why, "tpm2_nv_index: not in 0x01804f00..0x01804fff");
 	tok->nv_index = (uint32_t)handle;
-	r = token_get_string(root, F_NV_NAME, &s, &len, why);
+	r = token_get_name(root, F_NV_NAME, tok->nv_name, OYSTER_NV_NAME_LEN,
+			   "tpm2_nv_name: not 68 lower-case hex digits",
+			   "tpm2_nv_name: not a sha256 name (000b...)", why);
 	if (r < 0)
 		return r;
-	if (token_decode_hex(s, len, tok->nv_name, OYSTER_NV_NAME_LEN) < 0)
-		return token_fail(why, "tpm2_nv_name: not 68 lower-case hex digits");
-	if (tok->nv_name[0] != (TPM2_ALG_SHA256 >> 8) ||
-	    tok->nv_name[1] != (TPM2_ALG_SHA256 & 0xff))
-		return token_fail(why, "tpm2_nv_name: not a sha256 name (000b...)");
 
 	r = token_get_field(root, F_ORIGINS, &arr, why);
 	if (r < 0)
@@ -181,16 +164,8 @@ int token_parse_nv(struct json_object *root, struct token *tok, const char **why
 
 static int parse_digest(struct json_object *obj, uint8_t out[OYSTER_POLICY_SIZE], const char **why)
 {
-	const char *s;
-	size_t len;
-	int r;
-
-	r = token_get_string(obj, F_APPROVED, &s, &len, why);
-	if (r < 0)
-		return r;
-	if (token_decode_hex(s, len, out, OYSTER_POLICY_SIZE) < 0)
-		return token_fail(why, "tpm2_approved_policy: not 64 lower-case hex digits");
-	return 0;
+	return token_get_hex(obj, F_APPROVED, out, OYSTER_POLICY_SIZE,
+			     "tpm2_approved_policy: not 64 lower-case hex digits", why);
 }
 
 static int parse_previous(struct json_object *root, struct token *tok, const char **why)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Inside the token parser: what token.c (the token as a whole) shares with
- * token-pcrs.c (the fields about PCRs: bank, PCRs, states, events). Not for
- * other callers: they use token_parse().
+ * Inside the token module: the field table and readers of token-fields.c,
+ * which token.c (the token as a whole), token-pcrs.c (bank, PCRs, states,
+ * events), token-nv.c (version 2) and token-emit.c share; and the parsers
+ * token.c calls. Not for other callers: they use token_parse().
  */
 #ifndef OYSTER_TOKEN_PARSE_H
 #define OYSTER_TOKEN_PARSE_H
@@ -45,6 +46,7 @@ enum {
 
 /* Sets *why (a literal, never token data) and returns -EINVAL. */
 int token_fail(const char **why, const char *msg);
+/* The field's JSON key: one spelling for the parser and the emitter. */
 const char *token_field_key(int f);
 /* Field f present with its JSON type; else a message naming it. */
 int token_get_field(struct json_object *root, int f, struct json_object **val, const char **why);
@@ -53,6 +55,15 @@ int token_get_string(struct json_object *root, int f, const char **s, size_t *le
 		     const char **why);
 /* Exactly size bytes as lower-case hex: one spelling per value, length checked first. */
 int token_decode_hex(const char *s, size_t len, uint8_t *out, size_t size);
+/* A field of exactly size bytes as lower-case hex; else not_hex (a literal). */
+int token_get_hex(struct json_object *root, int f, uint8_t *out, size_t size,
+		  const char *not_hex, const char **why);
+/*
+ * A TPM name field: size bytes as lower-case hex (else not_hex) that start
+ * with TPM2_ALG_SHA256 (else not_sha256); the messages are literals.
+ */
+int token_get_name(struct json_object *root, int f, uint8_t *out, size_t size,
+		   const char *not_hex, const char *not_sha256, const char **why);
 
 /* Exactly "YYYY-MM-DDTHH:MM:SSZ", a real date from 1970 to 9999. */
 int token_parse_time(const char *s, size_t len, time_t *out);

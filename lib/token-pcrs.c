@@ -59,16 +59,13 @@ static int parse_state(struct json_object *obj, const struct token *tok, struct 
 	size_t size = pcr_bank_digest_size(tok->bank);
 	struct json_object *val;
 	char key[4];
-	unsigned pcr;
 
 	if (!json_object_is_type(obj, json_type_object))
 		return token_fail(why, "tpm2_states: a state is not an object");
 	/* Every PCR of tpm2_pcrs present and nothing else: the count closes the set. */
 	if (json_object_object_length(obj) != __builtin_popcount(tok->pcr_mask))
 		return token_fail(why, "tpm2_states: a state's PCRs are not those of tpm2_pcrs");
-	for (pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-		if (!(tok->pcr_mask & (1u << pcr)))
-			continue;
+	FOREACH_PCR_IN_MASK(pcr, tok->pcr_mask) {
 		snprintf(key, sizeof(key), "%u", pcr);
 		if (!json_object_object_get_ex(obj, key, &val))
 			return token_fail(why,

@@ -30,105 +30,10 @@
 /* Hex buffers fit the longest of a name and a digest. */
 #define TOKEN_HEX_MAX (2 * OYSTER_MAX_NAME + 1)
 _Static_assert(OYSTER_MAX_NAME >= OYSTER_MAX_DIGEST, "TOKEN_HEX_MAX too small for a digest");
-/* "2026-11-26T15:00:00Z" */
-#define TOKEN_TIME_LEN 20
 /* TPM2B_NAME contents of the SRK: TPM2_ALG_SHA256, then its 32-byte digest. */
 #define TOKEN_SRK_NAME_LEN 34
 _Static_assert(OYSTER_MAX_PRIVATE == 1024 && OYSTER_MAX_PUBLIC == 1024,
 	       "the \"longer than 1024 bytes\" messages and docs/token-format.md");
-
-/* Messages are literals: *why must outlive the parse and never carries token data. */
-#define FIELD(key, type, what)                                                                     \
-	{                                                                                          \
-		key, type, key ": missing", key ": not " what, key ": contains a NUL character"    \
-	}
-
-static const struct token_field {
-	const char *key;
-	enum json_type type;
-	const char *missing;
-	const char *wrong_type;
-	const char *has_nul;
-} token_fields[F_COUNT] = {
-	[F_TYPE] = FIELD("type", json_type_string, "a string"),
-	[F_KEYSLOTS] = FIELD("keyslots", json_type_array, "an array"),
-	[F_VERSION] = FIELD("oyster_version", json_type_int, "an integer"),
-	[F_PRIVATE] = FIELD("tpm2_private", json_type_string, "a string"),
-	[F_PUBLIC] = FIELD("tpm2_public", json_type_string, "a string"),
-	[F_SRK_HANDLE] = FIELD("tpm2_srk_handle", json_type_int, "an integer"),
-	[F_SRK_NAME] = FIELD("tpm2_srk_name", json_type_string, "a string"),
-	[F_BANK] = FIELD("tpm2_pcr_bank", json_type_string, "a string"),
-	[F_PCRS] = FIELD("tpm2_pcrs", json_type_array, "an array"),
-	[F_STATES] = FIELD("tpm2_states", json_type_array, "an array"),
-	[F_POLICY] = FIELD("tpm2_policy", json_type_string, "a string"),
-	[F_PIN] = FIELD("tpm2_pin", json_type_boolean, "a boolean"),
-	[F_PIN_SALT] = FIELD("tpm2_pin_salt", json_type_string, "a string"),
-	[F_PIN_ITERATIONS] = FIELD("tpm2_pin_iterations", json_type_int, "an integer"),
-	[F_NEXT_BOOT] = FIELD("tpm2_next_boot_reset", json_type_int, "an integer"),
-	[F_EVENTS] = FIELD("tpm2_events", json_type_object, "an object"),
-	[F_CREATED] = FIELD("created", json_type_string, "a string"),
-	[F_NV_INDEX] = FIELD("tpm2_nv_index", json_type_int, "an integer"),
-	[F_NV_NAME] = FIELD("tpm2_nv_name", json_type_string, "a string"),
-	[F_APPROVED] = FIELD("tpm2_approved_policy", json_type_string, "a string"),
-	[F_ORIGINS] = FIELD("tpm2_state_origins", json_type_array, "an array"),
-	[F_PREVIOUS] = FIELD("tpm2_previous", json_type_object, "an object"),
-};
-
-int token_fail(const char **why, const char *msg)
-{
-	*why = msg;
-	return -EINVAL;
-}
-
-const char *token_field_key(int f)
-{
-	return token_fields[f].key;
-}
-
-int token_get_field(struct json_object *root, int f, struct json_object **val, const char **why)
-{
-	const struct token_field *tf = &token_fields[f];
-
-	if (!json_object_object_get_ex(root, tf->key, val))
-		return token_fail(why, tf->missing);
-	/* A JSON null is a NULL object, of no type but json_type_null. */
-	if (!json_object_is_type(*val, tf->type))
-		return token_fail(why, tf->wrong_type);
-	return 0;
-}
-
-int token_get_string(struct json_object *root, int f, const char **s, size_t *len, const char **why)
-{
-	struct json_object *val;
-	int r;
-
-	r = token_get_field(root, f, &val, why);
-	if (r < 0)
-		return r;
-	*s = json_object_get_string(val);
-	*len = json_object_get_string_len(val);
-	/* "\u0000" is valid JSON; C string functions would stop there. */
-	if (strlen(*s) != *len)
-		return token_fail(why, token_fields[f].has_nul);
-	return 0;
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* Exactly size bytes as lower-case hex: one spelling per value, length checked first. */
-int token_decode_hex(const char *s, size_t len, uint8_t *out, size_t size)
-{
-	size_t n;
-
-	if (len != 2 * size || strspn(s, "0123456789abcdef") != len)
-		return -EINVAL;
-	if (hex_decode(s, out, size, &n) < 0 || n != size)
-		return -EINVAL;
-	return 0;
-}
 
 /* Canonical decimal, as libcryptsetup writes keyslot numbers: no sign, no leading zero. */
 static int parse_index(const char *s, size_t len, unsigned max, unsigned *out)
@@ -139,56 +44,13 @@ static int parse_index(const char *s, size_t len, unsigned max, unsigned *out)
 	if (len == 0 || len > 2 || (len > 1 && s[0] == '0'))
 		return -EINVAL;
 	for (i = 0; i < len; i++) {
-		if (!is_digit(s[i]))
+		if (s[i] < '0' || s[i] > '9')
 			return -EINVAL;
 		v = v * 10 + (unsigned)(s[i] - '0');
 	}
 	if (v > max)
 		return -EINVAL;
 	*out = v;
-	return 0;
-}
-
-static unsigned digits(const char *s, size_t n)
-{
-	unsigned v = 0;
-
-	while (n--)
-		v = v * 10 + (unsigned)(*s++ - '0');
-	return v;
-}
-
-/* Exactly "YYYY-MM-DDTHH:MM:SSZ", a real date from 1970 to 9999, seconds 00..59. */
-int token_parse_time(const char *s, size_t len, time_t *out)
-{
-	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
-	struct tm tm = { 0 }, in, back;
-	time_t t;
-	size_t i;
-
-	if (len != TOKEN_TIME_LEN)
-		return -EINVAL;
-	for (i = 0; i < len; i++) {
-		if (shape[i] == 'd' ? !is_digit(s[i]) : s[i] != shape[i])
-			return -EINVAL;
-	}
-	tm.tm_year = (int)digits(s, 4) - 1900;
-	tm.tm_mon = (int)digits(s + 5, 2) - 1;
-	tm.tm_mday = (int)digits(s + 8, 2);
-	tm.tm_hour = (int)digits(s + 11, 2);
-	tm.tm_min = (int)digits(s + 14, 2);
-	tm.tm_sec = (int)digits(s + 17, 2);
-	if (tm.tm_year < 70)
-		return -EINVAL;
-	in = tm;
-	/* timegm() normalises "02-30" into March: converting back shows it. */
-	t = timegm(&tm);
-	if (t == (time_t)-1 || !gmtime_r(&t, &back))
-		return -EINVAL;
-	if (back.tm_year != in.tm_year || back.tm_mon != in.tm_mon || back.tm_mday != in.tm_mday ||
-	    back.tm_hour != in.tm_hour || back.tm_min != in.tm_min || back.tm_sec != in.tm_sec)
-		return -EINVAL;
-	*out = t;
 	return 0;
 }
 
@@ -289,7 +151,7 @@ static int check_keys(struct json_object *root, const struct token *tok, const c
 	json_object_object_foreach (root, key, val) {
 		(void)val;
 		for (f = 0; f < last; f++) {
-			if (!strcmp(key, token_fields[f].key))
+			if (!strcmp(key, token_field_key(f)))
 				break;
 		}
 		if (f == last)
@@ -366,8 +228,6 @@ static int parse_public(struct json_object *root, struct token *tok, TPM2B_PUBLI
 static int parse_srk(struct json_object *root, struct token *tok, const char **why)
 {
 	struct json_object *val;
-	const char *s;
-	size_t len;
 	int64_t handle;
 	int r;
 
@@ -379,14 +239,11 @@ static int parse_srk(struct json_object *root, struct token *tok, const char **w
 		return token_fail(why, "tpm2_srk_handle: neither 2164260865 (0x81000001) nor 0");
 	tok->srk_handle = (uint32_t)handle;
 
-	r = token_get_string(root, F_SRK_NAME, &s, &len, why);
+	r = token_get_name(root, F_SRK_NAME, tok->srk_name, TOKEN_SRK_NAME_LEN,
+			   "tpm2_srk_name: not 68 lower-case hex digits",
+			   "tpm2_srk_name: not a sha256 name (000b...)", why);
 	if (r < 0)
 		return r;
-	if (token_decode_hex(s, len, tok->srk_name, TOKEN_SRK_NAME_LEN) < 0)
-		return token_fail(why, "tpm2_srk_name: not 68 lower-case hex digits");
-	if (tok->srk_name[0] != (TPM2_ALG_SHA256 >> 8) ||
-	    tok->srk_name[1] != (TPM2_ALG_SHA256 & 0xff))
-		return token_fail(why, "tpm2_srk_name: not a sha256 name (000b...)");
 	tok->srk_name_len = TOKEN_SRK_NAME_LEN;
 	return 0;
 }
@@ -398,8 +255,6 @@ static int parse_policy(struct json_object *root, struct token *tok, const TPM2B
 	unsigned n;
 	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
 	uint8_t digest[OYSTER_POLICY_SIZE];
-	const char *s;
-	size_t len;
 	int r;
 
 	if (token_authorized(tok)) {
@@ -407,11 +262,10 @@ static int parse_policy(struct json_object *root, struct token *tok, const TPM2B
 		if (r < 0)
 			return r;
 	}
-	r = token_get_string(root, F_POLICY, &s, &len, why);
+	r = token_get_hex(root, F_POLICY, tok->policy, OYSTER_POLICY_SIZE,
+			  "tpm2_policy: not 64 lower-case hex digits", why);
 	if (r < 0)
 		return r;
-	if (token_decode_hex(s, len, tok->policy, OYSTER_POLICY_SIZE) < 0)
-		return token_fail(why, "tpm2_policy: not 64 lower-case hex digits");
 	if (tok->next_boot && tok->n_states >= token_max_states(tok))
 		return token_fail(why,
 				  token_authorized(tok)
@@ -448,8 +302,8 @@ static int parse_pin(struct json_object *root, struct token *tok, const char **w
 		return r;
 	tok->pin = json_object_get_boolean(val);
 	if (!tok->pin) {
-		if (json_object_object_get_ex(root, token_fields[F_PIN_SALT].key, NULL) ||
-		    json_object_object_get_ex(root, token_fields[F_PIN_ITERATIONS].key, NULL))
+		if (json_object_object_get_ex(root, token_field_key(F_PIN_SALT), NULL) ||
+		    json_object_object_get_ex(root, token_field_key(F_PIN_ITERATIONS), NULL))
 			return token_fail(why, "tpm2_pin_salt: present although tpm2_pin is false");
 		return 0;
 	}
@@ -476,7 +330,7 @@ static int parse_next_boot(struct json_object *root, struct token *tok, const ch
 	int64_t n;
 	int r;
 
-	if (!json_object_object_get_ex(root, token_fields[F_NEXT_BOOT].key, NULL))
+	if (!json_object_object_get_ex(root, token_field_key(F_NEXT_BOOT), NULL))
 		return 0;
 	r = token_get_field(root, F_NEXT_BOOT, &val, why);
 	if (r < 0)
@@ -505,19 +359,8 @@ static int parse_created(struct json_object *root, struct token *tok, const char
 
 uint32_t token_fence_pcrs(const struct token *tok)
 {
-	size_t size = pcr_bank_digest_size(tok->bank);
-	uint32_t mask = 0;
-
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-		bool zero = tok->n_states && (tok->pcr_mask & (1u << pcr));
-
-		for (unsigned s = 0; s < tok->n_states && zero; s++)
-			for (size_t i = 0; i < size && zero; i++)
-				zero = !tok->states[s].value[pcr][i];
-		if (zero)
-			mask |= 1u << pcr;
-	}
-	return mask;
+	return pcr_states_zero(tok->states, tok->n_states, tok->pcr_mask,
+			       pcr_bank_digest_size(tok->bank));
 }
 
 bool token_authorized(const struct token *tok)

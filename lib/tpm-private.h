@@ -21,6 +21,17 @@ int tpm_rc_errno(TSS2_RC rc, const char *what);
 /* The TPM's response code without the handle/session/parameter number. */
 TSS2_RC tpm_rc_base(TSS2_RC rc);
 
+/*
+ * TPM2_GetCapability of count values from property on: 0 and *out (free it
+ * with Esys_Free), or tpm_rc_errno()'s errno, logged as GetCapability(what).
+ */
+int tpm_capability(struct tpm *t, TPM2_CAP capability, uint32_t property, uint32_t count,
+		   const char *what, TPMS_CAPABILITY_DATA **out);
+/* One TPM property's value: 0, -EIO when the TPM does not report it, or tpm_capability()'s. */
+int tpm_property(struct tpm *t, uint32_t property, uint32_t *value);
+/* Whether the TPM implements command cc: 0 and *out, or tpm_capability()'s errno. */
+int tpm_has_command(struct tpm *t, TPM2_CC cc, bool *out);
+
 struct srk {
 	ESYS_TR tr;
 	uint32_t handle; /* OYSTER_SRK_PERSISTENT or OYSTER_SRK_TRANSIENT */

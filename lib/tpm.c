@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The one TPM connection: a TCTI opened from its string, the errno vocabulary of
+ * tpm.h, PCR reads.
+ */
 #include <errno.h>
 #include <linux/magic.h>
 #include <stdbool.h>
@@ -342,9 +346,7 @@ int tpm_pcr_read(struct tpm *t, uint16_t bank, uint32_t mask, struct pcr_state *
 				got_mask |= (uint32_t)got->pcrSelections[i].pcrSelect[b] << (8 * b);
 		}
 		got_mask &= left;
-		for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
-			if (!(got_mask & (1u << pcr)))
-				continue;
+		FOREACH_PCR_IN_MASK(pcr, got_mask) {
 			if (n >= values->count || values->digests[n].size != size)
 				break;
 			memcpy(out->value[pcr], values->digests[n].buffer, size);
@@ -362,17 +364,65 @@ int tpm_pcr_read(struct tpm *t, uint16_t bank, uint32_t mask, struct pcr_state *
 	return 0;
 }
 
-int tpm_da_read(struct tpm *t, struct tpm_da *da)
+int tpm_capability(struct tpm *t, TPM2_CAP capability, uint32_t property, uint32_t count,
+		   const char *what, TPMS_CAPABILITY_DATA **out)
 {
-	TPMS_CAPABILITY_DATA *cap = NULL;
 	TPMI_YES_NO more;
 	TSS2_RC rc;
 
+	*out = NULL;
+	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, capability,
+				property, count, &more, out);
+	if (rc != TSS2_RC_SUCCESS) {
+		char call[64];
+
+		snprintf(call, sizeof(call), "GetCapability(%s)", what);
+		return tpm_rc_errno(rc, call);
+	}
+	return 0;
+}
+
+int tpm_property(struct tpm *t, uint32_t property, uint32_t *value)
+{
+	TPMS_CAPABILITY_DATA *cap;
+	int r;
+
+	r = tpm_capability(t, TPM2_CAP_TPM_PROPERTIES, property, 1, "properties", &cap);
+	if (r < 0)
+		return r;
+	r = -EIO;
+	if (cap->data.tpmProperties.count == 1 &&
+	    cap->data.tpmProperties.tpmProperty[0].property == property) {
+		*value = cap->data.tpmProperties.tpmProperty[0].value;
+		r = 0;
+	}
+	Esys_Free(cap);
+	return r;
+}
+
+int tpm_has_command(struct tpm *t, TPM2_CC cc, bool *out)
+{
+	TPMS_CAPABILITY_DATA *cap;
+	int r;
+
+	r = tpm_capability(t, TPM2_CAP_COMMANDS, cc, 1, "commands", &cap);
+	if (r < 0)
+		return r;
+	*out = cap->data.command.count >= 1 &&
+	       (cap->data.command.commandAttributes[0] & TPMA_CC_COMMANDINDEX_MASK) == cc;
+	Esys_Free(cap);
+	return 0;
+}
+
+int tpm_da_read(struct tpm *t, struct tpm_da *da)
+{
+	TPMS_CAPABILITY_DATA *cap;
+	int r;
+
 	memset(da, 0, sizeof(*da));
-	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				TPM2_CAP_TPM_PROPERTIES, TPM2_PT_LOCKOUT_COUNTER, 4, &more, &cap);
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_rc_errno(rc, "GetCapability(lockout)");
+	r = tpm_capability(t, TPM2_CAP_TPM_PROPERTIES, TPM2_PT_LOCKOUT_COUNTER, 4, "lockout", &cap);
+	if (r < 0)
+		return r;
 	for (uint32_t i = 0; i < cap->data.tpmProperties.count; i++) {
 		const TPMS_TAGGED_PROPERTY *p = &cap->data.tpmProperties.tpmProperty[i];
 
@@ -428,18 +478,8 @@ int tpm_reset_count(struct tpm *t, uint32_t *out)
 
 bool tpm_locked_out(struct tpm *t)
 {
-	TPMS_CAPABILITY_DATA *cap = NULL;
-	TPMI_YES_NO more;
-	bool locked = false;
-	TSS2_RC rc;
+	uint32_t permanent;
 
-	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				TPM2_CAP_TPM_PROPERTIES, TPM2_PT_PERMANENT, 1, &more, &cap);
-	if (rc != TSS2_RC_SUCCESS)
-		return false;
-	if (cap->data.tpmProperties.count == 1 &&
-	    cap->data.tpmProperties.tpmProperty[0].property == TPM2_PT_PERMANENT)
-		locked = cap->data.tpmProperties.tpmProperty[0].value & TPMA_PERMANENT_INLOCKOUT;
-	Esys_Free(cap);
-	return locked;
+	return tpm_property(t, TPM2_PT_PERMANENT, &permanent) == 0 &&
+	       (permanent & TPMA_PERMANENT_INLOCKOUT);
 }

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * A lock per TCTI so that two processes do not talk to a TPM at once where no
+ * resource manager serializes them.
+ */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>

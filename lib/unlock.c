@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The whole unlock that the plugin and `oyster unseal` share, and why it was
+ * refused, said in the user's terms.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,20 +12,6 @@
 #include "pin.h"
 #include "tpm.h"
 #include "unlock.h"
-
-void unlock_describe_pcrs(uint32_t mask, char *buf, size_t size)
-{
-	size_t off = 0;
-
-	if (size)
-		buf[0] = '\0';
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT && off < size; pcr++) {
-		if (!(mask & (1u << pcr)))
-			continue;
-		off += snprintf(buf + off, size - off, "%sPCR %u (%s)", off ? ", " : "", pcr,
-				pcr_description(pcr));
-	}
-}
 
 int unlock_diff(struct tpm *t, const struct token *tok, struct pcr_state *now, uint32_t *changed)
 {
@@ -33,25 +23,17 @@ int unlock_diff(struct tpm *t, const struct token *tok, struct pcr_state *now, u
 	r = tpm_pcr_read(t, tok->bank, tok->pcr_mask, now);
 	if (r < 0)
 		return r;
-	for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT; pcr++) {
+	FOREACH_PCR_IN_MASK(pcr, tok->pcr_mask) {
 		bool known = false;
 
-		if (!(tok->pcr_mask & (1u << pcr)))
-			continue;
 		for (unsigned s = 0; s < tok->n_states && !known; s++)
 			known = !memcmp(now->value[pcr], tok->states[s].value[pcr], size);
 		if (!known)
 			*changed |= 1u << pcr;
 	}
-	for (unsigned s = 0; s < tok->n_states && match < 0; s++) {
-		bool all = true;
-
-		for (unsigned pcr = 0; pcr < OYSTER_PCR_COUNT && all; pcr++)
-			if (tok->pcr_mask & (1u << pcr))
-				all = !memcmp(now->value[pcr], tok->states[s].value[pcr], size);
-		if (all)
+	for (unsigned s = 0; s < tok->n_states && match < 0; s++)
+		if (!pcr_state_diff(now, &tok->states[s], tok->pcr_mask, size))
 			match = (int)s;
-	}
 	return match;
 }
 
@@ -76,13 +58,13 @@ static void explain_refusal(struct tpm *t, const struct token *tok)
 	}
 	if (!changed) {
 		/* Every PCR matches some state, but no state matches as a whole. */
-		unlock_describe_pcrs(tok->pcr_mask, pcrs, sizeof(pcrs));
+		pcr_describe(tok->pcr_mask, pcrs, sizeof(pcrs));
 		log_err("The TPM refused: the combination of %s matches no enrolled state; unlock "
 			"with the passphrase, then approve this boot with oyster reseal.",
 			pcrs);
 		return;
 	}
-	unlock_describe_pcrs(changed, pcrs, sizeof(pcrs));
+	pcr_describe(changed, pcrs, sizeof(pcrs));
 	log_err("The TPM refused: %s changed since enrollment; unlock with the passphrase, then "
 		"approve this boot with oyster reseal.",
 		pcrs);
@@ -111,15 +93,14 @@ static void explain_da(struct tpm *t, int r)
 			da.interval);
 }
 
-int unlock_token_with(struct tpm *t, const struct token *tok, const char *pin, size_t pin_len,
-		      struct secret **passphrase)
+int unlock_token_raw(struct tpm *t, const struct token *tok, const char *pin, size_t pin_len,
+		     struct secret **out)
 {
 	struct secret *auth = NULL;
 	struct secret *raw = NULL;
-	struct secret *pass = NULL;
 	int r;
 
-	*passphrase = NULL;
+	*out = NULL;
 	if (tok->pin && pin) {
 		r = pin_auth_value(tok, pin, pin_len, &auth);
 		if (r < 0)
@@ -153,8 +134,27 @@ int unlock_token_with(struct tpm *t, const struct token *tok, const char *pin, s
 	else if (r == -EIO)
 		log_err("The TPM failed to unseal the secret; unlock with the passphrase (oyster "
 			"status tells more).");
+	if (r >= 0) {
+		*out = raw;
+		raw = NULL;
+		r = 0;
+	}
+	secret_free(auth);
+	secret_free(raw);
+	return r;
+}
+
+int unlock_token_with(struct tpm *t, const struct token *tok, const char *pin, size_t pin_len,
+		      struct secret **passphrase)
+{
+	struct secret *raw = NULL;
+	struct secret *pass = NULL;
+	int r;
+
+	*passphrase = NULL;
+	r = unlock_token_raw(t, tok, pin, pin_len, &raw);
 	if (r < 0)
-		goto out;
+		return r;
 	pass = secret_new(BASE64_LEN(raw->len));
 	if (!pass) {
 		r = -ENOMEM;
@@ -167,7 +167,6 @@ int unlock_token_with(struct tpm *t, const struct token *tok, const char *pin, s
 	*passphrase = pass;
 	pass = NULL;
 out:
-	secret_free(auth);
 	secret_free(raw);
 	secret_free(pass);
 	return r;
@@ -186,4 +185,11 @@ int unlock_token(const struct token *tok, const char *pin, size_t pin_len,
 	r = unlock_token_with(t, tok, pin, pin_len, passphrase);
 	tpm_close(t);
 	return r;
+}
+
+int unlock_with_pin(struct tpm *t, const struct token *tok, const struct secret *pin,
+		    struct secret **passphrase)
+{
+	return unlock_token_with(t, tok, pin ? (const char *)pin->data : NULL, pin ? pin->len : 0,
+				 passphrase);
 }

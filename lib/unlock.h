@@ -21,6 +21,15 @@ int unlock_token(const struct token *tok, const char *pin, size_t pin_len,
 		 struct secret **passphrase);
 int unlock_token_with(struct tpm *t, const struct token *tok, const char *pin, size_t pin_len,
 		      struct secret **passphrase);
+/*
+ * unlock_token_with() up to the unsealed secret itself, not encoded (what a
+ * reseal seals again); same errors, same messages.
+ */
+/* unlock_token_with() with the PIN in a secret buffer (or none). */
+int unlock_with_pin(struct tpm *t, const struct token *tok, const struct secret *pin,
+		    struct secret **passphrase);
+int unlock_token_raw(struct tpm *t, const struct token *tok, const char *pin, size_t pin_len,
+		     struct secret **raw);
 
 /*
  * Current values of the token's PCRs into now; *changed gets the PCRs whose
@@ -28,7 +37,5 @@ int unlock_token_with(struct tpm *t, const struct token *tok, const char *pin, s
  * matches exactly, or -ENOENT when none does (or another negative errno).
  */
 int unlock_diff(struct tpm *t, const struct token *tok, struct pcr_state *now, uint32_t *changed);
-/* "PCR 7 (secure-boot-policy)" list for messages. */
-void unlock_describe_pcrs(uint32_t mask, char *buf, size_t size);
 
 #endif

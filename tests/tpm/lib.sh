@@ -333,12 +333,16 @@ start_other_tpm() {
 	SWTPM_PORT=$port SWTPM_PID=$pid
 }
 
-# A port on 127.0.0.1 where nothing listens.
+# A port on 127.0.0.1 where nothing listens, and the one above it too (a
+# late tpm-proxy.py listens on both). Even ports of 10000-19998: below
+# swtpm_start's range and the kernel's ephemeral ports (32768-60999), so
+# that no other test's TPM or connection comes up there meanwhile.
 closed_port() {
 	local p i
 	for i in $(seq 1 50); do
-		p=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+		p=$((10000 + (RANDOM % 5000) * 2))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null &&
+			! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 1))") 2>/dev/null; then
 			echo "$p"
 			return 0
 		fi

@@ -11,6 +11,15 @@ _swtpm_port_in_use() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# _swtpm_listens PID PORT: PID holds the socket that listens on
+# 127.0.0.1:PORT. A swtpm that lost the race for its port is still alive for
+# a moment, while the TPM that answers there is another test's.
+_swtpm_listens() {
+	local inode
+	inode=$(awk -v a="0100007F:$(printf '%04X' "$2")" '$2 == a && $4 == "0A" { print $10; exit }' /proc/net/tcp)
+	[ -n "$inode" ] && find "/proc/$1/fd" -lname "socket:\[$inode\]" 2>/dev/null | grep -q .
+}
+
 swtpm_start() {
 	local state=$1 logdir=$2 port pid
 	mkdir -p "$state" "$logdir"
@@ -30,7 +39,7 @@ swtpm_start() {
 				break # could not bind: try another port
 			fi
 			if tpm2_getcap -T "swtpm:host=127.0.0.1,port=$port" properties-fixed >/dev/null 2>&1 &&
-				kill -0 "$pid" 2>/dev/null; then
+				_swtpm_listens "$pid" "$port"; then
 				SWTPM_PORT=$port
 				SWTPM_PID=$pid
 				return 0

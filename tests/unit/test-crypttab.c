@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "crypttab.h"
+#include "file.h"
 #include "test.h"
 
 #define UUID "0f5a1e7c-3b2d-4c6e-9a8b-7d1e2f3a4b5c"
@@ -222,7 +223,7 @@ static void put(const char *path, const char *text, mode_t mode)
 static bool holds(const char *path, const char *text)
 {
 	char *got = NULL;
-	bool same = crypttab_read(path, &got) == 0 && !strcmp(got, text);
+	bool same = file_read_text(path, OYSTER_CONFIG_MAX_SIZE, &got) == 0 && !strcmp(got, text);
 
 	free(got);
 	return same;
@@ -261,11 +262,11 @@ static void test_write(void)
 	snprintf(backup, sizeof(backup), "%s/crypttab.oyster-backup", dir);
 	snprintf(link_path, sizeof(link_path), "%s/link", dir);
 
-	CHECK(crypttab_read(path, &text) == -ENOENT && !text, "reading a missing file");
+	CHECK(file_read_text(path, OYSTER_CONFIG_MAX_SIZE, &text) == -ENOENT && !text, "reading a missing file");
 
 	/* Someone changed the file since it was read: nothing is written. */
 	put(path, old_text, 0600);
-	CHECK(crypttab_write(path, "# stale\n", new_text, backup) == -ESTALE, "stale text");
+	CHECK(file_replace(path, "# stale\n", new_text, backup) == -ESTALE, "stale text");
 	CHECK(holds(path, old_text), "the file changed although the write was refused");
 	CHECK(access(backup, F_OK) && errno == ENOENT, "a backup was left by a refused write");
 	CHECK(stray_files(dir, "crypttab", "", "") == 0, "temporary files left behind");
@@ -275,7 +276,7 @@ static void test_write(void)
 		perror(backup);
 		exit(99);
 	}
-	CHECK(crypttab_write(path, old_text, new_text, backup) < 0, "write over a directory");
+	CHECK(file_replace(path, old_text, new_text, backup) < 0, "write over a directory");
 	CHECK(holds(path, old_text), "the original changed although the backup failed");
 	CHECK(stray_files(dir, "crypttab", "crypttab.oyster-backup", "") == 0,
 	      "temporary files left behind after a failure");
@@ -286,7 +287,7 @@ static void test_write(void)
 		perror(link_path);
 		exit(99);
 	}
-	CHECK(crypttab_write(link_path, old_text, new_text, backup) == 0, "write");
+	CHECK(file_replace(link_path, old_text, new_text, backup) == 0, "write");
 	CHECK(holds(path, new_text), "new text not in place");
 	CHECK(holds(backup, old_text), "backup does not hold the old text");
 	CHECK(lstat(link_path, &st) == 0 && S_ISLNK(st.st_mode), "the symlink was replaced");

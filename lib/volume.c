@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Adding a sealed secret to a volume: shared by enroll and by reseal's passphrase path. */
+/*
+ * The volume transaction: a sealed secret added to a volume as keyslot and
+ * token, proven, and undone on failure. Shared by enroll and by reseal's
+ * passphrase path.
+ */
 #include <errno.h>
 #include <libcryptsetup.h>
 #include <stdio.h>
@@ -7,12 +11,12 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "cmd.h"
 #include "encode.h"
 #include "log.h"
 #include "luks.h"
 #include "tpm.h"
 #include "unlock.h"
+#include "volume.h"
 
 static int new_secret(struct secret **raw, struct secret **pass)
 {
@@ -48,13 +52,6 @@ static int prove(struct tpm *t, struct crypt_device *cd, const struct token *tok
 	if (r < 0)
 		log_err("The new token does not open its keyslot; it was removed again.");
 	return r;
-}
-
-int unlock_with_pin(struct tpm *t, const struct token *tok, const struct secret *pin,
-		    struct secret **passphrase)
-{
-	return unlock_token_with(t, tok, pin ? (const char *)pin->data : NULL, pin ? pin->len : 0,
-				 passphrase);
 }
 
 /*
@@ -122,7 +119,7 @@ static bool left_clean(struct crypt_device *cd, int keyslot)
 	return clean;
 }
 
-int enroll_add(struct tpm *t, struct crypt_device *cd, struct token *tok, const struct secret *vk,
+int volume_add(struct tpm *t, struct crypt_device *cd, struct token *tok, const struct secret *vk,
 	       const struct secret *pin, const struct secret *auth, bool prove_now)
 {
 	struct secret *raw = NULL, *pass = NULL;

@@ -1,27 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#ifndef OYSTER_ENROLL_PREDICT_H
-#define OYSTER_ENROLL_PREDICT_H
+#ifndef OYSTER_ENROLL_PREDICT_ARGS_H
+#define OYSTER_ENROLL_PREDICT_ARGS_H
 
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "efivar.h"
-#include "pcr.h"
-#include "substitute.h"
+#include "predict.h"
 
-struct token;
-struct tpm;
-
-/* The options oyster predict and oyster reseal --predict share. */
-struct predict_args {
-	struct substitutions o;
-	const char *event_log;
-	struct efi_update efi[OYSTER_EFI_UPDATES_MAX];
-	unsigned n_efi;
-	bool any;
-};
-
+/* oyster predict's options, which oyster reseal --predict takes too. */
 enum {
 	PREDICT_OPT_KERNEL = 0x100,
 	PREDICT_OPT_CURRENT_KERNEL,
@@ -69,24 +56,5 @@ enum {
 int predict_option(int c, const char *arg, struct predict_args *p);
 /* After parsing: defaults and combinations; usage errors for cmd. */
 int predict_check(const char *cmd, struct predict_args *p);
-
-/*
- * The next boot's values of bank's PCRs: today's (from the TPM) with the
- * PCRs the substitutions change replayed from the rewritten log. Refuses
- * (-ESTALE, logged with the PCRs) a log whose replay differs from the TPM
- * for PCRs of want or of the change. *changed gets the changed PCRs.
- */
-int predict_state(struct tpm *t, uint16_t bank, uint32_t want, const struct predict_args *p,
-		  struct pcr_state *out, uint32_t *changed);
-
-/*
- * The event log of this boot when there is one (path; NULL: $OYSTER_EVENT_LOG,
- * else the kernel's), or NULL: explanations are optional, a missing log is
- * no error.
- */
-struct eventlog *predict_boot_log(const char *path);
-/* tpm2_events for tok from this boot's log; now holds the PCR values, skip the fence. */
-void predict_record_events(const char *path, struct token *tok, const struct pcr_state *now,
-			   uint32_t skip);
 
 #endif
