@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/* The record of the volumes the TPM did not open in this boot (/run/oyster/fallback). */
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
