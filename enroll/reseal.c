@@ -18,6 +18,7 @@
 #include "ask.h"
 #include "cmd.h"
 #include "encode.h"
+#include "fallback.h"
 #include "log.h"
 #include "luks.h"
 #include "pin.h"
@@ -32,7 +33,7 @@ static const char usage[] =
 	"Usage: oyster reseal DEVICE [--token N] [--add-state SPEC] [--next-boot] [--prune]\n"
 	"                            [--predict [--kernel NEW] [--initrd NEW] ...] [--key-file "
 	"FILE]\n"
-	"                            [--unattended]\n\n"
+	"                            [--unattended | --after-fallback]\n\n"
 	"Seal the token's secret again for the PCR values of now and replace the token in place\n"
 	"(its keyslot is kept). When the TPM no longer unseals it, an existing passphrase\n"
 	"(--key-file, $PASSWORD or a prompt) authorizes a fresh secret in a new keyslot; the old\n"
@@ -55,6 +56,11 @@ static const char usage[] =
 	"  --key-file FILE    the existing passphrase, when one is needed\n"
 	"  --unattended       never ask (for hooks): when the token does not unseal now, or\n"
 	"                     needs a PIN that $PIN does not give, change nothing and fail\n"
+	"  --after-fallback   --unattended, and keep the approved states and approve this boot\n"
+	"                     even if the token did not: only when the initramfs recorded\n"
+	"                     that the TPM did not open DEVICE in this boot\n"
+	"                     (" OYSTER_FALLBACK_RECORD ") and DEVICE is open, so its passphrase\n"
+	"                     or a recovery key opened it (OYSTER_AUTO_REPAIR; authorized tokens)\n"
 	"  -h, --help         show this help\n\n"
 	"PCRs bound to their reset value (the boot fence) stay bound to it.\n";
 
@@ -65,6 +71,7 @@ struct reseal_args {
 	bool prune;
 	bool next_boot;
 	bool unattended;
+	bool after_fallback;
 	bool predict;
 	struct predict_args pred;
 	bool have_token;
@@ -80,6 +87,7 @@ static int parse_args(int argc, char **argv, struct reseal_args *a)
 		{ "next-boot", no_argument, NULL, 'n' },
 		{ "key-file", required_argument, NULL, 'k' },
 		{ "unattended", no_argument, NULL, 'u' },
+		{ "after-fallback", no_argument, NULL, 'F' },
 		{ "predict", no_argument, NULL, 'P' },
 		PREDICT_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
@@ -111,6 +119,9 @@ static int parse_args(int argc, char **argv, struct reseal_args *a)
 		case 'u':
 			a->unattended = true;
 			break;
+		case 'F':
+			a->after_fallback = a->unattended = true;
+			break;
 		case 'P':
 			a->predict = true;
 			break;
@@ -126,6 +137,10 @@ static int parse_args(int argc, char **argv, struct reseal_args *a)
 	if (a->prune && (a->add_state || a->next_boot || a->predict))
 		return usage_error("reseal",
 				   "--prune contradicts --add-state, --next-boot and --predict");
+	if (a->after_fallback && (a->prune || a->add_state || a->next_boot || a->predict))
+		return usage_error(
+			"reseal", "--after-fallback approves the state of now and nothing else; it "
+				  "contradicts --prune, --add-state, --next-boot and --predict");
 	c = predict_check("reseal", &a->pred);
 	if (c)
 		return c;
@@ -148,7 +163,8 @@ static int new_states(struct tpm *t, const struct reseal_args *a, const struct t
 	uint8_t branches[OYSTER_MAX_STATES][OYSTER_POLICY_SIZE];
 	uint32_t fence = token_fence_pcrs(old), changed = 0;
 	struct states_change c = {
-		.keep = a->add_state || a->next_boot || a->predict,
+		/* A repair adds the boot a person unlocked and changes nothing else. */
+		.keep = a->add_state || a->next_boot || a->predict || a->after_fallback,
 		.prune = a->prune,
 		.add_spec = a->add_state,
 		.next_boot = a->next_boot,
@@ -285,6 +301,40 @@ out:
 }
 
 /*
+ * --after-fallback: may this run approve a boot that the token did not? Only
+ * when the initramfs recorded that the TPM did not open the volume in this
+ * boot and the volume is open: a person typed its passphrase or a recovery
+ * key at this boot's prompt, and that person's boot is what gets approved.
+ */
+static int fallback_proven(struct crypt_device *cd, int id, const struct reseal_args *a)
+{
+	const char *uuid = crypt_get_uuid(cd), *reason;
+	char record[256];
+
+	reason = fallback_reason(uuid, record, sizeof(record));
+	if (!reason) {
+		log_err("Token %d of %s does not approve the state of this boot, and the initramfs "
+			"recorded no passphrase boot of it (" OYSTER_FALLBACK_RECORD "); nothing "
+			"was changed: after checking this boot, approve it with oyster reseal %s "
+			"--token %d.",
+			id, a->device, a->device, id);
+		return -ENOENT;
+	}
+	if (!fallback_volume_open(uuid)) {
+		log_err("Token %d of %s does not approve the state of this boot, and it is not "
+			"open, so nobody is known to have opened it with its passphrase; nothing "
+			"was changed: after checking this boot, approve it with oyster reseal %s "
+			"--token %d.",
+			id, a->device, a->device, id);
+		return -ENOENT;
+	}
+	log_info("The TPM did not open %s in this boot (%s); its passphrase or a recovery key "
+		 "did.",
+		 a->device, reason);
+	return 0;
+}
+
+/*
  * An authorized token: the approval is the NV index and the token's list,
  * written with oyster's credential; no unseal, no PIN, no passphrase.
  */
@@ -299,9 +349,14 @@ static int reseal_authorized(struct tpm *t, struct crypt_device *cd, int id,
 	/*
 	 * Every approval keeps the state of now. Only a person may approve a boot
 	 * that the token did not (after a passphrase boot): --prune and
-	 * --unattended (the hooks, the services) never do.
+	 * --unattended (the hooks, the services) never do; --after-fallback
+	 * (OYSTER_AUTO_REPAIR) only for the boot that person unlocked.
 	 */
-	if (!was_approved && (a->prune || a->unattended)) {
+	if (!was_approved && a->after_fallback) {
+		r = fallback_proven(cd, id, a);
+		if (r < 0)
+			return r;
+	} else if (!was_approved && (a->prune || a->unattended)) {
 		log_err("Token %d of %s does not approve the state of this boot; nothing was "
 			"changed: after checking this boot, approve it with oyster reseal %s "
 			"--token "
@@ -431,9 +486,10 @@ int cmd_reseal(int argc, char **argv)
 		if (r == 0)
 			printf("Resealed token %d in place (keyslot %d).\n", id, tok->keyslot);
 	} else if ((r == -EPERM || r == -EKEYREJECTED || r == -EINVAL) && a.unattended) {
-		log_err("Token %d of %s does not unseal now, and --unattended asks for no "
-			"passphrase; nothing was changed: run oyster reseal %s --token %d.",
-			id, a.device, a.device, id);
+		log_err("Token %d of %s does not unseal now, and --%s asks for no passphrase; "
+			"nothing was changed: run oyster reseal %s --token %d.",
+			id, a.device, a.after_fallback ? "after-fallback" : "unattended", a.device,
+			id);
 	} else if (r == -EPERM || r == -EKEYREJECTED || r == -EINVAL) {
 		log_info("The token does not unseal now; an existing passphrase authorizes a fresh "
 			 "secret.");

@@ -14,6 +14,7 @@
 #include "encode.h"
 #include "eventlog.h"
 #include "explain.h"
+#include "fallback.h"
 #include "header.h"
 #include "log.h"
 #include "luks.h"
@@ -336,30 +337,6 @@ static int list_recovery_keys(struct crypt_device *cd, struct json_object *list)
 	return n;
 }
 
-/*
- * What the initramfs recorded in this boot: each volume the TPM did not open
- * (initramfs-tools' keyscript, dracut's oyster-record.sh), "LUKS-UUID REASON".
- */
-#define OYSTER_FALLBACK_RECORD "/run/oyster/fallback"
-
-/* The recorded reason the TPM did not open the volume with uuid in this boot, or NULL. */
-static const char *boot_fallback(const char *uuid, char *buf, size_t size)
-{
-	FILE *f = fopen(OYSTER_FALLBACK_RECORD, "re");
-	size_t n = uuid ? strlen(uuid) : 0;
-	const char *found = NULL;
-
-	if (!f)
-		return NULL;
-	while (n && !found && fgets(buf, (int)size, f)) {
-		buf[strcspn(buf, "\n")] = '\0';
-		if (!strncmp(buf, uuid, n) && buf[n] == ' ')
-			found = buf + n + 1;
-	}
-	fclose(f);
-	return found;
-}
-
 static const char *fallback_text(const char *reason)
 {
 	static const struct {
@@ -378,7 +355,16 @@ static const char *fallback_text(const char *reason)
 	return "oyster could not unseal";
 }
 
-static void print_fallback(const char *device, const char *reason, uint32_t changed)
+/* Whether the token approves the state of now, the boot fence's PCRs aside. */
+static bool approves_now(const struct token *tok, const struct verdict *v)
+{
+	if (v->parse_r < 0 || v->srk_r < 0 || (token_authorized(tok) && v->nv_r < 0))
+		return false;
+	return v->diff_r >= 0 || v->this_boot ||
+	       (v->diff_r == -ENOENT && v->changed && !(v->changed & ~token_fence_pcrs(tok)));
+}
+
+static void print_fallback(const char *device, const char *reason, uint32_t changed, bool approved)
 {
 	char pcrs[512];
 
@@ -389,7 +375,11 @@ static void print_fallback(const char *device, const char *reason, uint32_t chan
 		pcr_describe(changed, pcrs, sizeof(pcrs));
 		printf("  changed since enrollment: %s\n", pcrs);
 	}
-	printf("  if this boot is one you trust, approve it: oyster reseal %s\n", device);
+	if (approved)
+		printf("  this boot has been approved since (oyster reseal): the next boot unlocks "
+		       "through the TPM\n");
+	else
+		printf("  if this boot is one you trust, approve it: oyster reseal %s\n", device);
 }
 
 static struct json_object *json_fallback(const char *reason, uint32_t changed)
@@ -444,6 +434,7 @@ int cmd_status(int argc, char **argv)
 	struct header hdr = { 0 };
 	bool as_json = false;
 	uint32_t changed = 0;
+	bool approved = true;
 	const char *fell_back, *why = NULL;
 	char record[256];
 	int c, id, n = 0, r, header_r;
@@ -499,18 +490,20 @@ int cmd_status(int argc, char **argv)
 		judge(t, tok, &v);
 		if (v.parse_r >= 0)
 			changed |= v.changed & ~token_fence_pcrs(tok);
+		approved &= approves_now(tok, &v);
 		if (as_json)
 			json_object_array_add(list, json_token(id, tok, &v));
 		else
 			print_text(id, tok, &v);
 		n++;
 	}
+	approved = approved && n > 0;
 	n += list_recovery_keys(cd, recovery);
-	fell_back = boot_fallback(crypt_get_uuid(cd), record, sizeof(record));
+	fell_back = fallback_reason(crypt_get_uuid(cd), record, sizeof(record));
 	if (as_json)
 		json_object_object_add(root, "last_boot", json_fallback(fell_back, changed));
 	else if (fell_back)
-		print_fallback(argv[optind], fell_back, changed);
+		print_fallback(argv[optind], fell_back, changed, approved);
 	if (as_json)
 		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
 	else if (!n)

@@ -53,20 +53,20 @@ static void explain_refusal(struct tpm *t, const struct token *tok)
 	}
 	if (r != -ENOENT) {
 		log_err("The TPM refused to unseal: the measured boot state changed; unlock with "
-			"the passphrase and re-enroll.");
+			"the passphrase, then approve this boot with oyster reseal.");
 		return;
 	}
 	if (!changed) {
 		/* Every PCR matches some state, but no state matches as a whole. */
 		pcr_describe(tok->pcr_mask, pcrs, sizeof(pcrs));
 		log_err("The TPM refused: the combination of %s matches no enrolled state; unlock "
-			"with the passphrase and re-enroll.",
+			"with the passphrase, then approve this boot with oyster reseal.",
 			pcrs);
 		return;
 	}
 	pcr_describe(changed, pcrs, sizeof(pcrs));
-	log_err("The TPM refused: %s changed since enrollment; unlock with the passphrase and "
-		"re-enroll.",
+	log_err("The TPM refused: %s changed since enrollment; unlock with the passphrase, then "
+		"approve this boot with oyster reseal.",
 		pcrs);
 }
 

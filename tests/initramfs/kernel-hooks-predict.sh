@@ -11,7 +11,11 @@
 # passphrase, and the post-boot prune leaves only that state. kernel-install
 # does the same for the next kernel. A token bound to the boot fence never
 # unseals in the booted system: the hook then warns, or, at a terminal,
-# asks for the passphrase and pre-approves with it. Needs `oyster reseal --predict` and
+# asks for the passphrase and pre-approves with it. An authorized token in a
+# boot whose state it does not approve (the passphrase opened the volume):
+# the hook approves nothing, asks for nothing even at a terminal, says why
+# and the command that approves this boot and the kernel together with no
+# passphrase; that command works. Needs `oyster reseal --predict` and
 # tcglog.py (both from the predict work); without them it skips, saying so.
 set -eu
 . "$TESTDIR/lib.sh"
@@ -143,5 +147,33 @@ grep -qF "oyster: pre-approved kernel $new for $authorized" "$OUT" "$ERR" || { s
 	fail "the predicted state does not record the kernel it stands for"
 say "the reboot into the pre-approved kernel unlocks it through the TPM, nothing asked"
 boot "$new"
+expect_ok token_open "$authorized"
+
+say "an authorized token in a boot it does not approve: the hook says why and what to run, asks nothing"
+cp -- "$bootdir/vmlinuz-$newer" "$bootdir/vmlinuz-$running"
+cp -- "$bootdir/initrd.img-$newer" "$bootdir/initrd.img-$running"
+boot "$newer"
+expect_fail token_open "$authorized"
+tok=$(luks_json "$authorized" | jq -r '[.tokens | to_entries[] | select(.value.type == "oyster-tpm2")][0].key')
+before=$(luks_json "$authorized")
+postinst_newest env -u PASSWORD -u PIN
+grep -qF "oyster: could not pre-approve kernel $newest for $authorized (token $tok): the state of this boot is not approved" "$ERR" ||
+	{ show_last; fail "the hook does not say that this boot is not approved"; }
+approve="oyster reseal $authorized --token $tok --predict --kernel /boot/vmlinuz-$newest --initrd /boot/initrd.img-$newest"
+grep -qF "approve it and kernel $newest, no passphrase needed: $approve" "$ERR" ||
+	{ show_last; fail "the hook does not give the command that approves this boot and the kernel"; }
+! grep -qE 'type its passphrase|will ask for the passphrase' "$ERR" || { show_last; fail "the hook speaks of typing a passphrase"; }
+[ "$(luks_json "$authorized")" = "$before" ] || fail "the hook changed the header of a token that does not approve this boot"
+run sandbox python3 "$INITRAMFS_TESTDIR/at-terminal.py" "passphrase:" "$pass" -- \
+	env -u DEBIAN_FRONTEND -u PASSWORD -u PIN OYSTER_KERNEL_HOOK_ASK=yes OYSTER_TCTI="$OYSTER_TCTI" OYSTER_EVENT_LOG="$log" \
+	run-parts --report --arg="$newest" --arg="/boot/vmlinuz-$newest" --regex='^zzz-oyster$' /etc/kernel/postinst.d
+[ "$RC" -eq 125 ] || { show_last; fail "at a terminal the hook exited $RC, expected no prompt (125)"; }
+grep -qF "no passphrase needed: $approve" "$OUT" || { show_last; fail "at a terminal the hook does not give the command"; }
+[ "$(luks_json "$authorized")" = "$before" ] || fail "at a terminal the hook changed the header"
+say "... the command it gives approves both with no passphrase; the new kernel's boot unlocks"
+run sandbox env -u PASSWORD -u PIN OYSTER_TCTI="$OYSTER_TCTI" OYSTER_EVENT_LOG="$log" "$OYSTER" reseal "$authorized" \
+	--token "$tok" --predict --kernel "/boot/vmlinuz-$newest" --initrd "/boot/initrd.img-$newest" </dev/null
+[ "$RC" -eq 0 ] || { show_last; fail "the command the hook gave failed"; }
+boot "$newest"
 expect_ok token_open "$authorized"
 say "PASS"

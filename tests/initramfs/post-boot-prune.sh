@@ -9,10 +9,15 @@
 # refuses) it leaves the token alone, silently; without a TPM it says so in
 # one line; it always exits 0 and never asks; OYSTER_PRUNE=no turns it off.
 # When the initramfs recorded a fallback (/run/oyster/fallback), oyster status
-# says so and names the PCR that changed, and OYSTER_AUTO_REPAIR=yes makes
-# the service reseal that volume unattended: approved when the token allows
-# it (here: the TPM unseals it now), or one line saying it needs the
-# passphrase.
+# says so and names the PCR that changed. OYSTER_AUTO_REPAIR=yes makes the
+# service run `oyster reseal --after-fallback` for that volume: an
+# authorized token is approved for this boot without the passphrase, but
+# only while the volume is open (its passphrase or a recovery key opened it
+# in this boot; without device-mapper here, a stand-in sysfs entry says so);
+# a record of a volume that is not open approves nothing, in one line; a
+# literal token that does not unseal says in one line that it needs the
+# passphrase; off by default; a boot that nobody recorded is never approved
+# by --after-fallback.
 set -eu
 . "$TESTDIR/lib.sh"
 . "$INITRAMFS_TESTDIR/lib.sh"
@@ -95,14 +100,14 @@ jq -e '.last_boot == {"fell_back": true, "reason": "pcr-changed", "changed_pcrs"
 with_record "0000-other-volume pcr-changed" env OYSTER_TCTI="$OYSTER_TCTI" "$OYSTER" status "$img"
 grep -q 'Last boot' "$OUT" && { show_last; fail "status reports another volume's fallback"; }
 
-say "OYSTER_AUTO_REPAIR=yes: the service reseals it unattended; with today's tokens that needs the passphrase"
+say "OYSTER_AUTO_REPAIR=yes, but the recorded volume is not open: nothing approved, one line"
 before=$(header_sum)
 with_record "$uuid pcr-changed" env -u PASSWORD -u PIN OYSTER_TCTI="$OYSTER_TCTI" OYSTER_AUTO_REPAIR=yes \
 	setsid "$exec_start" </dev/null
 [ "$RC" -eq 0 ] || { show_last; fail "oyster-prune failed"; }
 [ "$(wc -l <"$ERR")" -eq 1 ] &&
-	grep -q "^oyster: OYSTER_AUTO_REPAIR: token $ENROLLED_TOKEN of UUID=$uuid cannot be approved for this boot without its passphrase (.*pcr-changed)" "$ERR" ||
-	{ show_last; fail "expected one line saying the token needs the passphrase"; }
+	grep -q "^oyster: OYSTER_AUTO_REPAIR: could not approve this boot for token $ENROLLED_TOKEN of UUID=$uuid: .*is not open" "$ERR" ||
+	{ show_last; fail "expected one line saying the volume is not open"; }
 [ "$(header_sum)" = "$before" ] || fail "the header changed"
 say "... off by default: nothing said, nothing written"
 with_record "$uuid pcr-changed" env -u PASSWORD -u PIN OYSTER_TCTI="$OYSTER_TCTI" setsid "$exec_start" </dev/null
@@ -137,4 +142,59 @@ with_record "$uuid no-tpm" env -u PASSWORD -u PIN OYSTER_TCTI="$OYSTER_TCTI" OYS
 grep -q "^oyster: approved the state of this boot for token $ENROLLED_TOKEN of UUID=$uuid (OYSTER_AUTO_REPAIR; the TPM had not unlocked it: no-tpm)" "$OUT" ||
 	{ show_last; fail "the repair did not say it approved this boot"; }
 expect_ok token_open "$img"
+
+# with_open_record LINE CMD...: with_record, and a stand-in for the
+# device-mapper entry that an open volume with this UUID has in sysfs.
+with_open_record() {
+	run sandbox /bin/sh -c 'mount -t tmpfs run /run && mkdir -p /run/oyster /run/cryptsetup &&
+		printf "%s\n" "$1" >/run/oyster/fallback && mount -t tmpfs block /sys/class/block &&
+		mkdir -p /sys/class/block/dm-0/dm && printf "%s\n" "$2" >/sys/class/block/dm-0/dm/uuid &&
+		shift 2 && exec "$@"' sh "$@"
+}
+dm_uuid="CRYPT-LUKS2-$(echo "$uuid" | tr -d -)-data"
+say "an authorized token, a passphrase boot (PCR 7 changed) of an open volume: off by default"
+reboot_tpm
+extend_pcr 7 shim-3
+expect_fail token_open "$img"
+before=$(header_sum)
+with_open_record "$uuid pcr-changed" "$dm_uuid" env -u PASSWORD -u PIN OYSTER_TCTI="$OYSTER_TCTI" \
+	setsid "$exec_start" </dev/null
+[ "$RC" -eq 0 ] && [ ! -s "$OUT" ] && [ ! -s "$ERR" ] || { show_last; fail "the repair ran although off"; }
+[ "$(header_sum)" = "$before" ] || fail "the header changed with OYSTER_AUTO_REPAIR off"
+say "... reseal --unattended never approves it; --after-fallback without a record neither"
+with_open_record "$uuid pcr-changed" "$dm_uuid" env -u PASSWORD -u PIN OYSTER_TCTI="$OYSTER_TCTI" \
+	"$OYSTER" reseal "$img" --unattended </dev/null
+[ "$RC" -eq 3 ] || { show_last; fail "reseal --unattended exited $RC in a boot its token did not approve, expected 3"; }
+with_open_record "0000-other-volume pcr-changed" "$dm_uuid" env -u PASSWORD -u PIN OYSTER_TCTI="$OYSTER_TCTI" \
+	"$OYSTER" reseal "$img" --after-fallback </dev/null
+[ "$RC" -eq 1 ] && grep -q 'recorded no passphrase boot of it' "$ERR" ||
+	{ show_last; fail "reseal --after-fallback without a record of this volume: expected exit 1 and why"; }
+[ "$(header_sum)" = "$before" ] || fail "the header changed without a record"
+expect_status 2 "$OYSTER" reseal "$img" --after-fallback --prune
+say "... OYSTER_AUTO_REPAIR=yes adds this boot to the approved states, with no passphrase; the TPM then unseals it"
+n=$(states)
+with_open_record "$uuid pcr-changed" "$dm_uuid" env -u PASSWORD -u PIN OYSTER_TCTI="$OYSTER_TCTI" \
+	OYSTER_AUTO_REPAIR=yes setsid "$exec_start" </dev/null
+[ "$RC" -eq 0 ] && [ ! -s "$ERR" ] || { show_last; fail "the repair failed"; }
+grep -q "^oyster: approved the state of this boot for token $ENROLLED_TOKEN of UUID=$uuid (OYSTER_AUTO_REPAIR; the TPM had not unlocked it: pcr-changed)" "$OUT" ||
+	{ show_last; fail "the repair did not say it approved this boot"; }
+[ "$(states)" -eq $((n + 1)) ] || fail "the repair left $(states) states, expected the $n it had and this boot"
+expect_ok token_open "$img"
+with_record "$uuid pcr-changed" env OYSTER_TCTI="$OYSTER_TCTI" "$OYSTER" status "$img"
+grep -q '^  this boot has been approved since (oyster reseal): the next boot unlocks through the TPM$' "$OUT" ||
+	{ show_last; fail "status does not say that the fallback boot has been approved since"; }
+
+say "a literal token that does not unseal: OYSTER_AUTO_REPAIR says it needs the passphrase"
+expect_ok "$OYSTER" wipe "$img" --token "$ENROLLED_TOKEN"
+enroll "$img" "$pass" --pcrs 7 --literal
+reboot_tpm
+extend_pcr 7 shim-4
+before=$(header_sum)
+with_open_record "$uuid pcr-changed" "$dm_uuid" env -u PASSWORD -u PIN OYSTER_TCTI="$OYSTER_TCTI" \
+	OYSTER_AUTO_REPAIR=yes OYSTER_PRUNE=no setsid "$exec_start" </dev/null
+[ "$RC" -eq 0 ] || { show_last; fail "oyster-prune failed"; }
+[ "$(wc -l <"$ERR")" -eq 1 ] &&
+	grep -q "^oyster: OYSTER_AUTO_REPAIR: token $ENROLLED_TOKEN of UUID=$uuid cannot be approved for this boot without its passphrase (.*pcr-changed)" "$ERR" ||
+	{ show_last; fail "expected one line saying the literal token needs the passphrase"; }
+[ "$(header_sum)" = "$before" ] || fail "the header changed"
 say "PASS"

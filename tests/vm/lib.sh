@@ -63,7 +63,7 @@ vm_prepare() {
 	local stamp
 	stamp=$(cat "$OYSTER" "$HOOK" "$KEYSCRIPT" "$FENCE" "$DRACUT_MODULE_SETUP" \
 		"$(dirname -- "$DRACUT_MODULE_SETUP")/oyster-fence.sh" \
-		"$(dirname -- "$DRACUT_MODULE_SETUP")/oyster-prune.sh" "$PLUGIN" \
+		"$(dirname -- "$DRACUT_MODULE_SETUP")/oyster-prune.sh" "$PLUGIN" "$PRUNE_SCRIPT" \
 		"$VM_TESTDIR/lib.sh" "$VM_TESTDIR/root-init.sh" "$KERNEL" | sha256sum | cut -d' ' -f1)
 	# One directory per set of inputs: a rebuild never changes a base.img
 	# that a running test's overlays are built on.
@@ -89,12 +89,14 @@ vm_prepare() {
 }
 
 # vm_rootfs DIR: the guest's root tree (busybox, oyster and its libraries,
-# root-init.sh as /sbin/init, the passphrase for the enroll and reseal steps).
+# root-init.sh as /sbin/init, oyster-prune.service's script, the passphrase
+# for the enroll and reseal steps).
 vm_rootfs() {
 	local rootfs=$1 d applet lib
 	rm -rf -- "$rootfs"
 	mkdir -p "$rootfs"/usr/bin "$rootfs"/usr/sbin "$rootfs"/usr/lib "$rootfs"/usr/lib64 \
-		"$rootfs"/proc "$rootfs"/sys "$rootfs"/dev "$rootfs"/run "$rootfs"/tmp "$rootfs"/etc/oyster-vm
+		"$rootfs"/proc "$rootfs"/sys "$rootfs"/dev "$rootfs"/run "$rootfs"/tmp "$rootfs"/etc/oyster-vm \
+		"$rootfs"/var/lib
 	for d in bin sbin lib lib64; do
 		ln -s "usr/$d" "$rootfs/$d"
 	done
@@ -112,6 +114,8 @@ vm_rootfs() {
 	done
 	cp -- "$VM_TESTDIR/root-init.sh" "$rootfs/sbin/init"
 	chmod 755 "$rootfs/sbin/init"
+	mkdir -p "$rootfs/usr/local/libexec"
+	install -m 755 -- "$PRUNE_SCRIPT" "$rootfs/usr/local/libexec/oyster-prune"
 	# systemd's switch-root refuses a root without os-release.
 	printf 'ID=oyster-vm\nNAME="oyster vm root"\n' >"$rootfs/usr/lib/os-release"
 	printf '%s' "$VM_PASS" >"$rootfs/etc/oyster-vm/passphrase"
@@ -300,6 +304,12 @@ initrd_lacks() {
 # step_exit STEP: the exit status the root system printed for STEP.
 step_exit() {
 	sed -n "s/^ *[0-9.]* OYSTER-VM: step $1 exit \([0-9]*\)\$/\1/p" "$LOG" | tail -n 1
+}
+
+# step_output STEP: what the root system printed for STEP (the console lines
+# between its two markers, without their arrival times).
+step_output() {
+	sed -n "/OYSTER-VM: step $1: /,/OYSTER-VM: step $1 exit /p" "$LOG" | sed '1d;$d' | sed 's/^ *[0-9.]* //'
 }
 
 # refused_pcrs: the PCRs the last boot's console named as changed ("0 2 4").

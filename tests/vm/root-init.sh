@@ -11,16 +11,28 @@
 #                  as --configure-boot would enroll it), passphrase from a file
 #   enroll-pin=PCRS the same with --pin, the PIN from /etc/oyster-vm/pin
 #   reseal         oyster reseal /dev/vda, passphrase from the same file
+#   approve        oyster reseal /dev/vda with no passphrase anywhere (no file,
+#                  no $PASSWORD, stdin from /dev/null): an authorized token's
+#                  approval of this boot
+#   recovery-key   oyster enroll /dev/vda --recovery-key, the key printed on
+#                  the console (--recovery-key-file -) for the harness to type
+#   prune-service  the post-boot service's script (oyster-prune.service) as
+#                  installed, with the defaults (OYSTER_AUTO_REPAIR off)
+#   auto-repair    the same with OYSTER_AUTO_REPAIR=yes
 #   unseal         oyster unseal /dev/vda (the secret goes to /dev/null)
 #   unseal-victim  oyster unseal /etc/oyster-vm/victim.hdr: an impostor's root
 #                  trying the victim's token, from a copy of its header
 #   status         oyster status /dev/vda
 export PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
-# initramfs-tools and dracut move /proc, /sys and /dev over; mount what is not.
+# initramfs-tools and dracut move /proc, /sys, /dev and /run over (/run holds
+# the initramfs's records, /run/oyster); mount what is not.
 [ -e /proc/self ] || mount -t proc proc /proc
 [ -d /sys/kernel ] || mount -t sysfs sysfs /sys
 [ -c /dev/null ] || mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs tmpfs /run
+grep -q "^[^ ]* /run " /proc/mounts || mount -t tmpfs tmpfs /run
+# As a system's root: writable, so that enroll keeps its NV credential in
+# /var/lib/oyster (an authorized token, the default) and reseal finds it.
+mount -o remount,rw /
 read -r up _ </proc/uptime
 echo "OYSTER-VM: root mounted, uptime $up"
 
@@ -54,6 +66,12 @@ for s in "$@"; do
 			--fence --pin --key-file "$pass"
 		;;
 	reseal) step reseal oyster reseal /dev/vda --key-file "$pass" ;;
+	approve) step approve env -u PASSWORD oyster reseal /dev/vda </dev/null ;;
+	recovery-key)
+		step recovery-key oyster enroll /dev/vda --recovery-key --recovery-key-file - --key-file "$pass"
+		;;
+	prune-service) step prune-service env -u OYSTER_AUTO_REPAIR /usr/local/libexec/oyster-prune </dev/null ;;
+	auto-repair) step auto-repair env OYSTER_AUTO_REPAIR=yes /usr/local/libexec/oyster-prune </dev/null ;;
 	unseal) step unseal sh -c 'oyster unseal /dev/vda >/dev/null' ;;
 	unseal-victim) step unseal-victim sh -c 'oyster unseal /etc/oyster-vm/victim.hdr >/dev/null' ;;
 	status) step status oyster status /dev/vda ;;
