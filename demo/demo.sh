@@ -82,7 +82,7 @@ if [ $# -eq 0 ]; then
 	ninja -C "$BUILD" >/dev/null || die "the build failed (run: ninja -C $BUILD)"
 fi
 BUILD=$(cd -- "$BUILD" && pwd)
-OYSTER=$BUILD/enroll/oyster
+OYSTER=$BUILD/tool/oyster
 PLUGIN=$BUILD/token-plugin/$PLUGIN_NAME
 [ -x "$OYSTER" ] || die "no oyster tool at $OYSTER: is $BUILD an oyster build directory (ninja -C $BUILD)?"
 [ -f "$PLUGIN" ] || die "no token plugin at $PLUGIN"

@@ -10,9 +10,9 @@ layers.py SOURCE_ROOT PLUGIN_SO CORE_ARCHIVE TOOL_ARCHIVE
 2. lib/ never prints: no printf, fprintf, puts, perror, stdout or stderr
    outside comments (messages go through log.h, whose sink the plugin and
    the tool each set).
-3. Include directions: lib/ includes nothing of enroll/ or token-plugin/;
+3. Include directions: lib/ includes nothing of tool/ or token-plugin/;
    core files (and the plugin) include no header of a tool module.
-4. Every .c file of lib/, enroll/ and token-plugin/ opens, after its SPDX
+4. Every .c file of lib/, tool/ and token-plugin/ opens, after its SPDX
    line, with a comment that says what the file is for.
 
 Prints each breach as FILE: what is wrong, and exits 1 when there is one.
@@ -91,10 +91,10 @@ def check_sources(src, core_modules):
                     (module(f) for f in os.listdir(lib) if f.endswith(".c"))
                     if m not in core_modules}
     outside = set()
-    for d in ("enroll", "token-plugin"):
+    for d in ("tool", "token-plugin"):
         outside |= {f for f in os.listdir(os.path.join(src, d)) if f.endswith(".h")}
 
-    for d in ("lib", "enroll", "token-plugin"):
+    for d in ("lib", "tool", "token-plugin"):
         for name in sorted(os.listdir(os.path.join(src, d))):
             if not name.endswith((".c", ".h")):
                 continue
