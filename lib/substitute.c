@@ -5,7 +5,9 @@
  * (the event data), which GRUB writes as "kind: string" and hashes without
  * the prefix; GRUB 2.06 measures each grub.cfg command ("grub_cmd: linux
  * PATH ARGS") and the kernel's command line ("kernel_cmdline: BOOT_IMAGE=PATH
- * ARGS") into PCR 8 and each file it reads into PCR 9 (data: the path).
+ * ARGS"; Debian's EFI build writes "kernel_cmdline: PATH ARGS", as the real
+ * boot chain of tests/vm/debian.sh showed) into PCR 8 and each file it reads
+ * into PCR 9 (data: the path).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -165,6 +167,8 @@ static int substitute_grub_strings(struct eventlog *log, int b, const struct sub
 {
 	static const char linux_cmd[] = "grub_cmd: linux ";
 	static const char kernel_cmdline[] = "kernel_cmdline: BOOT_IMAGE=";
+	static const char kernel_cmdline_path[] = "kernel_cmdline: ";
+	const size_t path_at = sizeof(kernel_cmdline_path) - 1;
 	static const char initrd_cmd[] = "grub_cmd: initrd ";
 	char *text = NULL, *out = NULL;
 	int r = -ENOMEM;
@@ -193,6 +197,10 @@ static int substitute_grub_strings(struct eventlog *log, int b, const struct sub
 			(*n_cmdline)++;
 		} else if (!strncmp(text, kernel_cmdline, sizeof(kernel_cmdline) - 1)) {
 			r = grub_rewrite(text, sizeof(kernel_cmdline) - 1, o, out, GRUB_TEXT_MAX);
+			(*n_cmdline)++;
+		} else if (!strncmp(text, kernel_cmdline_path, path_at) &&
+			   (text[path_at] == '/' || text[path_at] == '(')) {
+			r = grub_rewrite(text, path_at, o, out, GRUB_TEXT_MAX);
 			(*n_cmdline)++;
 		} else if (o->initrd && o->current_initrd &&
 			   !strncmp(text, initrd_cmd, sizeof(initrd_cmd) - 1)) {

@@ -30,6 +30,9 @@ head -c 100000 /dev/urandom >"$WORKDIR/initrd-1"
 head -c 120000 /dev/urandom >"$WORKDIR/initrd-2"
 
 # events KERNEL INITRD LOADER ARGS: what the firmware and GRUB measure for that boot.
+# GRUB as upstream builds it writes the command line's event as "BOOT_IMAGE=/boot/K
+# ARGS"; Debian's EFI GRUB with a /boot partition as "/K ARGS".
+boot_dir=/boot cmdline_image=BOOT_IMAGE=
 events() {
 	printf '%s\n' \
 		"0:EV_S_CRTM_VERSION:text:test firmware" \
@@ -37,8 +40,8 @@ events() {
 		"0:EV_SEPARATOR:text:sep" "7:EV_SEPARATOR:text:sep" "4:EV_SEPARATOR:text:sep" \
 		"4:EV_EFI_BOOT_SERVICES_APPLICATION:pe:$3" \
 		"4:EV_EFI_BOOT_SERVICES_APPLICATION:pe:$1" \
-		"8:EV_IPL:grub:grub_cmd: linux /boot/$(basename -- "$1") $4" \
-		"8:EV_IPL:grub:kernel_cmdline: BOOT_IMAGE=/boot/$(basename -- "$1") $4" \
+		"8:EV_IPL:grub:grub_cmd: linux $boot_dir/$(basename -- "$1") $4" \
+		"8:EV_IPL:grub:kernel_cmdline: $cmdline_image$boot_dir/$(basename -- "$1") $4" \
 		"9:EV_EVENT_TAG:file:$2"
 }
 # boot KERNEL INITRD LOADER ARGS: a reboot measuring those parts, with their log in $log.
@@ -155,6 +158,15 @@ OYSTER_EVENT_LOG=$log expect_ok unshare -m --propagation private -- /bin/sh -c \
 	sh "$WORKDIR/boot" "$OYSTER" "$img"
 boot "$WORKDIR/boot/vmlinuz-9.9" "$WORKDIR/boot/initrd.img-9.9" "$WORKDIR/shim-1" "$args"
 expect_ok token_open "$img"
+
+say "Debian's GRUB: the command line's event without BOOT_IMAGE=, from a /boot partition"
+boot_dir='' cmdline_image=''
+boot "$WORKDIR/vmlinuz-1" "$WORKDIR/initrd-1" "$WORKDIR/shim-1" "$args"
+expect_ok "$OYSTER" predict --event-log "$log" --kernel "$WORKDIR/vmlinuz-2" --current-kernel "$WORKDIR/vmlinuz-1" \
+	--cmdline "root=/dev/vda1 ro"
+want=$(expected "$WORKDIR/vmlinuz-2" "$WORKDIR/initrd-1" "$WORKDIR/shim-1" "root=/dev/vda1 ro" 4,8)
+[ "$(cat "$OUT")" = "$want" ] || { show_last; fail "predicted $(cat "$OUT") on Debian's GRUB, the new boot measures $want"; }
+boot_dir=/boot cmdline_image=BOOT_IMAGE=
 
 say "no TPM: exit status 4"
 OYSTER_TCTI="swtpm:host=127.0.0.1,port=$(closed_port)" expect_status 4 "$OYSTER" predict --event-log "$log" \
