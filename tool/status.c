@@ -347,6 +347,7 @@ static const char *fallback_text(const char *reason)
 		{ "pin", "no valid TPM PIN was given" },
 		{ "lockout", "the TPM was in dictionary-attack lockout" },
 		{ "other-tpm", "the volume was enrolled with another TPM" },
+		{ "no-oyster", "oyster was missing from the initramfs" },
 	};
 
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
