@@ -94,7 +94,7 @@ out:
 	return r;
 }
 
-/* Whether an oyster token of the LUKS2 header at path names tok's index. */
+/* Whether an oyster token of the LUKS2 header at path uses tok's index. */
 static bool names_index(const char *path, const struct token *tok)
 {
 	struct crypt_device *cd = NULL;
@@ -105,9 +105,7 @@ static bool names_index(const char *path, const struct token *tok)
 	if (other && crypt_init(&cd, path) == 0 && crypt_load(cd, CRYPT_LUKS2, NULL) == 0)
 		for (id = luks_token_next(cd, 0, other, &parse_r); id >= 0 && !found;
 		     id = luks_token_next(cd, id + 1, other, &parse_r))
-			found = parse_r == 0 && token_authorized(other) &&
-				other->nv_index == tok->nv_index &&
-				!memcmp(other->nv_name, tok->nv_name, OYSTER_NV_NAME_LEN);
+			found = parse_r == 0 && token_shares_index(tok, other);
 	crypt_free(cd);
 	free(other);
 	return found;

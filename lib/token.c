@@ -368,6 +368,15 @@ bool token_authorized(const struct token *tok)
 	return tok->version == OYSTER_TOKEN_AUTHORIZED;
 }
 
+bool token_shares_index(const struct token *tok, const struct token *other)
+{
+	return token_authorized(tok) && token_authorized(other) &&
+	       other->nv_index == tok->nv_index &&
+	       !memcmp(other->nv_name, tok->nv_name, OYSTER_NV_NAME_LEN) &&
+	       other->srk_name_len == tok->srk_name_len &&
+	       !memcmp(other->srk_name, tok->srk_name, tok->srk_name_len);
+}
+
 unsigned token_max_states(const struct token *tok)
 {
 	return token_authorized(tok) ? OYSTER_MAX_APPROVED : OYSTER_MAX_STATES;

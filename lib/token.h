@@ -136,6 +136,13 @@ int token_approved(const struct token *tok, bool previous, uint8_t out[OYSTER_PO
 /* How many states (next-boot branch included) the token's version allows. */
 unsigned token_max_states(const struct token *tok);
 bool token_authorized(const struct token *tok);
+/*
+ * Whether other (a parsed token) uses tok's NV index: both authorized, the
+ * same index and NV name, enrolled with the same TPM (the same SRK name). A
+ * token of another TPM names an index of that TPM, however equal the handle
+ * and name: NV names do not depend on the TPM.
+ */
+bool token_shares_index(const struct token *tok, const struct token *other);
 const char *token_origin_name(unsigned kind);
 
 /* Version 2: token_fence_pcrs() of the current or previous set. */

@@ -90,9 +90,7 @@ static bool index_shared(struct crypt_device *cd, int skip, const struct token *
 
 	for (id = luks_token_next(cd, 0, other, &parse_r); other && id >= 0 && !shared;
 	     id = luks_token_next(cd, id + 1, other, &parse_r))
-		shared = id != skip && parse_r == 0 && token_authorized(other) &&
-			 other->nv_index == tok->nv_index &&
-			 !memcmp(other->nv_name, tok->nv_name, OYSTER_NV_NAME_LEN);
+		shared = id != skip && parse_r == 0 && token_shares_index(tok, other);
 	free(other);
 	return shared;
 }

@@ -111,6 +111,22 @@ expect_status 5 env -u PIN "$OYSTER" unseal "$pin_img" </dev/null
 PIN=2468 expect_ok "$OYSTER" unseal "$pin_img"
 expect_status 5 env PIN=1111 "$OYSTER" unseal "$pin_img"
 
+say "another machine's token naming the same index, on an attached volume, does not keep this TPM's index"
+# NV names do not depend on the TPM: the first index of any TPM has the same
+# handle and name. Only the SRK tells the two apart.
+start_other_tpm other
+other_img=$WORKDIR/other.img
+make_luks "$other_img" "$pass"
+mkdir -m 0700 "$WORKDIR/other-oyster"
+OYSTER_TCTI=$OTHER_TCTI OYSTER_STATE_DIR=$WORKDIR/other-oyster enroll "$other_img" "$pass" --pcrs 7
+[ "$(luks_json "$other_img" | jq -r '[.tokens[] | select(.type == "oyster-tpm2")][0].tpm2_nv_index')" = $((0x01804f00)) ] ||
+	setup_error "the other TPM's first token did not get index 0x01804f00: $(luks_json "$other_img" | jq -c .tokens)"
+if other_loop=$(losetup --find --show -- "$other_img" 2>/dev/null); then
+	at_exit losetup -d "$other_loop"
+else
+	say "NOT CHECKED: no loop device (losetup --find failed), so the other machine's volume is not attached"
+fi
+
 say "wipe undefines the index and removes the credential"
 expect_ok "$OYSTER" wipe "$img" --all
 tpm2_nvreadpublic 2>/dev/null | grep -q '^0x1804f00:' && fail "NV index still defined"
