@@ -37,6 +37,19 @@ int unlock_diff(struct tpm *t, const struct token *tok, struct pcr_state *now, u
 	return match;
 }
 
+enum pcr_verdict unlock_pcr_verdict(const struct token *tok, int r, uint32_t changed)
+{
+	if (r >= 0)
+		return PCR_VERDICT_APPROVED;
+	if (r != -ENOENT)
+		return PCR_VERDICT_UNREAD;
+	if (!changed)
+		return PCR_VERDICT_COMBINATION;
+	if (!(changed & ~token_fence_pcrs(tok)))
+		return PCR_VERDICT_FENCE;
+	return PCR_VERDICT_CHANGED;
+}
+
 static void explain_refusal(struct tpm *t, const struct token *tok)
 {
 	struct pcr_state now;
@@ -45,24 +58,26 @@ static void explain_refusal(struct tpm *t, const struct token *tok)
 	int r;
 
 	r = unlock_diff(t, tok, &now, &changed);
-	if (r >= 0) {
+	switch (unlock_pcr_verdict(tok, r, changed)) {
+	case PCR_VERDICT_APPROVED:
 		/* The values match an approved state, yet the TPM said no. */
 		log_err("The TPM refused to unseal although the PCRs match an enrolled state; "
 			"unlock with the passphrase and enroll again.");
 		return;
-	}
-	if (r != -ENOENT) {
+	case PCR_VERDICT_UNREAD:
 		log_err("The TPM refused to unseal: the measured boot state changed; unlock with "
 			"the passphrase, then approve this boot with oyster reseal.");
 		return;
-	}
-	if (!changed) {
-		/* Every PCR matches some state, but no state matches as a whole. */
+	case PCR_VERDICT_COMBINATION:
 		pcr_describe(tok->pcr_mask, pcrs, sizeof(pcrs));
 		log_err("The TPM refused: the combination of %s matches no enrolled state; unlock "
 			"with the passphrase, then approve this boot with oyster reseal.",
 			pcrs);
 		return;
+	case PCR_VERDICT_FENCE:
+	case PCR_VERDICT_CHANGED:
+		/* At boot the fence's PCR has not been extended yet: a change there is no fence. */
+		break;
 	}
 	pcr_describe(changed, pcrs, sizeof(pcrs));
 	log_err("The TPM refused: %s changed since enrollment; unlock with the passphrase, then "
@@ -116,7 +131,8 @@ int unlock_token_raw(struct tpm *t, const struct token *tok, const char *pin, si
 		 * no state (one state needs no PolicyOR to say so), or they match one
 		 * that the index no longer approves.
 		 */
-		if (unlock_diff(t, tok, &now, &changed) >= 0)
+		if (unlock_pcr_verdict(tok, unlock_diff(t, tok, &now, &changed), changed) ==
+		    PCR_VERDICT_APPROVED)
 			log_err("The TPM refused: this token's approved states were replaced since "
 				"this header was written (a restored old header?); unlock with the "
 				"passphrase.");

@@ -38,4 +38,18 @@ int unlock_token_raw(struct tpm *t, const struct token *tok, const char *pin, si
  */
 int unlock_diff(struct tpm *t, const struct token *tok, struct pcr_state *now, uint32_t *changed);
 
+/*
+ * Why the PCRs do or do not open tok, decided once from unlock_diff()'s
+ * result r and changed; the unlock's log, status and the boot console word it
+ * each for their reader.
+ */
+enum pcr_verdict {
+	PCR_VERDICT_APPROVED,	 /* a state matches exactly */
+	PCR_VERDICT_UNREAD,	 /* the PCRs could not be read (r is another errno) */
+	PCR_VERDICT_COMBINATION, /* each PCR matches some state, no state as a whole */
+	PCR_VERDICT_FENCE,	 /* only the boot fence's PCRs left their reset value */
+	PCR_VERDICT_CHANGED,	 /* PCRs outside the fence changed */
+};
+enum pcr_verdict unlock_pcr_verdict(const struct token *tok, int r, uint32_t changed);
+
 #endif

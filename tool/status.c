@@ -94,20 +94,25 @@ static const char *verdict_text(const struct token *tok, const struct verdict *v
 	if (v->diff_r < 0 && v->this_boot)
 		return "yes (approved for this boot whatever it measures; bind to it with oyster "
 		       "reseal --prune)";
-	if (v->diff_r >= 0) {
+	switch (unlock_pcr_verdict(tok, v->diff_r, v->changed)) {
+	case PCR_VERDICT_APPROVED:
 		snprintf(buf, size, "yes (the PCRs match approved state %d)", v->diff_r + 1);
 		return buf;
-	}
-	if (!v->changed)
+	case PCR_VERDICT_UNREAD: /* answered above */
+	case PCR_VERDICT_COMBINATION:
 		return "no: each PCR matches some approved state, but no state as a whole";
-	pcr_describe(v->changed, pcrs, sizeof(pcrs));
-	if (!(v->changed & ~token_fence_pcrs(tok)))
+	case PCR_VERDICT_FENCE:
+		pcr_describe(v->changed, pcrs, sizeof(pcrs));
 		snprintf(buf, size,
 			 "no: %s left its reset value; if the boot fence extended it, as it does "
 			 "after every boot, the token works again at the next boot",
 			 pcrs);
-	else
-		snprintf(buf, size, "no: %s changed since enrollment", pcrs);
+		return buf;
+	case PCR_VERDICT_CHANGED:
+		break;
+	}
+	pcr_describe(v->changed, pcrs, sizeof(pcrs));
+	snprintf(buf, size, "no: %s changed since enrollment", pcrs);
 	return buf;
 }
 
@@ -361,8 +366,13 @@ static bool approves_now(const struct token *tok, const struct verdict *v)
 {
 	if (v->parse_r < 0 || v->srk_r < 0 || (token_authorized(tok) && v->nv_r < 0))
 		return false;
-	return v->diff_r >= 0 || v->this_boot ||
-	       (v->diff_r == -ENOENT && v->changed && !(v->changed & ~token_fence_pcrs(tok)));
+	switch (unlock_pcr_verdict(tok, v->diff_r, v->changed)) {
+	case PCR_VERDICT_APPROVED:
+	case PCR_VERDICT_FENCE:
+		return true;
+	default:
+		return v->this_boot;
+	}
 }
 
 static void print_fallback(const char *device, const char *reason, uint32_t changed, bool approved)
