@@ -172,7 +172,7 @@ pcr7() {
 # --- the story ---------------------------------------------------------------
 
 # Commands read as a user would type them: oyster on PATH, files in the cwd.
-export PATH="$BUILD/enroll:$PATH"
+export PATH="$BUILD/tool:$PATH"
 cd "$TMP"
 
 printf '%soyster demo%s: a LUKS2 volume that the TPM opens only while the boot is unchanged\n' "$bold" "$plain"
