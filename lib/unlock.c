@@ -125,14 +125,16 @@ int unlock_token_raw(struct tpm *t, const struct token *tok, const char *pin, si
 	if (r == -ESTALE) {
 		struct pcr_state now;
 		uint32_t changed;
+		int match;
 
 		/*
 		 * PolicyAuthorizeNV refused the session's digest: either the PCRs match
 		 * no state (one state needs no PolicyOR to say so), or they match one
-		 * that the index no longer approves.
+		 * that the index no longer approves.  (unlock_diff() sets `changed`:
+		 * call it before reading it, not in the same argument list.)
 		 */
-		if (unlock_pcr_verdict(tok, unlock_diff(t, tok, &now, &changed), changed) ==
-		    PCR_VERDICT_APPROVED)
+		match = unlock_diff(t, tok, &now, &changed);
+		if (unlock_pcr_verdict(tok, match, changed) == PCR_VERDICT_APPROVED)
 			log_err("The TPM refused: this token's approved states were replaced since "
 				"this header was written (a restored old header?); unlock with the "
 				"passphrase.");
