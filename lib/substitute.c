@@ -9,6 +9,7 @@
  * boot chain of tests/vm/debian.sh showed) into PCR 8 and each file it reads
  * into PCR 9 (data: the path).
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,6 +24,8 @@
 #define GRUB_STRING_PCR 8
 #define GRUB_FILE_PCR 9
 #define BOOT_APP_PCR 4
+/* The Linux EFI stub's EV_EVENT_TAG for its command line ("LOADED_IMAGE::LoadOptions"). */
+#define STUB_TAG_LOAD_OPTIONS 0x8F3B22EDu
 /* GRUB's command lines are at most a few KiB; bounded so a hostile log costs nothing. */
 #define GRUB_TEXT_MAX 16384
 
@@ -227,6 +230,31 @@ done:
 	return r;
 }
 
+/*
+ * Whether PCR 9 may hold an initrd: any event but the kernel EFI stub's
+ * command-line tag. A stub that measures the initrd tags it ("Linux
+ * initrd", 0x8F3B22EC); Debian 12's stub, given initrd= by the firmware's
+ * Shell or a boot manager, measures only the command line. Then a new
+ * initrd changes no PCR; anything else in PCR 9 may be the initrd under
+ * another digest (the wrong current file), and is refused.
+ */
+static bool measures_initrds(const struct eventlog *log)
+{
+	for (unsigned i = 0; i < log->n_events; i++) {
+		const struct eventlog_event *ev = &log->events[i];
+		uint32_t tag;
+
+		if (ev->pcr != GRUB_FILE_PCR || ev->type == EV_NO_ACTION)
+			continue;
+		if (ev->type != EV_EVENT_TAG || ev->data_len < 8)
+			return true;
+		memcpy(&tag, ev->data, sizeof(tag));
+		if (le32toh(tag) != STUB_TAG_LOAD_OPTIONS)
+			return true;
+	}
+	return false;
+}
+
 static int no_match(const char *option, const char *path, const char *where)
 {
 	log_err("%s: no event of the event log measures %s (%s); check the current one, or "
@@ -275,9 +303,13 @@ int substitute_apply(struct eventlog *log, uint16_t bank, const struct substitut
 		if (r < 0)
 			return r;
 		/* GRUB's file event or the kernel stub's EV_EVENT_TAG: both hash the file. */
-		if (!replace_digest(log, b, GRUB_FILE_PCR, 0, old, new))
+		if (replace_digest(log, b, GRUB_FILE_PCR, 0, old, new))
+			*changed |= 1u << GRUB_FILE_PCR;
+		else if (measures_initrds(log))
 			return no_match("--initrd", o->current_initrd, "not in PCR 9");
-		*changed |= 1u << GRUB_FILE_PCR;
+		else
+			log_info("This boot measured no initrd (PCR 9 holds no file GRUB read and no "
+				 "initrd of the kernel's EFI stub): --initrd changes no PCR.");
 	}
 	r = substitute_grub_strings(log, b, o, &n_cmdline, changed);
 	if (r < 0)

@@ -33,6 +33,10 @@ head -c 120000 /dev/urandom >"$WORKDIR/initrd-2"
 # GRUB as upstream builds it writes the command line's event as "BOOT_IMAGE=/boot/K
 # ARGS"; Debian's EFI GRUB with a /boot partition as "/K ARGS".
 boot_dir=/boot cmdline_image=BOOT_IMAGE=
+# The kernel's EFI stub measures the initrd into PCR 9, except when given one
+# by initrd= (Debian 12's, from a Shell): then only its command-line tag is there.
+initrd_measured=yes
+stub_cmdline_tag=ed223b8f1a000000$(printf 'LOADED_IMAGE::LoadOptions\0' | od -An -tx1 | tr -d ' \n')
 events() {
 	printf '%s\n' \
 		"0:EV_S_CRTM_VERSION:text:test firmware" \
@@ -42,7 +46,7 @@ events() {
 		"4:EV_EFI_BOOT_SERVICES_APPLICATION:pe:$1" \
 		"8:EV_IPL:grub:grub_cmd: linux $boot_dir/$(basename -- "$1") $4" \
 		"8:EV_IPL:grub:kernel_cmdline: $cmdline_image$boot_dir/$(basename -- "$1") $4" \
-		"9:EV_EVENT_TAG:file:$2"
+		"$([ "$initrd_measured" = yes ] && echo "9:EV_EVENT_TAG:file:$2" || echo "9:EV_EVENT_TAG:hex:$stub_cmdline_tag")"
 }
 # boot KERNEL INITRD LOADER ARGS: a reboot measuring those parts, with their log in $log.
 boot() {
@@ -167,6 +171,16 @@ expect_ok "$OYSTER" predict --event-log "$log" --kernel "$WORKDIR/vmlinuz-2" --c
 want=$(expected "$WORKDIR/vmlinuz-2" "$WORKDIR/initrd-1" "$WORKDIR/shim-1" "root=/dev/vda1 ro" 4,8)
 [ "$(cat "$OUT")" = "$want" ] || { show_last; fail "predicted $(cat "$OUT") on Debian's GRUB, the new boot measures $want"; }
 boot_dir=/boot cmdline_image=BOOT_IMAGE=
+
+say "a boot that measured no initrd (the stub given initrd=): --initrd changes no PCR, and says so"
+initrd_measured=no
+boot "$WORKDIR/vmlinuz-1" "$WORKDIR/initrd-1" "$WORKDIR/shim-1" "$args"
+expect_ok "$OYSTER" predict --event-log "$log" --kernel "$WORKDIR/vmlinuz-2" --current-kernel "$WORKDIR/vmlinuz-1" \
+	--initrd "$WORKDIR/initrd-2" --current-initrd "$WORKDIR/initrd-1"
+grep_err '^This boot measured no initrd .*: --initrd changes no PCR\.$'
+want=$(expected "$WORKDIR/vmlinuz-2" "$WORKDIR/initrd-2" "$WORKDIR/shim-1" "$args" 4,8)
+[ "$(cat "$OUT")" = "$want" ] || { show_last; fail "predicted $(cat "$OUT") for a boot without an initrd event, expected $want"; }
+initrd_measured=yes
 
 say "no TPM: exit status 4"
 OYSTER_TCTI="swtpm:host=127.0.0.1,port=$(closed_port)" expect_status 4 "$OYSTER" predict --event-log "$log" \
