@@ -217,11 +217,26 @@ def qemu_command(args, tpm_sock, tmp):
     if args.secure_boot:
         # OVMF's Secure Boot builds keep their variables in SMM.
         cmd += ["-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on"]
-    if args.kernel:
+    esp = None
+    if args.kernel and args.uefi_shell:
+        # A FAT disk (qemu's vvfat, read-only) with the kernel, the initrd
+        # and the Shell's startup.nsh: the firmware loads and measures the
+        # kernel file as it is, where -kernel would hand it a copy whose setup
+        # header qemu patched (the initrd's size is in it).
+        esp = os.path.join(tmp, "esp")
+        os.mkdir(esp)
+        shutil.copyfile(args.kernel, os.path.join(esp, "vmlinuz"))
+        shutil.copyfile(args.initrd, os.path.join(esp, "initrd.img"))
+        with open(os.path.join(esp, "startup.nsh"), "w") as f:
+            f.write(f"fs0:\\vmlinuz initrd=\\initrd.img {args.append}\r\n")
+    elif args.kernel:
         cmd += ["-kernel", args.kernel, "-initrd", args.initrd, "-append", args.append]
     cmd += ["-drive", f"file={args.disk},if=virtio,format={args.disk_format}"]
     for extra in args.extra_disk:
         cmd += ["-drive", f"file={extra},if=virtio,format=raw"]
+    if esp:
+        # Last, so that the guest's disks keep their names (vda, vdb...).
+        cmd += ["-drive", f"file=fat:{esp},if=virtio,format=raw,readonly=on"]
     if args.ovmf:
         code, vars_template = args.ovmf.split(",")
         vars_copy = os.path.join(tmp, "OVMF_VARS.fd")
@@ -375,6 +390,8 @@ def main():
                    help="q35 with SMM, as OVMF's Secure Boot builds need")
     p.add_argument("--ignore-extend", action="append", type=int, default=[],
                    help="PCR whose PCR_Extend commands are the kernel's (IMA: 10), not counted")
+    p.add_argument("--uefi-shell", action="store_true",
+                   help="with --ovmf: OVMF's UEFI Shell starts --kernel from a FAT disk")
     p.add_argument("--keep-vars", action="store_true",
                    help="--ovmf's VARS file is the machine's NVRAM: used in place, not copied")
     p.add_argument("--bios")
@@ -393,6 +410,8 @@ def main():
         p.error("--tpm DIR or --no-tpm")
     if args.kernel and (args.initrd is None or args.append is None):
         p.error("--kernel needs --initrd and --append")
+    if args.uefi_shell and not (args.kernel and args.ovmf):
+        p.error("--uefi-shell needs --kernel and --ovmf")
     signal.signal(signal.SIGTERM, terminated)
     signal.signal(signal.SIGINT, terminated)
     tmp = tempfile.mkdtemp(prefix="oyster-vm-boot.")

@@ -2,33 +2,37 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Story (4): what a new kernel or initramfs does to the measurements, and the
-# fallback and recovery where a PCR sees it. The change here is the
-# initramfs (the same mkinitramfs image with one more cpio archive appended,
-# as an update that adds a file would make it); the kernel binary stays the
-# same, since Debian's mirror holds one build of it. The harness loads both
-# with qemu's direct kernel boot (-kernel/-initrd).
-#  - SeaBIOS: its linuxboot option ROM loads kernel and initrd from fw_cfg
-#    without measuring them. Observed: PCRs 0-9 are the same with either
-#    initrd, and a token bound to 0+2+4+7 unlocks both unattended. The test
-#    asserts exactly that, so that a SeaBIOS that starts measuring them shows.
-#  - OVMF: observed, a different initrd changes PCR 4 (OVMF measures the
-#    blobs it loads from fw_cfg) and PCR 9 (the kernel's EFI stub measures
-#    the initrd, and the command line too, which differs between this
-#    suite's boots: so PCR 9 is not bound here). Enrolled to 4+7 (an
-#    authorized token, the default) with a recovery key, the boot with the
-#    new initrd falls back naming PCR 4, and then, in the running system
-#    (self-repair, #12):
-#     - oyster status says the TPM did not unlock the volume in this boot
-#       and names PCR 4;
-#     - the post-boot service with its defaults leaves the token alone
-#       (OYSTER_AUTO_REPAIR is off);
-#     - oyster reseal with no passphrase anywhere approves this boot.
-#    The next boot with the new initrd is unattended with zero prompts and
-#    oyster status reports no fallback. The old initrd, no longer approved,
-#    now falls back; the recovery key (typed in upper case, without its
-#    dashes) opens root, and the post-boot service with
-#    OYSTER_AUTO_REPAIR=yes approves that boot by itself: oyster status then
-#    finds the state approved but for the fence.
+# fallback and recovery where a PCR sees it.
+#  - SeaBIOS, qemu's direct kernel boot (-kernel/-initrd): its linuxboot
+#    option ROM loads kernel and initrd from fw_cfg without measuring them.
+#    The change is the initramfs (the same mkinitramfs image with one more
+#    cpio archive appended, as an update that adds a file would make it).
+#    Observed: PCRs 0-9 are the same with either initrd, and a token bound
+#    to 0+2+4+7 unlocks both unattended. The test asserts exactly that, so
+#    that a SeaBIOS that starts measuring them shows.
+#  - OVMF, where the firmware's UEFI Shell starts the kernel from a FAT disk
+#    as a boot loader would: PCR 4 measures the kernel file's Authenticode
+#    digest. (qemu's -kernel under OVMF measures a copy whose setup header
+#    qemu patched with the initrd's size, which no file on /boot predicts;
+#    and Debian 12's stub, given initrd=, measures the command line into
+#    PCR 9 but no initrd.) The new kernel is the same build with another PE
+#    time stamp: another digest, all that PCR 4 sees of a new kernel. The
+#    guest's second disk is /boot with both kernels and their initrds.
+#    Enrolled to 4+7 with --fence (an authorized token, the default) and a
+#    recovery key (#11, #12):
+#     - in the next, unattended boot the token is fenced, and oyster's
+#       kernel hook, run as Debian's kernel packages run it with no terminal
+#       and no passphrase anywhere, pre-approves the new kernel; status
+#       lists the predicted state;
+#     - the new kernel's boot is unattended with zero prompts, and the prune
+#       after it leaves only its own state approved;
+#     - the old kernel, whose approval the prune dropped, falls back naming
+#       PCR 4; oyster status says so and how to approve the boot; the
+#       post-boot service with its defaults leaves the token alone
+#       (OYSTER_AUTO_REPAIR is off); the recovery key (typed in upper case,
+#       without its dashes) opens root, and the service with
+#       OYSTER_AUTO_REPAIR=yes approves that boot by itself: oyster status
+#       then finds the state approved but for the fence.
 set -eu
 . "$TESTDIR/lib.sh"
 . "$INITRAMFS_TESTDIR/lib.sh"
@@ -83,10 +87,36 @@ say "SeaBIOS, second initrd: $sea_b"
 	fail "under SeaBIOS PCRs $(differing "$sea_a" "$sea_b") now reflect the initrd: update this test's story"
 say "observed: under SeaBIOS direct boot no PCR reflects the initramfs"
 
-ovmf=(--ovmf "$OVMF_CODE,$OVMF_VARS")
+# The new kernel: the same build with another PE time stamp, so another
+# Authenticode digest, which is all that PCR 4 sees of a new kernel. (Secure
+# Boot is off in these variables; Debian's signature no longer matches.)
+kernel_next=$WORKDIR/vmlinuz-next
+cp -- "$KERNEL" "$kernel_next"
+pe=$(od -An -tu4 -j60 -N4 "$KERNEL" | tr -d ' ')
+printf oyst | dd of="$kernel_next" bs=1 seek=$((pe + 8)) conv=notrunc status=none ||
+	setup_error "cannot make the second kernel"
+cmp -s "$KERNEL" "$kernel_next" && setup_error "the second kernel is the same as the first"
+# /boot as a Debian system has it after a kernel package's postinst ran
+# update-initramfs: the running kernel and its initrd, the new kernel and its.
+kver_next=$KVER-oyster-next
+mkdir -p "$WORKDIR/boot"
+cp -- "$KERNEL" "$WORKDIR/boot/vmlinuz-$KVER"
+cp -- "$INITRD_TOOLS" "$WORKDIR/boot/initrd.img-$KVER"
+cp -- "$kernel_next" "$WORKDIR/boot/vmlinuz-$kver_next"
+cp -- "$INITRD_TOOLS" "$WORKDIR/boot/initrd.img-$kver_next"
+echo "$kver_next" >"$WORKDIR/boot/oyster-vm-next"
+boot_disk=$WORKDIR/boot.img
+truncate -s "$(($(du -sm "$WORKDIR/boot" | cut -f1) + 16))M" "$boot_disk"
+mke2fs -q -t ext4 -d "$WORKDIR/boot" "$boot_disk" || setup_error "cannot make the /boot disk"
+# Under OVMF the kernel is started the way a boot loader starts it: OVMF's
+# UEFI Shell loads it from a FAT disk, and PCR 4 measures the file. Every
+# boot has the same disks: each one the firmware tries before the Shell
+# adds its own events to PCR 4.
+ovmf=(--ovmf "$OVMF_CODE,$OVMF_VARS" --uefi-shell --extra-disk "$boot_disk")
+
 disk=$(new_disk ovmf)
 tpm=$WORKDIR/tpm-ovmf
-say "OVMF: enroll 4+7 with the first initrd, and a recovery key"
+say "OVMF: enroll 4+7 (--fence) with the first kernel, and a recovery key"
 vm_boot ovmf-enroll "$disk" "$INITRD_TOOLS" "$tpm" pcrs,enroll=4+7,recovery-key "${ovmf[@]}" \
 	--answer "$VM_PASS" --kind "passphrase, no token yet"
 [ "$(step_exit enroll)" = 0 ] || fail "oyster enroll failed in the guest (console log: $LOG)"
@@ -97,24 +127,43 @@ step_output enroll | grep -q 'NV index' ||
 rkey=$(step_output recovery-key | grep -oE '^[cbdefghijklnrtuv]{8}(-[cbdefghijklnrtuv]{8}){7}$' | head -n 1)
 [ -n "$rkey" ] || fail "no recovery key on the console (console log: $LOG)"
 ovmf_a=$(pcrs_line)
-say "OVMF, first initrd:  $ovmf_a"
+say "OVMF, first kernel:  $ovmf_a"
 zeros=$(printf '0%.0s' $(seq 64))
 [ "$(pcr_in_log 4)" != "$zeros" ] || fail "OVMF measured nothing into PCR 4"
 
-say "OVMF: the same initrd again is unattended"
-vm_boot ovmf-unattended "$disk" "$INITRD_TOOLS" "$tpm" "" "${ovmf[@]}" --kind tpm
+say "OVMF: the first kernel again is unattended; the token is fenced in it; the kernel hook,"
+say "      with no terminal and no passphrase, pre-approves the second kernel (#11)"
+vm_boot ovmf-unattended "$disk" "$INITRD_TOOLS" "$tpm" unseal,kernel-hook,status "${ovmf[@]}" --kind tpm
 initrd_lacks 'oyster: oyroot:' "the keyscript said something although the TPM unlocked"
+[ "$(step_exit unseal)" = 3 ] ||
+	fail "oyster unseal in the booted system exited $(step_exit unseal), expected 3 (the fence closed the token)"
+[ "$(step_exit kernel-hook)" = 0 ] || fail "the kernel hook failed in the guest (console log: $LOG)"
+# Its lines, without the kernel's that the console interleaves.
+hook_said=$(step_output kernel-hook | grep '^oyster: ' || true)
+[ "$hook_said" = "oyster: pre-approved kernel $kver_next for /dev/vda (token 0)." ] ||
+	fail "the kernel hook did not pre-approve the new kernel by itself: $hook_said"
+step_output status | grep -qE "^  State 2 +predicted .*\(vmlinuz-$kver_next\)$" ||
+	fail "oyster status does not list the state predicted for $kver_next (console log: $LOG)"
 
-say "OVMF: the second initrd falls back naming PCR 4; status says so; reseal with no passphrase"
-vm_boot ovmf-initrd-b "$disk" "$initrd_b" "$tpm" pcrs,status,prune-service,approve "${ovmf[@]}" \
-	--answer "$VM_PASS" --kind "passphrase after the TPM refused"
+say "OVMF: the second kernel is unattended, zero prompts; the prune after it drops the first"
+vm_boot ovmf-kernel-next "$disk" "$INITRD_TOOLS" "$tpm" pcrs,status "${ovmf[@]}" --kernel "$kernel_next" --kind tpm
+initrd_lacks 'oyster: oyroot:' "the keyscript said something although the kernel hook pre-approved this boot"
 ovmf_b=$(pcrs_line)
-say "OVMF, second initrd: $ovmf_b"
+say "OVMF, second kernel: $ovmf_b"
 changed=$(differing "$ovmf_a" "$ovmf_b")
-say "observed: under OVMF the second initrd changes PCRs $changed"
-echo " $changed " | grep -q ' 4 ' || fail "PCR 4 does not reflect the initrd under OVMF (changed: $changed)"
+say "observed: under OVMF the second kernel changes PCRs $changed"
+echo " $changed " | grep -q ' 4 ' || fail "PCR 4 does not reflect the kernel under OVMF (changed: $changed)"
+! step_output status | grep -q 'Last boot' || fail "oyster status reports a fallback in a TPM-unlocked boot (console log: $LOG)"
+step_output status | grep -qE '^  States: +1 approved$' ||
+	fail "the prune after the boot left more than this boot's state approved (console log: $LOG)"
+
+say "OVMF: the first kernel, pruned, falls back naming PCR 4; status says so; the post-boot"
+say "      service with its defaults leaves it; the recovery key; OYSTER_AUTO_REPAIR=yes approves"
+vm_boot ovmf-kernel-first-again "$disk" "$INITRD_TOOLS" "$tpm" status,prune-service,auto-repair,status-repaired \
+	"${ovmf[@]}" --answer "$(echo "$rkey" | tr -d - | tr '[:lower:]' '[:upper:]')" \
+	--kind "recovery key after the TPM refused"
 console_has 'oyster: oyroot: The TPM refused: PCR 4 \([^)]*\) changed since enrollment.* Asking for the passphrase\.$' \
-	"the console does not say that the TPM refused because PCR 4 changed"
+	"back on the first kernel the console does not say that PCR 4 changed"
 step_output status | grep -q '^Last boot: the TPM did NOT unlock this volume (the measured boot state (PCRs) changed)' ||
 	fail "oyster status in the booted system does not say that the TPM did not unlock it (console log: $LOG)"
 step_output status | grep -qE '^  changed since enrollment: PCR 4 \([^)]*\)$' ||
@@ -123,30 +172,12 @@ step_output status | grep -qF '  if this boot is one you trust, approve it: oyst
 	fail "oyster status does not say how to approve this boot (console log: $LOG)"
 [ "$(step_exit prune-service)" = 0 ] && [ -z "$(step_output prune-service)" ] ||
 	fail "the post-boot service with its defaults said something or failed (console log: $LOG)"
-[ "$(step_exit approve)" = 0 ] ||
-	fail "oyster reseal with no passphrase failed in the guest (console log: $LOG)"
-# Not approved before: so neither the prune nor the service approved it.
-step_output approve | grep -q '^The state of this boot was not approved before; it is now\.$' ||
-	fail "oyster reseal did not approve the state of this boot (console log: $LOG)"
-
-say "OVMF: the second initrd again is unattended, zero prompts; status reports no fallback"
-vm_boot ovmf-initrd-b-resealed "$disk" "$initrd_b" "$tpm" status "${ovmf[@]}" --kind tpm
-initrd_lacks 'oyster: oyroot:' "the keyscript said something although the TPM unlocked"
-[ "$(step_exit status)" = 0 ] || fail "oyster status failed (console log: $LOG)"
-! step_output status | grep -q 'Last boot' || fail "oyster status reports a fallback in a TPM-unlocked boot (console log: $LOG)"
-
-say "OVMF: the first initrd, no longer approved, falls back naming PCR 4; the recovery key;"
-say "      OYSTER_AUTO_REPAIR=yes approves the boot"
-vm_boot ovmf-initrd-a-again "$disk" "$INITRD_TOOLS" "$tpm" auto-repair,status "${ovmf[@]}" \
-	--answer "$(echo "$rkey" | tr -d - | tr '[:lower:]' '[:upper:]')" --kind "recovery key after the TPM refused"
-console_has 'oyster: oyroot: The TPM refused: PCR 4 \([^)]*\) changed since enrollment.* Asking for the passphrase\.$' \
-	"back on the first initrd the console does not say that PCR 4 changed"
 [ "$(step_exit auto-repair)" = 0 ] || fail "the post-boot service failed (console log: $LOG)"
 step_output auto-repair | grep -qE "^oyster: approved the state of this boot for token [0-9]+ of UUID=$LUKS_UUID \(OYSTER_AUTO_REPAIR; the TPM had not unlocked it: pcr-changed\)\.$" ||
 	fail "OYSTER_AUTO_REPAIR=yes did not approve the recovery-key boot (console log: $LOG)"
 # Approved: only the fence's PCR 15 differs from an approved state now.
-step_output status | grep -qE '^  would unlock now: no: PCR 15 \([^)]*\) left its reset value' ||
+step_output status-repaired | grep -qE '^  would unlock now: no: PCR 15 \([^)]*\) left its reset value' ||
 	fail "after OYSTER_AUTO_REPAIR, oyster status does not find this boot approved (console log: $LOG)"
-step_output status | grep -q '^  this boot has been approved since (oyster reseal)' ||
+step_output status-repaired | grep -q '^  this boot has been approved since (oyster reseal)' ||
 	fail "oyster status still asks to approve a fallback boot that has been approved (console log: $LOG)"
 say "PASS"

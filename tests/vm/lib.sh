@@ -63,7 +63,7 @@ vm_prepare() {
 	local stamp
 	stamp=$(cat "$OYSTER" "$HOOK" "$KEYSCRIPT" "$FENCE" "$DRACUT_MODULE_SETUP" \
 		"$(dirname -- "$DRACUT_MODULE_SETUP")/oyster-fence.sh" \
-		"$(dirname -- "$DRACUT_MODULE_SETUP")/oyster-prune.sh" "$PLUGIN" "$PRUNE_SCRIPT" \
+		"$(dirname -- "$DRACUT_MODULE_SETUP")/oyster-prune.sh" "$PLUGIN" "$PRUNE_SCRIPT" "$KERNEL_HOOK" \
 		"$VM_TESTDIR/lib.sh" "$VM_TESTDIR/root-init.sh" "$KERNEL" | sha256sum | cut -d' ' -f1)
 	# One directory per set of inputs: a rebuild never changes a base.img
 	# that a running test's overlays are built on.
@@ -89,8 +89,8 @@ vm_prepare() {
 }
 
 # vm_rootfs DIR: the guest's root tree (busybox, oyster and its libraries,
-# root-init.sh as /sbin/init, oyster-prune.service's script, the passphrase
-# for the enroll and reseal steps).
+# root-init.sh as /sbin/init, oyster-prune.service's script, the kernel
+# hook, the passphrase for the enroll and reseal steps).
 vm_rootfs() {
 	local rootfs=$1 d applet lib
 	rm -rf -- "$rootfs"
@@ -116,6 +116,9 @@ vm_rootfs() {
 	chmod 755 "$rootfs/sbin/init"
 	mkdir -p "$rootfs/usr/local/libexec"
 	install -m 755 -- "$PRUNE_SCRIPT" "$rootfs/usr/local/libexec/oyster-prune"
+	# The kernel hook where Debian's kernel packages run it.
+	mkdir -p "$rootfs/etc/kernel/postinst.d"
+	install -m 755 -- "$KERNEL_HOOK" "$rootfs/etc/kernel/postinst.d/zzz-oyster"
 	# systemd's switch-root refuses a root without os-release.
 	printf 'ID=oyster-vm\nNAME="oyster vm root"\n' >"$rootfs/usr/lib/os-release"
 	printf '%s' "$VM_PASS" >"$rootfs/etc/oyster-vm/passphrase"

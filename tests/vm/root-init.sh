@@ -22,7 +22,14 @@
 #   unseal         oyster unseal /dev/vda (the secret goes to /dev/null)
 #   unseal-victim  oyster unseal /etc/oyster-vm/victim.hdr: an impostor's root
 #                  trying the victim's token, from a copy of its header
-#   status         oyster status /dev/vda
+#   status, status-NAME  oyster status /dev/vda (NAME tells two apart)
+#   kernel-hook    oyster's kernel hook as Debian's kernel packages run it
+#                  (/etc/kernel/postinst.d/zzz-oyster KVER IMAGE) for the
+#                  kernel that /boot/oyster-vm-next names, /boot being the
+#                  second disk (/dev/vdb): no terminal (setsid), no
+#                  passphrase anywhere, the root volume in OYSTER_DEVICES
+#   eventlog       the firmware's event log, base64, between two markers
+#                  (for a person reading the console log)
 export PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
 # initramfs-tools and dracut move /proc, /sys, /dev and /run over (/run holds
 # the initramfs's records, /run/oyster); mount what is not.
@@ -30,6 +37,8 @@ export PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
 [ -d /sys/kernel ] || mount -t sysfs sysfs /sys
 [ -c /dev/null ] || mount -t devtmpfs devtmpfs /dev
 grep -q "^[^ ]* /run " /proc/mounts || mount -t tmpfs tmpfs /run
+# The firmware's event log, which oyster predict replays.
+[ -e /sys/kernel/security/tpm0 ] || mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
 # As a system's root: writable, so that enroll keeps its NV credential in
 # /var/lib/oyster (an authorized token, the default) and reseal finds it.
 mount -o remount,rw /
@@ -74,7 +83,19 @@ for s in "$@"; do
 	auto-repair) step auto-repair env OYSTER_AUTO_REPAIR=yes /usr/local/libexec/oyster-prune </dev/null ;;
 	unseal) step unseal sh -c 'oyster unseal /dev/vda >/dev/null' ;;
 	unseal-victim) step unseal-victim sh -c 'oyster unseal /etc/oyster-vm/victim.hdr >/dev/null' ;;
-	status) step status oyster status /dev/vda ;;
+	status | status-*) step "$s" oyster status /dev/vda ;;
+	kernel-hook)
+		mkdir -p /boot
+		mount -o ro /dev/vdb /boot || echo "OYSTER-VM: no /boot disk"
+		step kernel-hook env -u PASSWORD OYSTER_DEVICES=/dev/vda \
+			setsid /etc/kernel/postinst.d/zzz-oyster "$(cat /boot/oyster-vm-next)" \
+			"/boot/vmlinuz-$(cat /boot/oyster-vm-next)" </dev/null
+		;;
+	eventlog)
+		echo "OYSTER-VM: event log begin"
+		base64 /sys/kernel/security/tpm0/binary_bios_measurements
+		echo "OYSTER-VM: event log end"
+		;;
 	'') ;;
 	*) echo "OYSTER-VM: unknown step $s" ;;
 	esac
