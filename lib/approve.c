@@ -41,77 +41,43 @@ const char *approve_fallback_reason(int r)
 	}
 }
 
-int approve_setup(struct tpm *t, struct token *tok)
+/* Whether a token of the header matches: the same index as tok (parsed), or handle. */
+struct index_match {
+	const struct token *tok; /* a token sharing its index; or, when NULL, */
+	uint32_t handle;	 /* any token naming this handle, or one that does not parse */
+};
+
+static int header_names(struct crypt_device *cd, const struct index_match *m)
 {
-	struct secret *cred = NULL;
-	char name[32];
-	unsigned n;
-	bool defined = false, stored = false;
-	int r;
-
-	r = tpm_nv_supported(t);
-	if (r < 0)
-		return r;
-	tok->version = OYSTER_TOKEN_AUTHORIZED;
-	tok->has_previous = false;
-	r = token_approved(tok, false, tok->approved);
-	if (r < 0)
-		return r;
-	cred = secret_new(APPROVE_CREDENTIAL_SIZE);
-	if (!cred)
-		return -ENOMEM;
-	if (getrandom(cred->data, APPROVE_CREDENTIAL_SIZE, 0) != APPROVE_CREDENTIAL_SIZE) {
-		r = -errno;
-		goto out;
-	}
-	cred->len = APPROVE_CREDENTIAL_SIZE;
-	r = tpm_nv_define(t, cred, &tok->nv_index);
-	if (r < 0)
-		goto out;
-	defined = true;
-	approve_credential_name(tok->nv_index, name, sizeof(name));
-	/* statedir said why; its errno must not read as the TPM's (-EACCES: owner password). */
-	r = statedir_write_secret(name, cred) < 0 ? -EIO : 0;
-	if (r < 0)
-		goto out;
-	stored = true;
-	r = tpm_nv_write(t, tok->nv_index, NULL, cred, tok->approved, tok->nv_name);
-	if (r < 0)
-		goto out;
-	r = token_policy(tok, NULL, &n, tok->policy);
-out:
-	if (r < 0 && defined && tpm_nv_undefine(t, tok->nv_index, NULL) < 0) {
-		uint8_t written[OYSTER_NV_NAME_LEN];
-
-		if (tpm_nv_name(tok->nv_index, true, written) == 0)
-			tpm_nv_undefine(t, tok->nv_index, written);
-	}
-	if (r < 0 && stored)
-		statedir_remove(name);
-	if (r < 0)
-		tok->version = OYSTER_TOKEN_VERSION;
-	secret_free(cred);
-	return r;
-}
-
-/* Whether an oyster token of the LUKS2 header at path uses tok's index. */
-static bool names_index(const char *path, const struct token *tok)
-{
-	struct crypt_device *cd = NULL;
 	struct token *other = calloc(1, sizeof(*other));
-	bool found = false;
-	int id, parse_r;
+	int id, parse_r, found = 0;
 
-	if (other && crypt_init(&cd, path) == 0 && crypt_load(cd, CRYPT_LUKS2, NULL) == 0)
-		for (id = luks_token_next(cd, 0, other, &parse_r); id >= 0 && !found;
-		     id = luks_token_next(cd, id + 1, other, &parse_r))
-			found = parse_r == 0 && token_shares_index(tok, other);
-	crypt_free(cd);
+	if (!other)
+		return -ENOMEM;
+	for (id = luks_token_next(cd, 0, other, &parse_r); id >= 0 && !found;
+	     id = luks_token_next(cd, id + 1, other, &parse_r))
+		found = m->tok ? parse_r == 0 && token_shares_index(m->tok, other)
+			       : parse_r < 0 || (token_authorized(other) && other->nv_index == m->handle);
 	free(other);
 	return found;
 }
 
-int approve_index_user(const struct token *tok, char *where, size_t size)
+static int path_names(const char *path, const struct index_match *m)
+{
+	struct crypt_device *cd = NULL;
+	int r;
+
+	r = crypt_init(&cd, path);
+	if (r == 0)
+		r = crypt_load(cd, CRYPT_LUKS2, NULL);
+	if (r == 0)
+		r = header_names(cd, m);
+	crypt_free(cd);
+	return r;
+}
+
+/* 1 (and where) when a LUKS volume on this machine's block devices matches; 0 when none. */
+static int block_devices_name(const struct index_match *m, char *where, size_t size)
 {
 	blkid_cache cache = NULL;
 	blkid_dev_iterate iter;
@@ -125,13 +91,175 @@ int approve_index_user(const struct token *tok, char *where, size_t size)
 	iter = blkid_dev_iterate_begin(cache);
 	blkid_dev_set_search(iter, (char *)"TYPE", (char *)"crypto_LUKS");
 	while (!found && blkid_dev_next(iter, &dev) == 0) {
-		found = names_index(blkid_dev_devname(dev), tok);
+		found = path_names(blkid_dev_devname(dev), m) > 0;
 		if (found)
 			snprintf(where, size, "%s", blkid_dev_devname(dev));
 	}
 	blkid_dev_iterate_end(iter);
 	blkid_put_cache(cache);
 	return found;
+}
+
+int approve_index_user(const struct token *tok, char *where, size_t size)
+{
+	const struct index_match m = { .tok = tok };
+
+	return block_devices_name(&m, where, size);
+}
+
+/*
+ * The record of an enrollment under way (the volume's UUID; no secret): its
+ * index is defined before its token is written, so a crash between the two
+ * would leave an index that nothing names. The next enrollment reclaims it.
+ */
+static void pending_name(uint32_t handle, char *buf, size_t size)
+{
+	snprintf(buf, size, "nv-%08x.pending", handle);
+}
+
+/*
+ * Whether the volume with uuid (cd's, or one on this machine's block
+ * devices) has a token that names handle (one that does not parse may: it
+ * counts); -errno when it is not here or cannot be read.
+ */
+static int volume_names_handle(struct crypt_device *cd, const char *uuid, uint32_t handle)
+{
+	const struct index_match m = { .handle = handle };
+	const char *own = crypt_get_uuid(cd);
+	char *path;
+	int r;
+
+	if (own && !strcmp(own, uuid))
+		return header_names(cd, &m);
+	path = blkid_evaluate_tag("UUID", uuid, NULL);
+	if (!path)
+		return -ENOENT;
+	r = path_names(path, &m);
+	free(path);
+	return r;
+}
+
+/*
+ * Undefines the indexes that an interrupted enrollment left: defined, with
+ * a pending record, named by no token of the record's volume (which is
+ * here: a volume that cannot be read keeps its index) nor of another
+ * volume on this machine's block devices. Best effort: it never fails an
+ * enrollment.
+ */
+static void reclaim(struct tpm *t, struct crypt_device *cd)
+{
+	uint32_t handles[OYSTER_NV_COUNT];
+	size_t n;
+
+	if (tpm_nv_handles(t, handles, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct index_match m = { .handle = handles[i] };
+		struct secret *rec = NULL;
+		char name[40], uuid[40], where[256];
+		int r;
+
+		pending_name(handles[i], name, sizeof(name));
+		if (statedir_read_secret(name, &rec) < 0)
+			continue;
+		snprintf(uuid, sizeof(uuid), "%.*s", (int)rec->len, (const char *)rec->data);
+		secret_free(rec);
+		r = volume_names_handle(cd, uuid, handles[i]);
+		if (r < 0)
+			continue;
+		if (r == 0 && block_devices_name(&m, where, sizeof(where)) == 0) {
+			r = tpm_nv_undefine(t, handles[i], NULL);
+			if (r < 0 && r != -ENOENT)
+				continue;
+			log_info("Removed NV index 0x%08x, which an interrupted enrollment of UUID=%s "
+				 "had left defined.",
+				 handles[i], uuid);
+			approve_credential_name(handles[i], where, sizeof(where));
+			statedir_remove(where);
+		}
+		statedir_remove(name);
+	}
+}
+
+void approve_settle(const struct token *tok)
+{
+	char name[40];
+
+	pending_name(tok->nv_index, name, sizeof(name));
+	statedir_remove(name);
+}
+
+int approve_setup(struct tpm *t, struct crypt_device *cd, struct token *tok)
+{
+	struct secret *cred = NULL, *rec = NULL;
+	const char *uuid = crypt_get_uuid(cd);
+	char name[32], pending[40];
+	unsigned n;
+	bool defined = false, stored = false, recorded = false, kept = false;
+	int r;
+
+	r = tpm_nv_supported(t);
+	if (r < 0)
+		return r;
+	reclaim(t, cd);
+	tok->version = OYSTER_TOKEN_AUTHORIZED;
+	tok->has_previous = false;
+	r = token_approved(tok, false, tok->approved);
+	if (r < 0)
+		return r;
+	cred = secret_new(APPROVE_CREDENTIAL_SIZE);
+	if (!cred)
+		return -ENOMEM;
+	if (getrandom(cred->data, APPROVE_CREDENTIAL_SIZE, 0) != APPROVE_CREDENTIAL_SIZE) {
+		r = -errno;
+		goto out;
+	}
+	cred->len = APPROVE_CREDENTIAL_SIZE;
+	r = tpm_nv_free_handle(t, &tok->nv_index);
+	if (r < 0)
+		goto out;
+	pending_name(tok->nv_index, pending, sizeof(pending));
+	rec = uuid ? secret_new(strlen(uuid)) : NULL;
+	if (!rec) {
+		r = -ENOMEM;
+		goto out;
+	}
+	memcpy(rec->data, uuid, strlen(uuid));
+	rec->len = strlen(uuid);
+	r = statedir_write_secret(pending, rec) < 0 ? -EIO : 0;
+	if (r < 0)
+		goto out;
+	recorded = true;
+	r = tpm_nv_define(t, cred, tok->nv_index);
+	if (r < 0) {
+		/* Refused by the TPM: nothing defined. Otherwise it may be: the record stays. */
+		kept = r != -EACCES && r != -ENOSPC;
+		goto out;
+	}
+	defined = true;
+	approve_credential_name(tok->nv_index, name, sizeof(name));
+	/* statedir said why; its errno must not read as the TPM's (-EACCES: owner password). */
+	r = statedir_write_secret(name, cred) < 0 ? -EIO : 0;
+	if (r < 0)
+		goto out;
+	stored = true;
+	r = tpm_nv_write(t, tok->nv_index, NULL, cred, tok->approved, tok->nv_name);
+	if (r < 0)
+		goto out;
+	r = token_policy(tok, NULL, &n, tok->policy);
+out:
+	/* Either of oyster's names (written or not); a dead TPM keeps the index, and the record. */
+	if (r < 0 && defined && tpm_nv_undefine(t, tok->nv_index, NULL) < 0)
+		kept = true;
+	if (r < 0 && stored)
+		statedir_remove(name);
+	if (r < 0 && recorded && !kept)
+		statedir_remove(pending);
+	if (r < 0)
+		tok->version = OYSTER_TOKEN_VERSION;
+	secret_free(cred);
+	secret_free(rec);
+	return r;
 }
 
 int approve_forget(struct tpm *t, const struct token *tok)

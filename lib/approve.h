@@ -16,12 +16,17 @@ struct crypt_device;
 struct tpm;
 
 /*
- * Makes tok (its states set, version 2) authorized: a credential, an NV index
- * in oyster's range holding tok's approved policy, the object's policy.
- * Nothing is left defined on failure: -EOPNOTSUPP (no PolicyAuthorizeNV),
+ * Makes tok (its states set, version 2) authorized for the volume of cd: a
+ * credential, an NV index in oyster's range holding tok's approved policy,
+ * the object's policy, and a record that the enrollment is under way until
+ * approve_settle(). First it undefines what an interrupted enrollment left
+ * (an index with a record that no token names). Nothing is left defined on
+ * failure while the TPM answers: -EOPNOTSUPP (no PolicyAuthorizeNV),
  * -EACCES (owner password), -ENOSPC (NV full), or another error.
  */
-int approve_setup(struct tpm *t, struct token *tok);
+int approve_setup(struct tpm *t, struct crypt_device *cd, struct token *tok);
+/* After the token naming tok's index is written (or the index undefined): the record goes. */
+void approve_settle(const struct token *tok);
 /* One line for the user: why the literal mode, after approve_setup() failed with r. */
 const char *approve_fallback_reason(int r);
 /*

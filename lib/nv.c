@@ -103,33 +103,48 @@ static int nv_get(struct tpm *t, uint32_t handle, const uint8_t *want, ESYS_TR *
 	return r;
 }
 
-/* The defined handles in oyster's range, to find a free one. */
-static int nv_free_handle(struct tpm *t, uint32_t *handle)
+int tpm_nv_handles(struct tpm *t, uint32_t handles[OYSTER_NV_COUNT], size_t *n)
 {
 	TPMS_CAPABILITY_DATA *cap;
-	uint32_t h;
 	int r;
 
-	r = tpm_capability(t, TPM2_CAP_HANDLES, OYSTER_NV_FIRST,
-			   OYSTER_NV_LAST - OYSTER_NV_FIRST + 1, "handles", &cap);
+	*n = 0;
+	r = tpm_capability(t, TPM2_CAP_HANDLES, OYSTER_NV_FIRST, OYSTER_NV_COUNT, "handles", &cap);
 	if (r < 0)
 		return r;
-	r = -ENOSPC;
-	for (h = OYSTER_NV_FIRST; h <= OYSTER_NV_LAST && r < 0; h++) {
-		bool used = false;
-
-		for (uint32_t i = 0; i < cap->data.handles.count && !used; i++)
-			used = cap->data.handles.handle[i] == h;
-		if (!used) {
-			*handle = h;
-			r = 0;
-		}
-	}
+	for (uint32_t i = 0; i < cap->data.handles.count && *n < OYSTER_NV_COUNT; i++)
+		if (cap->data.handles.handle[i] >= OYSTER_NV_FIRST &&
+		    cap->data.handles.handle[i] <= OYSTER_NV_LAST)
+			handles[(*n)++] = cap->data.handles.handle[i];
 	Esys_Free(cap);
-	return r;
+	return 0;
 }
 
-int tpm_nv_define(struct tpm *t, const struct secret *auth, uint32_t *handle)
+int tpm_nv_free_handle(struct tpm *t, uint32_t *handle)
+{
+	uint32_t used[OYSTER_NV_COUNT];
+	size_t n;
+	int r;
+
+	r = tpm_nv_handles(t, used, &n);
+	if (r < 0)
+		return r;
+	for (uint32_t h = OYSTER_NV_FIRST; h <= OYSTER_NV_LAST; h++) {
+		bool taken = false;
+
+		for (size_t i = 0; i < n && !taken; i++)
+			taken = used[i] == h;
+		if (!taken) {
+			*handle = h;
+			return 0;
+		}
+	}
+	log_debug("Every NV handle of oyster's range (0x%08x..0x%08x) is taken.", OYSTER_NV_FIRST,
+		  OYSTER_NV_LAST);
+	return -ENOSPC;
+}
+
+int tpm_nv_define(struct tpm *t, const struct secret *auth, uint32_t handle)
 {
 	TPM2B_NV_PUBLIC pub;
 	TPM2B_AUTH value = { .size = (UINT16)auth->len };
@@ -140,16 +155,10 @@ int tpm_nv_define(struct tpm *t, const struct secret *auth, uint32_t *handle)
 
 	if (auth->len > sizeof(value.buffer))
 		return -EINVAL;
-	r = nv_free_handle(t, handle);
-	if (r == -ENOSPC)
-		log_debug("Every NV handle of oyster's range (0x%08x..0x%08x) is taken.",
-			  OYSTER_NV_FIRST, OYSTER_NV_LAST);
-	if (r < 0)
-		return r;
 	r = srk_get(t, OYSTER_SRK_PERSISTENT, true, &srk);
 	if (r < 0)
 		return r;
-	nv_public(*handle, false, &pub);
+	nv_public(handle, false, &pub);
 	memcpy(value.buffer, auth->data, auth->len);
 	/* Command encryption: the new index's authValue is the first parameter. */
 	r = tpm_session_start(t, &srk, ESYS_TR_NONE, TPM2_SE_HMAC, &session);

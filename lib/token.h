@@ -24,6 +24,7 @@
 /* oyster's NV indexes: 256 handles of the TCG registry's unassigned owner range. */
 #define OYSTER_NV_FIRST 0x01804f00u
 #define OYSTER_NV_LAST 0x01804fffu
+#define OYSTER_NV_COUNT (OYSTER_NV_LAST - OYSTER_NV_FIRST + 1)
 /* TPM2B_NAME of an NV index: TPM2_ALG_SHA256, then the digest of its TPMS_NV_PUBLIC. */
 #define OYSTER_NV_NAME_LEN 34
 #define OYSTER_NOTE_MAX 64

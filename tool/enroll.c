@@ -270,7 +270,7 @@ static int tpm_enroll(const struct enroll_args *a, struct tpm *t, struct crypt_d
 			goto out;
 	}
 	if (!a->literal) {
-		r = approve_setup(t, tok);
+		r = approve_setup(t, cd, tok);
 		if (r < 0)
 			printf("Literal mode (approvals will need the secret or the passphrase): "
 			       "%s.\n",
@@ -278,11 +278,13 @@ static int tpm_enroll(const struct enroll_args *a, struct tpm *t, struct crypt_d
 	}
 	id = volume_add(t, cd, tok, vk, pin, auth, !fenced);
 	if (id < 0) {
-		if (token_authorized(tok))
-			approve_forget(t, tok);
+		if (token_authorized(tok) && approve_forget(t, tok) == 0)
+			approve_settle(tok);
 		r = id;
 		goto out;
 	}
+	if (token_authorized(tok))
+		approve_settle(tok);
 	if (fenced)
 		printf("PCR %d is extended already (by the boot fence): the new token will first "
 		       "work at the next boot.\n",
