@@ -165,9 +165,12 @@ static void reclaim(struct tpm *t, struct crypt_device *cd)
 		snprintf(uuid, sizeof(uuid), "%.*s", (int)rec->len, (const char *)rec->data);
 		secret_free(rec);
 		r = volume_names_handle(cd, uuid, handles[i]);
+		if (r == 0)
+			r = block_devices_name(&m, where, sizeof(where));
+		/* Cannot tell: the index, and its record, stay. */
 		if (r < 0)
 			continue;
-		if (r == 0 && block_devices_name(&m, where, sizeof(where)) == 0) {
+		if (r == 0) {
 			r = tpm_nv_undefine(t, handles[i], NULL);
 			if (r < 0 && r != -ENOENT)
 				continue;
