@@ -24,7 +24,16 @@
 #define BOOTCONF_INITRAMFS_TOOLS_FILE "/conf/conf.d/oyster"
 #define BOOTCONF_CMDLINE "/proc/cmdline"
 
-enum bootconf_key { KEY_FENCE, KEY_FENCE_PCR, KEY_TIMEOUT, KEY_PRUNE, KEY_DEBUG, KEY_TCTI, KEY_DEVICES };
+enum bootconf_key {
+	KEY_FENCE,
+	KEY_FENCE_PCR,
+	KEY_TIMEOUT,
+	KEY_PRUNE,
+	KEY_DEBUG,
+	KEY_TCTI,
+	KEY_DEVICES,
+	KEY_AUTO_REPAIR
+};
 
 /* Each setting: its variable in the files and the environment, its kernel command-line word. */
 static const struct {
@@ -38,6 +47,8 @@ static const struct {
 	[KEY_DEBUG] = { "OYSTER_DEBUG", "oyster.debug" },
 	[KEY_TCTI] = { "OYSTER_TCTI", "oyster.tcti" },
 	[KEY_DEVICES] = { "OYSTER_DEVICES", NULL },
+	/* Not on the command line: who edits a boot entry must not widen what gets approved. */
+	[KEY_AUTO_REPAIR] = { "OYSTER_AUTO_REPAIR", NULL },
 };
 
 static bool parse_bool(const char *s, bool *out)
@@ -64,6 +75,9 @@ static void set(struct bootconf *c, enum bootconf_key k, const char *value, cons
 		break;
 	case KEY_PRUNE:
 		ok = parse_bool(value, &c->prune);
+		break;
+	case KEY_AUTO_REPAIR:
+		ok = parse_bool(value, &c->auto_repair);
 		break;
 	case KEY_DEBUG:
 		/* An empty OYSTER_DEBUG is unset, as the tool reads it. */

@@ -23,6 +23,7 @@ struct bootconf {
 	bool debug;	    /* OYSTER_DEBUG, oyster.debug */
 	char tcti[256];	    /* OYSTER_TCTI, oyster.tcti= ("" leaves the choice to oyster) */
 	char devices[1024]; /* OYSTER_DEVICES: volumes crypttab does not name */
+	bool auto_repair;   /* OYSTER_AUTO_REPAIR (default no; not on the command line) */
 };
 
 /*

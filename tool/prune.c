@@ -44,9 +44,13 @@ static const char usage[] =
 	"              /run/oyster; once per boot (the initramfs integrations run this)\n"
 	"  --boot      as the boot integrations run it, with their settings (oyster-prune(8)):\n"
 	"              oyster.prune=0 or OYSTER_PRUNE=no turns it off; oyster.tcti= picks the\n"
-	"              TPM, oyster.timeout= bounds each TPM command; OYSTER_DEVICES adds volumes\n"
+	"              TPM, oyster.timeout= bounds each TPM command; OYSTER_DEVICES adds volumes;\n"
+	"              without --all, OYSTER_AUTO_REPAIR=yes then approves this boot for each\n"
+	"              volume the initramfs recorded as opened without the TPM (reseal\n"
+	"              --after-fallback; read the trade-off in oyster-reseal(8))\n"
 	"  -h, --help  show this help\n\n"
-	"Exit status 0 when every token was narrowed or left alone, 1 when one could not be.\n";
+	"Exit status 0 when every token was narrowed (or approved) or left alone, 1 when one\n"
+	"could not be.\n";
 
 struct volumes {
 	char **paths;
@@ -144,16 +148,26 @@ static char *token_json(const char *device, int id)
 	return copy;
 }
 
+/* What a reseal of each token does: the prune, or OYSTER_AUTO_REPAIR's approval of a fallback boot. */
+enum reseal_kind { RESEAL_PRUNE, RESEAL_REPAIR };
+
 /*
- * Runs `oyster reseal device --token id --prune --unattended`, stdin and
- * stdout on /dev/null; its stderr into err (cut at size). Returns its exit
- * status, or a negative errno when it could not run.
+ * Runs `oyster reseal device --token id --prune --unattended` (or
+ * --after-fallback), stdin and stdout on /dev/null; its stderr into err
+ * (cut at size). Returns its exit status, or a negative errno when it could
+ * not run.
  */
-static int run_reseal(const char *device, int id, char *err, size_t size)
+static int run_reseal(const char *device, int id, enum reseal_kind kind, char *err, size_t size)
 {
 	char token[16];
-	char *argv[] = { "oyster", "reseal", (char *)device, "--token", token, "--prune",
-			 "--unattended", NULL };
+	char *argv[] = { "oyster",
+			 "reseal",
+			 (char *)device,
+			 "--token",
+			 token,
+			 kind == RESEAL_PRUNE ? "--prune" : "--after-fallback",
+			 kind == RESEAL_PRUNE ? "--unattended" : NULL,
+			 NULL };
 	posix_spawn_file_actions_t fa;
 	size_t len = 0;
 	int pipefd[2], status, r;
@@ -206,10 +220,13 @@ static const char *last_line(char *text)
 }
 
 /*
- * Prunes every oyster token of device; false when one could not be
- * narrowed, or when a named device is no LUKS2 volume (luks_open said why).
+ * Reseals every oyster token of device, as kind says; false when one could
+ * not be, or when a named device is no LUKS2 volume (luks_open said why).
+ * reason: for a repair, why the TPM had not unlocked the volume (the
+ * initramfs's record).
  */
-static bool prune_volume(const char *device, bool named, bool debug)
+static bool reseal_volume(const char *device, bool named, enum reseal_kind kind, const char *reason,
+			  bool debug)
 {
 	struct crypt_device *cd = NULL;
 	struct token *tok = calloc(1, sizeof(*tok));
@@ -228,30 +245,84 @@ static bool prune_volume(const char *device, bool named, bool debug)
 	free(tok);
 	for (int i = 0; i < nids; i++) {
 		char err[8192];
-		char *before = token_json(device, ids[i]), *after;
+		char *before = token_json(device, ids[i]), *after = NULL;
 		const char *why;
-		int status = run_reseal(device, ids[i], err, sizeof(err));
+		bool changed;
+		int status = run_reseal(device, ids[i], kind, err, sizeof(err));
 
 		if (status < 0)
 			snprintf(err, sizeof(err), "cannot run oyster reseal: %s.", strerror(-status));
 		if (debug && status >= 0)
 			fputs(err, stderr);
-		if (status == OYSTER_EXIT_OK) {
+		if (status == OYSTER_EXIT_OK)
 			after = token_json(device, ids[i]);
-			if (before && after && strcmp(before, after))
-				printf("oyster: narrowed token %d of %s to the state of this boot.\n",
-				       ids[i], device);
-			free(after);
-		} else if (status != OYSTER_EXIT_REFUSED) {
-			why = last_line(err);
+		changed = before && after && strcmp(before, after);
+		why = status == OYSTER_EXIT_OK ? NULL : last_line(err);
+		if (kind == RESEAL_PRUNE && status == OYSTER_EXIT_OK && changed) {
+			printf("oyster: narrowed token %d of %s to the state of this boot.\n", ids[i],
+			       device);
+		} else if (kind == RESEAL_PRUNE && status != OYSTER_EXIT_OK &&
+			   status != OYSTER_EXIT_REFUSED) {
 			fprintf(stderr,
 				"oyster: could not narrow token %d of %s to the state of this boot; it "
 				"keeps its older states: %s\n",
 				ids[i], device, why ? why : "oyster reseal failed.");
 			ok = false;
+		} else if (kind == RESEAL_REPAIR && status == OYSTER_EXIT_OK && changed) {
+			printf("oyster: approved the state of this boot for token %d of %s "
+			       "(OYSTER_AUTO_REPAIR; the TPM had not unlocked it: %s).\n",
+			       ids[i], device, reason);
+		} else if (kind == RESEAL_REPAIR && status == OYSTER_EXIT_OK) {
+			printf("oyster: the state of this boot was approved already for token %d of %s "
+			       "(OYSTER_AUTO_REPAIR changed nothing; the TPM had not unlocked it: %s).\n",
+			       ids[i], device, reason);
+		} else if (kind == RESEAL_REPAIR && status == OYSTER_EXIT_REFUSED) {
+			fprintf(stderr,
+				"oyster: OYSTER_AUTO_REPAIR: token %d of %s cannot be approved for this "
+				"boot without its passphrase (the TPM had not unlocked it: %s); run "
+				"oyster reseal %s.\n",
+				ids[i], device, reason, device);
+			ok = false;
+		} else if (kind == RESEAL_REPAIR) {
+			fprintf(stderr,
+				"oyster: OYSTER_AUTO_REPAIR: could not approve this boot for token %d of "
+				"%s: %s\n",
+				ids[i], device, why ? why : "oyster reseal failed.");
+			ok = false;
 		}
 		free(before);
+		free(after);
 	}
+	return ok;
+}
+
+/*
+ * OYSTER_AUTO_REPAIR: each volume that the initramfs recorded in
+ * /run/oyster/fallback (the TPM did not open it in this boot; the
+ * passphrase or a recovery key did) gets `oyster reseal --after-fallback`,
+ * which approves this boot's state only for a volume that is open (see
+ * oyster-reseal(8) for the trade-off). False when one could not be approved.
+ */
+static bool repair_fallbacks(bool debug)
+{
+	char line[512], device[128];
+	bool ok = true;
+	FILE *f = fopen(OYSTER_RUNDIR "/fallback", "re");
+
+	if (!f)
+		return true;
+	while (fgets(line, sizeof(line), f)) {
+		char *save = NULL, *uuid = strtok_r(line, " \t\n", &save);
+		char *reason = strtok_r(NULL, " \t\n", &save);
+
+		/* A UUID, never a path: the record is the initramfs's, not a user's. */
+		if (!uuid || strchr(uuid, '/') || strlen(uuid) > 64)
+			continue;
+		snprintf(device, sizeof(device), "UUID=%s", uuid);
+		if (!reseal_volume(device, false, RESEAL_REPAIR, reason ? reason : "unknown", debug))
+			ok = false;
+	}
+	fclose(f);
 	return ok;
 }
 
@@ -265,7 +336,7 @@ int cmd_prune(int argc, char **argv)
 	};
 	struct volumes v = { 0 };
 	struct bootconf conf = { .prune = true };
-	bool all = false, boot = false, debug, ok = true;
+	bool all = false, boot = false, repair = false, debug, ok = true;
 	char timeout[16];
 	int c;
 
@@ -288,7 +359,9 @@ int cmd_prune(int argc, char **argv)
 		return usage_error("prune", "give DEVICEs or --all, not both");
 	if (boot) {
 		bootconf_read(&conf, all);
-		if (!conf.prune)
+		/* The repair after a fallback is the post-boot service's (no --all), prune or not. */
+		repair = !all && conf.auto_repair;
+		if (!conf.prune && !repair)
 			return OYSTER_EXIT_OK;
 		bootconf_export(&conf);
 		snprintf(timeout, sizeof(timeout), "%u", conf.timeout);
@@ -315,9 +388,11 @@ int cmd_prune(int argc, char **argv)
 			volumes_add(d, &v);
 	}
 	/* The volumes named first: argv's, then the ones found. */
-	for (size_t i = 0; i < v.n; i++)
-		if (!prune_volume(v.paths[i], (int)i < argc - optind, debug))
+	for (size_t i = 0; conf.prune && i < v.n; i++)
+		if (!reseal_volume(v.paths[i], (int)i < argc - optind, RESEAL_PRUNE, NULL, debug))
 			ok = false;
 	volumes_free(&v);
+	if (repair && !repair_fallbacks(debug))
+		ok = false;
 	return ok ? OYSTER_EXIT_OK : OYSTER_EXIT_FAILURE;
 }
