@@ -378,7 +378,7 @@ int cmd_prune(int argc, char **argv)
 		volumes_add(argv[i], &v);
 	if (all)
 		unlocked_volumes(&v);
-	if (!all && optind == argc) {
+	if (conf.prune && !all && optind == argc) {
 		char *save = NULL;
 
 		if (list_crypttab_volumes(volumes_add, &v) < 0)
