@@ -253,7 +253,7 @@ new_boot
 echo "quiet oyster.timeout=2" >"$WORKDIR/cmdline"
 keyscript oyroot "$root_img" 0
 [ "$RC" -eq 0 ] && [ "$ASKED" = "Please unlock disk oyroot: " ] || { show_last; fail "no-TPM fallback"; }
-grep -qE '^oyster: oyroot: no TPM found \(waited 2s for /dev/tpm0\)' "$ERR" || { show_last; fail "no-TPM message"; }
+grep -qE '^oyster: oyroot: No TPM found \(waited 2s for /dev/tpm0\)\. Asking for the passphrase\.$' "$ERR" || { show_last; fail "no-TPM message"; }
 [ "$(cat "$root/run/oyster/fallback")" = "$(uuid_of "$root_img") no-tpm" ] ||
 	fail "the no-TPM fallback record: [$(cat "$root/run/oyster/fallback" 2>&1)]"
 [ "$ELAPSED" -ge 2 ] && [ "$ELAPSED" -le 10 ] || fail "the wait for the TPM took ${ELAPSED}s, expected about 2"

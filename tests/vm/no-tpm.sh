@@ -25,7 +25,7 @@ vm_boot enroll "$disk" "$INITRD_TOOLS" "$tpm" enroll=0+2+4+7 \
 say "the same disk without a TPM: one line after a bounded wait, then the passphrase"
 vm_boot no-tpm "$disk" "$INITRD_TOOLS" none "" \
 	--bios "$SEABIOS_NEW" --answer "$VM_PASS" --kind "passphrase after waiting for a TPM"
-console_has 'oyster: oyroot: no TPM found \(waited 5s for /dev/tpm0\); asking for the passphrase\.$' \
+console_has 'oyster: oyroot: No TPM found \(waited 5s for /dev/tpm0\)\. Asking for the passphrase\.$' \
 	"the console does not say that no TPM was found"
 [ "$(grep -c 'oyster: oyroot:' "$LOG")" -eq 1 ] || fail "expected one line from the keyscript"
 say "PASS"
