@@ -309,6 +309,13 @@ int approve_write(struct tpm *t, struct crypt_device *cd, int id, const struct t
 			old->nv_index);
 		return -ENXIO;
 	}
+	if (r == -EACCES) {
+		log_err("The TPM's owner hierarchy now has a password, so oyster cannot read this "
+			"token's NV index 0x%08x; remove the password or enroll again with the "
+			"passphrase (oyster enroll --replace).",
+			old->nv_index);
+		return -ENXIO;
+	}
 	if (r < 0)
 		return r;
 	/* The set the index approves now stays in the header until the index holds the new one. */

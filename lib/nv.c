@@ -271,10 +271,12 @@ int tpm_nv_read(struct tpm *t, uint32_t handle, const uint8_t name[OYSTER_NV_NAM
 		return r;
 	rc = Esys_NV_Read(t->esys, ESYS_TR_RH_OWNER, tr, ESYS_TR_PASSWORD, ESYS_TR_NONE,
 			  ESYS_TR_NONE, NV_SIZE, 0, &data);
-	if (rc != TSS2_RC_SUCCESS)
+	if (rc != TSS2_RC_SUCCESS) {
 		r = tpm_rc_errno(rc, "NV_Read");
-	else if (data->size != NV_SIZE || data->buffer[0] != (TPM2_ALG_SHA256 >> 8) ||
-		 data->buffer[1] != (TPM2_ALG_SHA256 & 0xff))
+		if (tpm_rc_base(rc) == TPM2_RC_BAD_AUTH || tpm_rc_base(rc) == TPM2_RC_AUTH_FAIL)
+			r = -EACCES; /* the owner hierarchy has a password */
+	} else if (data->size != NV_SIZE || data->buffer[0] != (TPM2_ALG_SHA256 >> 8) ||
+		   data->buffer[1] != (TPM2_ALG_SHA256 & 0xff))
 		r = -EIO;
 	else
 		memcpy(digest, data->buffer + 2, OYSTER_POLICY_SIZE);
@@ -346,13 +348,8 @@ int nv_policy_authorize(struct tpm *t, ESYS_TR session, const struct token *tok)
 	int r;
 
 	r = nv_get_known(t, tok, &tr);
-	if (r == -ENOENT || r == -EKEYREJECTED) {
-		log_err("The TPM no longer holds this token's NV index 0x%08x (it was undefined, "
-			"or "
-			"the TPM was cleared); unlock with the passphrase and enroll again.",
-			tok->nv_index);
+	if (r == -ENOENT || r == -EKEYREJECTED)
 		return -ENXIO;
-	}
 	if (r < 0)
 		return r;
 	/* Owner read: the owner's empty password, in a password session (no command). */
@@ -363,21 +360,14 @@ int nv_policy_authorize(struct tpm *t, ESYS_TR session, const struct token *tok)
 		return 0;
 	r = tpm_rc_errno(rc, "PolicyAuthorizeNV");
 	/* HANDLE: no index there (undefined, or the TPM was cleared). */
-	if (tpm_rc_base(rc) == TPM2_RC_HANDLE) {
-		log_err("The TPM no longer holds this token's NV index 0x%08x (it was undefined, "
-			"or "
-			"the TPM was cleared); unlock with the passphrase and enroll again.",
-			tok->nv_index);
+	if (tpm_rc_base(rc) == TPM2_RC_HANDLE)
 		return -ENXIO;
-	}
 	/* VALUE (swtpm; POLICY by some readings of the spec): the session's digest is not the
 	 * approved policy the index holds. */
 	if (tpm_rc_base(rc) == TPM2_RC_VALUE || tpm_rc_base(rc) == TPM2_RC_POLICY)
 		return -ESTALE;
-	if (tpm_rc_base(rc) == TPM2_RC_BAD_AUTH || tpm_rc_base(rc) == TPM2_RC_AUTH_FAIL) {
-		log_err("The TPM's owner hierarchy now has a password, so the TPM no longer lets "
-			"anyone read this token's NV index; unlock with the passphrase.");
+	/* BAD_AUTH, AUTH_FAIL: the owner hierarchy has a password now. */
+	if (tpm_rc_base(rc) == TPM2_RC_BAD_AUTH || tpm_rc_base(rc) == TPM2_RC_AUTH_FAIL)
 		return -ENXIO;
-	}
 	return r;
 }

@@ -26,7 +26,8 @@
  * and from tpm_unseal() of an authorized token:
  *   -ESTALE       the state is approved by this token, but the NV index holds
  *                 another approved policy (a later approval revoked it)
- *   -ENXIO        the token's NV index is gone or unreadable (logged)
+ *   -ENXIO        the token's NV index is gone or unreadable (unlock_nv_verdict()
+ *                 says which)
  */
 #define OYSTER_SECRET_SIZE 32
 #define OYSTER_PASSPHRASE_LEN BASE64_LEN(OYSTER_SECRET_SIZE)
@@ -87,7 +88,8 @@ int tpm_srk_check(struct tpm *t, const struct token *tok);
  *   from its attributes; want, when not NULL, the written name the token
  *   records); name gets its written name. -EKEYREJECTED for an index that is
  *   not oyster's (untouched), -ENOENT when none is there.
- * tpm_nv_read / tpm_nv_undefine: the index with the written name given.
+ * tpm_nv_read / tpm_nv_undefine: the index with the written name given;
+ *   tpm_nv_read: -EACCES when the owner hierarchy's password keeps it unread.
  */
 int tpm_nv_supported(struct tpm *t);
 int tpm_nv_name(uint32_t handle, bool written, uint8_t name[OYSTER_NV_NAME_LEN]);

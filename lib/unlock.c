@@ -37,52 +37,164 @@ int unlock_diff(struct tpm *t, const struct token *tok, struct pcr_state *now, u
 	return match;
 }
 
-enum pcr_verdict unlock_pcr_verdict(const struct token *tok, int r, uint32_t changed)
+enum unlock_verdict unlock_pcr_verdict(const struct token *tok, int r, uint32_t changed)
 {
 	if (r >= 0)
-		return PCR_VERDICT_APPROVED;
+		return UNLOCK_APPROVED;
 	if (r != -ENOENT)
-		return PCR_VERDICT_UNREAD;
+		return UNLOCK_UNREAD;
 	if (!changed)
-		return PCR_VERDICT_COMBINATION;
+		return UNLOCK_COMBINATION;
 	if (!(changed & ~token_fence_pcrs(tok)))
-		return PCR_VERDICT_FENCE;
-	return PCR_VERDICT_CHANGED;
+		return UNLOCK_FENCE;
+	return UNLOCK_CHANGED;
 }
 
-static void explain_refusal(struct tpm *t, const struct token *tok)
+enum unlock_verdict unlock_nv_verdict(struct tpm *t, const struct token *tok)
 {
-	struct pcr_state now;
-	uint32_t changed;
-	char pcrs[512];
+	uint8_t nv[OYSTER_POLICY_SIZE];
 	int r;
 
-	r = unlock_diff(t, tok, &now, &changed);
-	switch (unlock_pcr_verdict(tok, r, changed)) {
-	case PCR_VERDICT_APPROVED:
+	r = tpm_nv_read(t, tok->nv_index, tok->nv_name, nv);
+	if (r == -ENOENT || r == -EKEYREJECTED)
+		return UNLOCK_NV_GONE;
+	if (r == -EACCES)
+		return UNLOCK_NV_LOCKED;
+	if (r < 0)
+		return UNLOCK_UNREAD;
+	/* After an interrupted approval the index may approve the header's previous set. */
+	if (memcmp(nv, tok->approved, sizeof(nv)) &&
+	    !(tok->has_previous && !memcmp(nv, tok->previous.approved, sizeof(nv))))
+		return UNLOCK_REVOKED;
+	return UNLOCK_APPROVED;
+}
+
+enum unlock_verdict unlock_check(struct tpm *t, const struct token *tok, struct unlock_check *c)
+{
+	enum unlock_verdict v;
+	uint32_t reset;
+	int r;
+
+	c->state = -ENODEV;
+	c->changed = 0;
+	if (!t)
+		return UNLOCK_NO_TPM;
+	r = tpm_srk_check(t, tok);
+	c->state = unlock_diff(t, tok, &c->now, &c->changed);
+	if (r == -EKEYREJECTED)
+		return UNLOCK_OTHER_TPM;
+	if (r == -ENODEV || c->state == -ENODEV)
+		return UNLOCK_NO_TPM;
+	if (r < 0 || (c->state < 0 && c->state != -ENOENT))
+		return UNLOCK_UNREAD;
+	if (token_authorized(tok)) {
+		v = unlock_nv_verdict(t, tok);
+		if (v != UNLOCK_APPROVED)
+			return v;
+	}
+	v = unlock_pcr_verdict(tok, c->state, c->changed);
+	/* Approved whatever it measures, but not past the fence: that still proves a boot. */
+	if (v != UNLOCK_APPROVED && tok->next_boot && !(c->changed & token_fence_pcrs(tok)) &&
+	    tpm_reset_count(t, &reset) == 0 && reset == tok->next_boot_reset)
+		return UNLOCK_NEXT_BOOT;
+	return v;
+}
+
+const char *unlock_reason(enum unlock_verdict v, const struct token *tok,
+			  const struct unlock_check *c, char *buf, size_t size)
+{
+	const char *text = NULL;
+	char pcrs[512];
+
+	switch (v) {
+	case UNLOCK_APPROVED:
+		snprintf(buf, size, "the PCRs match approved state %d", c->state + 1);
+		break;
+	case UNLOCK_NEXT_BOOT:
+		text = "approved for this boot whatever it measures";
+		break;
+	case UNLOCK_NO_TPM:
+		text = "no TPM reachable";
+		break;
+	case UNLOCK_OTHER_TPM:
+		text = "the volume was enrolled with another TPM";
+		break;
+	case UNLOCK_UNREAD:
+		text = "the TPM could not be queried";
+		break;
+	case UNLOCK_NV_GONE:
+		snprintf(buf, size,
+			 "the TPM no longer holds the token's NV index 0x%08x (it was undefined, "
+			 "or the TPM was cleared)",
+			 tok->nv_index);
+		break;
+	case UNLOCK_NV_LOCKED:
+		text = "the TPM's owner hierarchy now has a password, so the TPM no longer lets "
+		       "anyone read the token's NV index";
+		break;
+	case UNLOCK_REVOKED:
+		text = "the TPM's NV index approves other states: this token's approved states "
+		       "were replaced since this header was written (revoked; a restored old "
+		       "header?)";
+		break;
+	case UNLOCK_COMBINATION:
+		pcr_describe(tok->pcr_mask, pcrs, sizeof(pcrs));
+		snprintf(buf, size, "the combination of %s matches no approved state as a whole",
+			 pcrs);
+		break;
+	case UNLOCK_FENCE:
+	case UNLOCK_CHANGED:
+		pcr_describe(c->changed, pcrs, sizeof(pcrs));
+		snprintf(buf, size, "%s %s", pcrs,
+			 v == UNLOCK_FENCE ? "left its reset value" : "changed since enrollment");
+		break;
+	}
+	if (text)
+		snprintf(buf, size, "%s", text);
+	return buf;
+}
+
+/* Why the TPM refused tpm_unseal()'s r, in one line with what to do. */
+static void explain_refusal(struct tpm *t, const struct token *tok, int r)
+{
+	struct unlock_check c = { .state = -ENOENT };
+	enum unlock_verdict v;
+	const char *todo = "unlock with the passphrase, then approve this boot with oyster reseal";
+	char buf[640];
+
+	if (r == -ENXIO) {
+		v = unlock_nv_verdict(t, tok);
+	} else {
+		c.state = unlock_diff(t, tok, &c.now, &c.changed);
+		v = unlock_pcr_verdict(tok, c.state, c.changed);
+		/* PolicyAuthorizeNV refused a state this header approves: the index moved on. */
+		if (r == -ESTALE && v == UNLOCK_APPROVED)
+			v = UNLOCK_REVOKED;
+	}
+	switch (v) {
+	case UNLOCK_APPROVED:
 		/* The values match an approved state, yet the TPM said no. */
 		log_err("The TPM refused to unseal although the PCRs match an enrolled state; "
 			"unlock with the passphrase and enroll again.");
 		return;
-	case PCR_VERDICT_UNREAD:
-		log_err("The TPM refused to unseal: the measured boot state changed; unlock with "
-			"the passphrase, then approve this boot with oyster reseal.");
+	case UNLOCK_UNREAD:
+		log_err("The TPM refused to unseal: the measured boot state changed; %s.", todo);
 		return;
-	case PCR_VERDICT_COMBINATION:
-		pcr_describe(tok->pcr_mask, pcrs, sizeof(pcrs));
-		log_err("The TPM refused: the combination of %s matches no enrolled state; unlock "
-			"with the passphrase, then approve this boot with oyster reseal.",
-			pcrs);
-		return;
-	case PCR_VERDICT_FENCE:
-	case PCR_VERDICT_CHANGED:
+	case UNLOCK_FENCE:
 		/* At boot the fence's PCR has not been extended yet: a change there is no fence. */
+		v = UNLOCK_CHANGED;
+		break;
+	case UNLOCK_NV_GONE:
+		todo = "unlock with the passphrase and enroll again";
+		break;
+	case UNLOCK_NV_LOCKED:
+	case UNLOCK_REVOKED:
+		todo = "unlock with the passphrase";
+		break;
+	default:
 		break;
 	}
-	pcr_describe(changed, pcrs, sizeof(pcrs));
-	log_err("The TPM refused: %s changed since enrollment; unlock with the passphrase, then "
-		"approve this boot with oyster reseal.",
-		pcrs);
+	log_err("The TPM refused: %s; %s.", unlock_reason(v, tok, &c, buf, sizeof(buf)), todo);
 }
 
 static void explain_da(struct tpm *t, int r)
@@ -122,30 +234,10 @@ int unlock_token_raw(struct tpm *t, const struct token *tok, const char *pin, si
 			return r;
 	}
 	r = tpm_unseal(t, tok, tok->pin ? auth : NULL, &raw);
-	if (r == -ESTALE) {
-		struct pcr_state now;
-		uint32_t changed;
-		int match;
-
-		/*
-		 * PolicyAuthorizeNV refused the session's digest: either the PCRs match
-		 * no state (one state needs no PolicyOR to say so), or they match one
-		 * that the index no longer approves.  (unlock_diff() sets `changed`:
-		 * call it before reading it, not in the same argument list.)
-		 */
-		match = unlock_diff(t, tok, &now, &changed);
-		if (unlock_pcr_verdict(tok, match, changed) == PCR_VERDICT_APPROVED)
-			log_err("The TPM refused: this token's approved states were replaced since "
-				"this header was written (a restored old header?); unlock with the "
-				"passphrase.");
-		else
-			explain_refusal(t, tok);
+	if (r == -EPERM || r == -ESTALE || r == -ENXIO) {
+		explain_refusal(t, tok, r);
 		r = -EPERM;
-	} else if (r == -ENXIO) {
-		r = -EPERM; /* logged: the NV index is gone or unreadable */
-	} else if (r == -EPERM)
-		explain_refusal(t, tok);
-	else if (r == -EACCES || r == -EBUSY)
+	} else if (r == -EACCES || r == -EBUSY)
 		explain_da(t, r);
 	else if (r == -ENOKEY)
 		log_debug("This token needs a PIN.");

@@ -2,6 +2,7 @@
 #ifndef OYSTER_UNLOCK_H
 #define OYSTER_UNLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pcr.h"
@@ -39,17 +40,45 @@ int unlock_token_raw(struct tpm *t, const struct token *tok, const char *pin, si
 int unlock_diff(struct tpm *t, const struct token *tok, struct pcr_state *now, uint32_t *changed);
 
 /*
- * Why the PCRs do or do not open tok, decided once from unlock_diff()'s
- * result r and changed; the unlock's log, status and the boot console word it
- * each for their reader.
+ * Whether tok opens now, and why not: decided here once. The unlock's log,
+ * status and the boot console each word it for their reader, from
+ * unlock_reason()'s phrase.
  */
-enum pcr_verdict {
-	PCR_VERDICT_APPROVED,	 /* a state matches exactly */
-	PCR_VERDICT_UNREAD,	 /* the PCRs could not be read (r is another errno) */
-	PCR_VERDICT_COMBINATION, /* each PCR matches some state, no state as a whole */
-	PCR_VERDICT_FENCE,	 /* only the boot fence's PCRs left their reset value */
-	PCR_VERDICT_CHANGED,	 /* PCRs outside the fence changed */
+enum unlock_verdict {
+	UNLOCK_APPROVED,    /* the PCRs match an approved state */
+	UNLOCK_NEXT_BOOT,   /* approved for this boot whatever it measures */
+	UNLOCK_NO_TPM,	    /* no TPM reachable */
+	UNLOCK_OTHER_TPM,   /* sealed under another TPM's storage root key */
+	UNLOCK_UNREAD,	    /* the TPM could not be queried */
+	UNLOCK_NV_GONE,	    /* the token's NV index was undefined, or the TPM cleared */
+	UNLOCK_NV_LOCKED,   /* an owner password keeps anyone from reading the NV index */
+	UNLOCK_REVOKED,	    /* the NV index approves other states than this header's */
+	UNLOCK_COMBINATION, /* each PCR matches some state, no state as a whole */
+	UNLOCK_FENCE,	    /* only the boot fence's PCRs left their reset value */
+	UNLOCK_CHANGED,	    /* PCRs outside the fence changed */
 };
-enum pcr_verdict unlock_pcr_verdict(const struct token *tok, int r, uint32_t changed);
+
+/* What unlock_check() read, for the reader who names PCRs and events. */
+struct unlock_check {
+	int state; /* unlock_diff()'s result: the matching state, -ENOENT, or unread */
+	uint32_t changed;
+	struct pcr_state now;
+};
+
+/* The PCRs' part alone, from unlock_diff()'s result r and changed. */
+enum unlock_verdict unlock_pcr_verdict(const struct token *tok, int r, uint32_t changed);
+/* The NV index's part alone (authorized tokens): UNLOCK_APPROVED when it approves tok. */
+enum unlock_verdict unlock_nv_verdict(struct tpm *t, const struct token *tok);
+/*
+ * The whole verdict, asking the TPM t what status needs: its SRK, the PCRs,
+ * the NV index, the reset count. t NULL: UNLOCK_NO_TPM, c->state -ENODEV.
+ */
+enum unlock_verdict unlock_check(struct tpm *t, const struct token *tok, struct unlock_check *c);
+/*
+ * The verdict v as a phrase without advice ("PCR 4 (...) changed since
+ * enrollment"), c as unlock_check() filled it. Returns buf.
+ */
+const char *unlock_reason(enum unlock_verdict v, const struct token *tok,
+			  const struct unlock_check *c, char *buf, size_t size);
 
 #endif

@@ -39,89 +39,70 @@ static const char usage[] =
 struct verdict {
 	int parse_r;
 	const char *why; /* what is malformed */
-	int srk_r;	 /* 0 same TPM, -EKEYREJECTED another, other: unknown */
-	int diff_r;	 /* matching state index, -ENOENT none, other: unknown */
-	uint32_t changed;
-	struct pcr_state now;
-	bool this_boot; /* the token's next-boot approval is for this boot */
-	int nv_r;	/* authorized: 0 the NV index approves these states, else why not */
+	enum unlock_verdict v;
+	struct unlock_check c;
 };
 
 /* A predicted state not booted after this long is worth a warning (oyster-status(8)). */
 #define STATUS_PREDICTED_DAYS 30
 
-static void judge(struct tpm *t, const struct token *tok, struct verdict *v)
-{
-	v->srk_r = v->diff_r = -ENODEV;
-	v->changed = 0;
-	if (!t || v->parse_r < 0)
-		return;
-	v->srk_r = tpm_srk_check(t, tok);
-	v->diff_r = unlock_diff(t, tok, &v->now, &v->changed);
-	if (token_authorized(tok)) {
-		uint8_t nv[OYSTER_POLICY_SIZE];
-
-		v->nv_r = tpm_nv_read(t, tok->nv_index, tok->nv_name, nv);
-		if (v->nv_r == 0 && memcmp(nv, tok->approved, sizeof(nv)) &&
-		    !(tok->has_previous && !memcmp(nv, tok->previous.approved, sizeof(nv))))
-			v->nv_r = -ESTALE;
-	}
-	if (tok->next_boot && !(v->changed & token_fence_pcrs(tok))) {
-		uint32_t reset;
-
-		v->this_boot = tpm_reset_count(t, &reset) == 0 && reset == tok->next_boot_reset;
-	}
-}
-
 static const char *verdict_text(const struct token *tok, const struct verdict *v, char *buf,
 				size_t size)
 {
-	char pcrs[512];
+	char reason[512];
 
 	if (v->parse_r < 0)
 		return "no: the token is malformed; wipe it and enroll again";
-	if (v->srk_r == -ENODEV)
-		return "unknown: no TPM reachable";
-	if (v->srk_r == -EKEYREJECTED)
-		return "no: the volume was enrolled with another TPM";
-	if (v->srk_r < 0 || (v->diff_r < 0 && v->diff_r != -ENOENT))
-		return "unknown: the TPM could not be queried";
-	if (v->nv_r == -ESTALE)
-		return "no: the TPM's NV index approves other states (this header is older than "
-		       "the last approval: revoked)";
-	if (v->nv_r == -ENOENT || v->nv_r == -EKEYREJECTED)
-		return "no: the TPM no longer holds the token's NV index; enroll again";
-	if (v->diff_r < 0 && v->this_boot)
-		return "yes (approved for this boot whatever it measures; bind to it with oyster "
-		       "reseal --prune)";
-	switch (unlock_pcr_verdict(tok, v->diff_r, v->changed)) {
-	case PCR_VERDICT_APPROVED:
-		snprintf(buf, size, "yes (the PCRs match approved state %d)", v->diff_r + 1);
-		return buf;
-	case PCR_VERDICT_UNREAD: /* answered above */
-	case PCR_VERDICT_COMBINATION:
-		return "no: each PCR matches some approved state, but no state as a whole";
-	case PCR_VERDICT_FENCE:
-		pcr_describe(v->changed, pcrs, sizeof(pcrs));
+	unlock_reason(v->v, tok, &v->c, reason, sizeof(reason));
+	switch (v->v) {
+	case UNLOCK_APPROVED:
+		snprintf(buf, size, "yes (%s)", reason);
+		break;
+	case UNLOCK_NEXT_BOOT:
+		snprintf(buf, size, "yes (%s; bind to it with oyster reseal --prune)", reason);
+		break;
+	case UNLOCK_NO_TPM:
+	case UNLOCK_UNREAD:
+		snprintf(buf, size, "unknown: %s", reason);
+		break;
+	case UNLOCK_NV_GONE:
+		snprintf(buf, size, "no: %s; enroll again", reason);
+		break;
+	case UNLOCK_FENCE:
 		snprintf(buf, size,
-			 "no: %s left its reset value; if the boot fence extended it, as it does "
-			 "after every boot, the token works again at the next boot",
-			 pcrs);
-		return buf;
-	case PCR_VERDICT_CHANGED:
+			 "no: %s; if the boot fence extended it, as it does after every boot, the "
+			 "token works again at the next boot",
+			 reason);
+		break;
+	default:
+		snprintf(buf, size, "no: %s", reason);
 		break;
 	}
-	pcr_describe(v->changed, pcrs, sizeof(pcrs));
-	snprintf(buf, size, "no: %s changed since enrollment", pcrs);
 	return buf;
+}
+
+/* Whether the NV index was read and approves the header's states. */
+static bool nv_approves(const struct verdict *v)
+{
+	switch (v->v) {
+	case UNLOCK_NO_TPM:
+	case UNLOCK_OTHER_TPM:
+	case UNLOCK_UNREAD:
+	case UNLOCK_NV_GONE:
+	case UNLOCK_NV_LOCKED:
+	case UNLOCK_REVOKED:
+		return false;
+	default:
+		return true;
+	}
 }
 
 /* The PCRs whose events are worth naming: changed, not by the fence, with events recorded. */
 static uint32_t explainable(const struct token *tok, const struct verdict *v)
 {
-	if (v->parse_r < 0 || v->diff_r != -ENOENT || !tok->n_events || v->this_boot)
+	if (v->parse_r < 0 || v->c.state != -ENOENT || !tok->n_events || v->v == UNLOCK_NEXT_BOOT)
 		return 0;
-	return v->changed & ~token_fence_pcrs(tok);
+	return v->c.changed & ~token_fence_pcrs(tok);
 }
 
 static void print_event_line(const char *text, void *data)
@@ -147,13 +128,13 @@ static void explain(const struct token *tok, const struct verdict *v,
 	log = predict_boot_log(NULL);
 	if (!log)
 		return;
-	explain_diff(tok, log, &v->now, pcrs, line, data);
+	explain_diff(tok, log, &v->c.now, pcrs, line, data);
 	eventlog_free(log);
 }
 
 static bool predicted_stale(const struct token *tok, const struct verdict *v, unsigned s)
 {
-	return tok->origins[s].kind == TOKEN_ORIGIN_PREDICTED && v->diff_r != (int)s &&
+	return tok->origins[s].kind == TOKEN_ORIGIN_PREDICTED && v->c.state != (int)s &&
 	       time(NULL) - tok->origins[s].when > STATUS_PREDICTED_DAYS * 86400;
 }
 
@@ -176,7 +157,7 @@ static void print_approved(const struct token *tok, const struct verdict *v)
 	if (!token_authorized(tok))
 		return;
 	printf("  Mode:      authorized (NV index 0x%08x%s)\n", tok->nv_index,
-	       v->nv_r == 0 ? ", approves these states" : "");
+	       nv_approves(v) ? ", approves these states" : "");
 	for (unsigned s = 0; s < tok->n_states; s++) {
 		format_when(tok->origins[s].when, false, when, sizeof(when));
 		printf("  State %-3u %s %s%s%s%s\n", s + 1, token_origin_name(tok->origins[s].kind),
@@ -240,19 +221,27 @@ static void print_text(int id, const struct token *tok, const struct verdict *v)
 	print_approved(tok, v);
 	printf("  SRK:       %s%s\n",
 	       tok->srk_handle == OYSTER_SRK_PERSISTENT ? "0x81000001 (persistent)" : "transient",
-	       v->srk_r == 0		   ? ", this TPM's"
-	       : v->srk_r == -EKEYREJECTED ? ", ANOTHER TPM's"
-					   : "");
-	if (v->diff_r >= 0 || v->diff_r == -ENOENT)
+	       v->v == UNLOCK_OTHER_TPM				? ", ANOTHER TPM's"
+	       : v->v == UNLOCK_NO_TPM || v->v == UNLOCK_UNREAD ? ""
+								: ", this TPM's");
+	if (v->c.state >= 0 || v->c.state == -ENOENT)
 		FOREACH_PCR_IN_MASK(pcr, tok->pcr_mask) {
 			const char *name = pcr_name(pcr);
 
 			printf("  PCR %-2u %-20s %-9s %s\n", pcr, name ? name : "-",
-			       v->changed & (1u << pcr) ? "CHANGED" : "matches",
+			       v->c.changed & (1u << pcr) ? "CHANGED" : "matches",
 			       pcr_description(pcr));
 		}
 	explain(tok, v, print_event_line, NULL);
 	printf("  would unlock now: %s\n", verdict_text(tok, v, buf, sizeof(buf)));
+}
+
+/* yes for true, no for false, null while the TPM could not say. */
+static struct json_object *json_tristate(const struct verdict *v, bool yes)
+{
+	if (v->parse_r >= 0 && (v->v == UNLOCK_NO_TPM || v->v == UNLOCK_UNREAD))
+		return NULL;
+	return json_object_new_boolean(v->parse_r >= 0 && yes);
 }
 
 static struct json_object *json_token(int id, const struct token *tok, const struct verdict *v)
@@ -288,7 +277,7 @@ static struct json_object *json_token(int id, const struct token *tok, const str
 		}
 		FOREACH_PCR_IN_MASK(pcr, tok->pcr_mask)
 			json_object_array_add(pcrs, json_object_new_int((int)pcr));
-		FOREACH_PCR_IN_MASK(pcr, v->changed)
+		FOREACH_PCR_IN_MASK(pcr, v->c.changed)
 			json_object_array_add(changed, json_object_new_int((int)pcr));
 	}
 	json_object_object_add(o, "pcrs", pcrs);
@@ -296,17 +285,9 @@ static struct json_object *json_token(int id, const struct token *tok, const str
 	explain(tok, v, add_event_line, events);
 	json_object_object_add(o, "changed_events", events);
 	json_object_object_add(o, "same_tpm",
-			       v->srk_r == 0		   ? json_object_new_boolean(1)
-			       : v->srk_r == -EKEYREJECTED ? json_object_new_boolean(0)
-							   : NULL);
-	json_object_object_add(o, "unlock",
-			       v->parse_r < 0 || v->srk_r == -EKEYREJECTED
-				       ? json_object_new_boolean(0)
-			       : v->srk_r < 0	      ? NULL
-			       : v->nv_r < 0	      ? json_object_new_boolean(0)
-			       : v->diff_r >= 0	      ? json_object_new_boolean(1)
-			       : v->diff_r == -ENOENT ? json_object_new_boolean(0)
-						      : NULL);
+			       v->parse_r < 0 ? NULL : json_tristate(v, v->v != UNLOCK_OTHER_TPM));
+	json_object_object_add(
+		o, "unlock", json_tristate(v, v->v == UNLOCK_APPROVED || v->v == UNLOCK_NEXT_BOOT));
 	json_object_object_add(o, "verdict",
 			       json_object_new_string(verdict_text(tok, v, buf, sizeof(buf))));
 	return o;
@@ -362,17 +343,11 @@ static const char *fallback_text(const char *reason)
 }
 
 /* Whether the token approves the state of now, the boot fence's PCRs aside. */
-static bool approves_now(const struct token *tok, const struct verdict *v)
+static bool approves_now(const struct verdict *v)
 {
-	if (v->parse_r < 0 || v->srk_r < 0 || (token_authorized(tok) && v->nv_r < 0))
+	if (v->parse_r < 0)
 		return false;
-	switch (unlock_pcr_verdict(tok, v->diff_r, v->changed)) {
-	case PCR_VERDICT_APPROVED:
-	case PCR_VERDICT_FENCE:
-		return true;
-	default:
-		return v->this_boot;
-	}
+	return v->v == UNLOCK_APPROVED || v->v == UNLOCK_FENCE || v->v == UNLOCK_NEXT_BOOT;
 }
 
 static void print_fallback(const char *device, const char *reason, uint32_t changed, bool approved)
@@ -496,12 +471,13 @@ int cmd_status(int argc, char **argv)
 	}
 	for (id = luks_token_scan(cd, 0, tok, &r, &why); id >= 0;
 	     id = luks_token_scan(cd, id + 1, tok, &r, &why)) {
-		struct verdict v = { .parse_r = r, .why = r < 0 ? why : NULL };
+		struct verdict v = { .parse_r = r, .why = r < 0 ? why : NULL, .c.state = -ENODEV };
 
-		judge(t, tok, &v);
+		if (r >= 0)
+			v.v = unlock_check(t, tok, &v.c);
 		if (v.parse_r >= 0)
-			changed |= v.changed & ~token_fence_pcrs(tok);
-		approved &= approves_now(tok, &v);
+			changed |= v.c.changed & ~token_fence_pcrs(tok);
+		approved &= approves_now(&v);
 		if (as_json)
 			json_object_array_add(list, json_token(id, tok, &v));
 		else

@@ -104,6 +104,8 @@ reboot_tpm
 extend_pcr 7 secure-boot
 expect_status 3 "$OYSTER" unseal "$img"
 oyster_messages | grep -q 'owner hierarchy now has a password' || { show_last; fail "no owner password message"; }
+run "$OYSTER" status "$img"
+grep_out "would unlock now: no: the TPM's owner hierarchy now has a password"
 tpm2_changeauth -c o -p owner-secret >/dev/null || setup_error "could not clear the owner password"
 expect_ok "$OYSTER" unseal "$img"
 
