@@ -27,29 +27,34 @@
 #define VAR_DATA_HEADER 32u /* VariableName GUID, UnicodeNameLength, VariableDataLength */
 #define ATTRIBUTES_SIZE 4u  /* efivarfs files start with the attributes */
 
+/* The vendor GUID of a variable: as efivarfs names it, and as the event log holds it. */
+struct vendor {
+	const char *text;
+	uint8_t guid[16];
+};
+
+static const struct vendor global_variable = {
+	/* EFI_GLOBAL_VARIABLE */
+	"8be4df61-93ca-11d2-aa0d-00e098032b8c",
+	{ 0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11, 0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b,
+	  0x8c },
+};
+
+static const struct vendor security_database = {
+	/* EFI_IMAGE_SECURITY_DATABASE_GUID */
+	"d719b2cb-3d3a-4596-a3bc-dad00e67656f",
+	{ 0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45, 0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65,
+	  0x6f },
+};
+
 static const struct {
 	const char *name;
-	const char *guid_text;
-	uint8_t guid[16];
+	const struct vendor *vendor;
 } variables[] = {
-	/* EFI_GLOBAL_VARIABLE 8be4df61-93ca-11d2-aa0d-00e098032b8c */
-	{ "PK",
-	  "8be4df61-93ca-11d2-aa0d-00e098032b8c",
-	  { 0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11, 0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03,
-	    0x2b, 0x8c } },
-	{ "KEK",
-	  "8be4df61-93ca-11d2-aa0d-00e098032b8c",
-	  { 0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11, 0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03,
-	    0x2b, 0x8c } },
-	/* EFI_IMAGE_SECURITY_DATABASE_GUID d719b2cb-3d3a-4596-a3bc-dad00e67656f */
-	{ "db",
-	  "d719b2cb-3d3a-4596-a3bc-dad00e67656f",
-	  { 0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45, 0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67,
-	    0x65, 0x6f } },
-	{ "dbx",
-	  "d719b2cb-3d3a-4596-a3bc-dad00e67656f",
-	  { 0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45, 0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67,
-	    0x65, 0x6f } },
+	{ "PK", &global_variable },
+	{ "KEK", &global_variable },
+	{ "db", &security_database },
+	{ "dbx", &security_database },
 };
 
 static int lookup(const char *var)
@@ -113,7 +118,7 @@ static bool is_variable(const struct eventlog_event *ev, int v, const uint8_t **
 	uint64_t name_len, data_len;
 
 	if (ev->pcr != SECURE_BOOT_PCR || ev->type != EV_EFI_VARIABLE_DRIVER_CONFIG ||
-	    ev->data_len < VAR_DATA_HEADER || memcmp(ev->data, variables[v].guid, 16))
+	    ev->data_len < VAR_DATA_HEADER || memcmp(ev->data, variables[v].vendor->guid, 16))
 		return false;
 	name_len = get_u64(ev->data + 16);
 	data_len = get_u64(ev->data + 24);
@@ -149,7 +154,7 @@ static int read_current(const char *dir, int v, uint8_t **out, size_t *len)
 	size_t n;
 	int r;
 
-	snprintf(path, sizeof(path), "%s/%s-%s", dir, variables[v].name, variables[v].guid_text);
+	snprintf(path, sizeof(path), "%s/%s-%s", dir, variables[v].name, variables[v].vendor->text);
 	r = read_file(path, OYSTER_EFISIG_MAX_SIZE + ATTRIBUTES_SIZE, &buf, &n);
 	if (r == -ENOENT) {
 		*out = NULL;

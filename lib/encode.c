@@ -96,6 +96,21 @@ int base64_encode(const uint8_t *in, size_t n, char *out, size_t out_size)
 }
 
 /*
+ * A decode's one exit: o bytes decoded, of which what fit is in out. A bad
+ * character or too small an out wipes what was written.
+ */
+static int decode_end(unsigned bad, size_t o, uint8_t *out, size_t out_size, size_t *out_len)
+{
+	if (!bad && o <= out_size) {
+		*out_len = o;
+		return 0;
+	}
+	if (out)
+		explicit_bzero(out, o < out_size ? o : out_size);
+	return bad ? -EINVAL : -ENOBUFS;
+}
+
+/*
  * One pass that validates everything and writes only what fits, so that
  * malformed text is -EINVAL whatever the size of out. Nonzero bits before
  * the padding are refused too, so that each value has exactly one text.
@@ -104,7 +119,6 @@ int base64_decode(const char *in, uint8_t *out, size_t out_size, size_t *out_len
 {
 	size_t len, i, o = 0, pad = 0;
 	unsigned bad = 0;
-	int r = -EINVAL;
 
 	if (out_len)
 		*out_len = 0;
@@ -138,18 +152,7 @@ int base64_decode(const char *in, uint8_t *out, size_t out_size, size_t *out_len
 		if (last && pad)
 			bad |= (unsigned)((w & (pad == 2 ? 0xffff : 0xff)) != 0) << 8;
 	}
-	if (bad & ~63u)
-		goto out;
-	if (o > out_size) {
-		r = -ENOBUFS;
-		goto out;
-	}
-	*out_len = o;
-	r = 0;
-out:
-	if (r < 0 && out)
-		explicit_bzero(out, o < out_size ? o : out_size);
-	return r;
+	return decode_end(bad & ~63u, o, out, out_size, out_len);
 }
 
 int hex_encode(const uint8_t *in, size_t n, char *out, size_t out_size)
@@ -170,7 +173,6 @@ int hex_decode(const char *in, uint8_t *out, size_t out_size, size_t *out_len)
 {
 	unsigned bad = 0;
 	size_t len, o;
-	int r = -EINVAL;
 
 	if (out_len)
 		*out_len = 0;
@@ -187,16 +189,5 @@ int hex_decode(const char *in, uint8_t *out, size_t out_size, size_t *out_len)
 		if (o < out_size)
 			out[o] = (uint8_t)((hi & 15) << 4 | (lo & 15));
 	}
-	if (bad & ~15u)
-		goto out;
-	if (o > out_size) {
-		r = -ENOBUFS;
-		goto out;
-	}
-	*out_len = o;
-	r = 0;
-out:
-	if (r < 0 && out)
-		explicit_bzero(out, o < out_size ? o : out_size);
-	return r;
+	return decode_end(bad & ~15u, o, out, out_size, out_len);
 }

@@ -175,80 +175,65 @@ static bool key_repeats(const struct scan *s, size_t base)
 	return false;
 }
 
-static int scan_object(struct scan *s, int depth)
+/* An object member's key and its ':'; with an arena, kept for key_repeats(). */
+static int scan_key(struct scan *s, size_t base)
+{
+	int r;
+
+	skip_ws(s);
+	if (s->arena) {
+		struct key *k = &s->keys[s->n_keys];
+
+		k->off = s->arena_len;
+		r = scan_string(s, s->arena + k->off, &k->len);
+		if (r < 0)
+			return r;
+		if (key_repeats(s, base))
+			return -EEXIST;
+		s->arena_len += k->len;
+		s->n_keys++;
+	} else {
+		r = scan_string(s, NULL, NULL);
+		if (r < 0)
+			return r;
+	}
+	skip_ws(s);
+	if (s->p >= s->end || *s->p++ != ':')
+		return -EINVAL;
+	return 0;
+}
+
+/* An object ('}') or an array (']') from its opening character on. */
+static int scan_members(struct scan *s, int depth, char close)
 {
 	size_t base = s->n_keys, arena_base = s->arena_len;
 	int r;
 
 	s->p++;
 	skip_ws(s);
-	if (s->p < s->end && *s->p == '}') {
+	if (s->p < s->end && *s->p == close) {
 		s->p++;
 		return 0;
 	}
 	for (;;) {
-		skip_ws(s);
-		if (s->arena) {
-			struct key *k = &s->keys[s->n_keys];
-
-			k->off = s->arena_len;
-			r = scan_string(s, s->arena + k->off, &k->len);
-			if (r < 0)
-				return r;
-			if (key_repeats(s, base))
-				return -EEXIST;
-			s->arena_len += k->len;
-			s->n_keys++;
-		} else {
-			r = scan_string(s, NULL, NULL);
-			if (r < 0)
-				return r;
-		}
-		skip_ws(s);
-		if (s->p >= s->end || *s->p++ != ':')
-			return -EINVAL;
+		if (close == '}' && (r = scan_key(s, base)) < 0)
+			return r;
 		r = scan_value(s, depth + 1);
 		if (r < 0)
 			return r;
 		skip_ws(s);
 		if (s->p >= s->end)
 			return -EINVAL;
-		if (*s->p == ',') {
-			s->p++;
-			continue;
-		}
-		if (*s->p++ != '}')
-			return -EINVAL;
-		break;
+		if (*s->p != ',')
+			break;
+		s->p++;
 	}
+	if (*s->p++ != close)
+		return -EINVAL;
+	/* A closed object's keys are checked: its siblings may repeat them. */
 	s->n_keys = base;
 	s->arena_len = arena_base;
 	return 0;
-}
-
-static int scan_array(struct scan *s, int depth)
-{
-	int r;
-
-	s->p++;
-	skip_ws(s);
-	if (s->p < s->end && *s->p == ']') {
-		s->p++;
-		return 0;
-	}
-	for (;;) {
-		r = scan_value(s, depth + 1);
-		if (r < 0)
-			return r;
-		skip_ws(s);
-		if (s->p >= s->end)
-			return -EINVAL;
-		if (*s->p == ',') {
-			s->p++;
-			continue;
-		}
-		return *s->p++ == ']' ? 0 : -EINVAL;
-	}
 }
 
 static bool is_scalar_char(char c)
@@ -268,9 +253,9 @@ static int scan_value(struct scan *s, int depth)
 		return -EINVAL;
 	switch (*s->p) {
 	case '{':
-		return scan_object(s, depth);
+		return scan_members(s, depth, '}');
 	case '[':
-		return scan_array(s, depth);
+		return scan_members(s, depth, ']');
 	case '"':
 	case '\'':
 		return scan_string(s, NULL, NULL);

@@ -124,6 +124,16 @@ static int srk_is_storage_key(struct tpm *t, const struct srk *srk)
 	return r;
 }
 
+/* srk_get()'s end: r from the last check; on success the key's name, else put. */
+static int srk_named(struct tpm *t, struct srk *srk, int r)
+{
+	if (r == 0)
+		r = srk_set_name(t, srk);
+	if (r < 0)
+		srk_put(t, srk);
+	return r;
+}
+
 int srk_get(struct tpm *t, uint32_t want, bool persist, struct srk *srk)
 {
 	TSS2_RC rc;
@@ -136,12 +146,7 @@ int srk_get(struct tpm *t, uint32_t want, bool persist, struct srk *srk)
 					   ESYS_TR_NONE, ESYS_TR_NONE, &srk->tr);
 		if (rc == TSS2_RC_SUCCESS) {
 			srk->handle = OYSTER_SRK_PERSISTENT;
-			r = persist ? srk_is_storage_key(t, srk) : 0;
-			if (r == 0)
-				r = srk_set_name(t, srk);
-			if (r < 0)
-				srk_put(t, srk);
-			return r;
+			return srk_named(t, srk, persist ? srk_is_storage_key(t, srk) : 0);
 		}
 		r = tpm_rc_errno(rc, "ReadPublic(0x81000001)");
 		/* Only a missing key is a reason to create one; a TPM that is gone, busy or
@@ -153,12 +158,7 @@ int srk_get(struct tpm *t, uint32_t want, bool persist, struct srk *srk)
 	r = srk_create(t, srk);
 	if (r < 0)
 		return r;
-	r = persist ? srk_persist(t, srk) : 0;
-	if (r == 0)
-		r = srk_set_name(t, srk);
-	if (r < 0)
-		srk_put(t, srk);
-	return r;
+	return srk_named(t, srk, persist ? srk_persist(t, srk) : 0);
 }
 
 void srk_put(struct tpm *t, struct srk *srk)

@@ -46,6 +46,8 @@ int boot_after_enroll(const char *device, bool configure);
 int exit_status(int r);
 /* One-line usage error on stderr; returns OYSTER_EXIT_USAGE. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Whether OYSTER_DEBUG asks for the TPM details (set, not empty, not "0"); read each time. */
+bool debug_enabled(void);
 /* Parses a non-negative decimal no larger than max. */
 bool parse_uint(const char *s, unsigned max, unsigned *out);
 

@@ -43,9 +43,7 @@ static bool boot_quiet;
 
 static void boot_log(int level, const char *msg, void *data)
 {
-	const char *debug = getenv("OYSTER_DEBUG");
-
-	if (debug && *debug && strcmp(debug, "0") && level != OYSTER_LOG_DEBUG)
+	if (debug_enabled() && level != OYSTER_LOG_DEBUG)
 		fprintf(stderr, "%s\n", msg);
 }
 

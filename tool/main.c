@@ -31,11 +31,16 @@ static const struct {
 	  "Report the TPM's lockout state; set its lockout authorization" },
 };
 
-static bool verbose;
+bool debug_enabled(void)
+{
+	const char *debug = getenv("OYSTER_DEBUG");
+
+	return debug && *debug && strcmp(debug, "0");
+}
 
 static void tool_log(int level, const char *msg, void *data)
 {
-	if (level == OYSTER_LOG_DEBUG && !verbose)
+	if (level == OYSTER_LOG_DEBUG && !debug_enabled())
 		return;
 	fprintf(stderr, "%s\n", msg);
 }
@@ -110,13 +115,11 @@ int main(int argc, char **argv)
 {
 	/* Secrets pass through this process: no core dumps of it. */
 	struct rlimit no_core = { 0, 0 };
-	const char *debug = getenv("OYSTER_DEBUG");
 
 	setrlimit(RLIMIT_CORE, &no_core);
-	verbose = debug && *debug && strcmp(debug, "0");
 	log_set(tool_log, NULL);
 	/* The TSS library's own log lines only for debugging: oyster says the same in one line. */
-	if (verbose)
+	if (debug_enabled())
 		setenv("TSS2_LOG", "all+warning", 0);
 
 	if (argc < 2) {

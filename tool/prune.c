@@ -367,7 +367,7 @@ int cmd_prune(int argc, char **argv)
 		snprintf(timeout, sizeof(timeout), "%u", conf.timeout);
 		setenv("OYSTER_TPM_TIMEOUT", timeout, 0);
 	}
-	debug = getenv("OYSTER_DEBUG") && *getenv("OYSTER_DEBUG") && strcmp(getenv("OYSTER_DEBUG"), "0");
+	debug = debug_enabled();
 	/* Once per boot in the initramfs; an unwritable mark prunes again rather than never. */
 	if (all && bootconf_once("pruned") == -EEXIST)
 		return OYSTER_EXIT_OK;

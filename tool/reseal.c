@@ -301,6 +301,15 @@ out:
 	return r;
 }
 
+/* A boot the token does not approve, and why this run may not approve it; returns r. */
+static int not_approving(const struct reseal_args *a, int id, const char *why, int r)
+{
+	log_err("Token %d of %s does not approve the state of this boot%s; nothing was changed: "
+		"after checking this boot, approve it with oyster reseal %s --token %d.",
+		id, a->device, why, a->device, id);
+	return r;
+}
+
 /*
  * --after-fallback: may this run approve a boot that the token did not? Only
  * when the initramfs recorded that the TPM did not open the volume in this
@@ -314,20 +323,16 @@ static int fallback_proven(struct crypt_device *cd, int id, const struct reseal_
 
 	reason = fallback_reason(uuid, record, sizeof(record));
 	if (!reason) {
-		log_err("Token %d of %s does not approve the state of this boot, and the initramfs "
-			"recorded no passphrase boot of it (" OYSTER_FALLBACK_RECORD "); nothing "
-			"was changed: after checking this boot, approve it with oyster reseal %s "
-			"--token %d.",
-			id, a->device, a->device, id);
-		return -ENOENT;
+		return not_approving(a, id,
+				     ", and the initramfs recorded no passphrase boot of it "
+				     "(" OYSTER_FALLBACK_RECORD ")",
+				     -ENOENT);
 	}
 	if (!fallback_volume_open(uuid)) {
-		log_err("Token %d of %s does not approve the state of this boot, and it is not "
-			"open, so nobody is known to have opened it with its passphrase; nothing "
-			"was changed: after checking this boot, approve it with oyster reseal %s "
-			"--token %d.",
-			id, a->device, a->device, id);
-		return -ENOENT;
+		return not_approving(a, id,
+				     ", and it is not open, so nobody is known to have opened it "
+				     "with its passphrase",
+				     -ENOENT);
 	}
 	log_info("The TPM did not open %s in this boot (%s); its passphrase or a recovery key "
 		 "did.",
@@ -358,12 +363,7 @@ static int reseal_authorized(struct tpm *t, struct crypt_device *cd, int id,
 		if (r < 0)
 			return r;
 	} else if (!was_approved && (a->prune || a->unattended)) {
-		log_err("Token %d of %s does not approve the state of this boot; nothing was "
-			"changed: after checking this boot, approve it with oyster reseal %s "
-			"--token "
-			"%d.",
-			id, a->device, a->device, id);
-		return -EPERM;
+		return not_approving(a, id, "", -EPERM);
 	}
 	if (!was_approved)
 		log_info("The state of this boot was not approved before; it is now.");
