@@ -14,6 +14,7 @@
 #include "encode.h"
 #include "log.h"
 #include "luks.h"
+#include "pin.h"
 #include "tpm.h"
 #include "unlock.h"
 #include "volume.h"
@@ -171,4 +172,34 @@ out:
 	secret_free(raw);
 	secret_free(pass);
 	return r;
+}
+
+int volume_reseal(struct tpm *t, struct crypt_device *cd, int id, const struct token *old,
+		  struct token *tok, const struct secret *raw, const struct secret *pin,
+		  bool prove_now)
+{
+	struct secret *auth = NULL, *got = NULL;
+	int r;
+
+	if (tok->pin) {
+		r = pin_auth_value(tok, (const char *)pin->data, pin->len, &auth);
+		if (r < 0)
+			return r;
+	}
+	r = tpm_seal(t, raw, auth, tok);
+	if (r < 0)
+		goto out;
+	r = luks_token_write(cd, id, tok);
+	if (r < 0 || !prove_now)
+		goto out;
+	r = unlock_with_pin(t, tok, pin, &got);
+	if (r < 0) {
+		log_err("The resealed token does not unseal; the old one was put back.");
+		luks_token_write(cd, id, old);
+		r = -EIO;
+	}
+out:
+	secret_free(got);
+	secret_free(auth);
+	return r < 0 ? r : 0;
 }

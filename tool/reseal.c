@@ -230,37 +230,6 @@ static int unseal_raw(struct tpm *t, const struct token *tok, const struct secre
 	return r;
 }
 
-/* Same secret, new policy, same keyslot: one header write. */
-static int reseal_in_place(struct tpm *t, struct crypt_device *cd, int id, const struct token *old,
-			   struct token *tok, const struct secret *raw, const struct secret *pin,
-			   bool prove_now)
-{
-	struct secret *auth = NULL, *got = NULL;
-	int r;
-
-	if (tok->pin) {
-		r = pin_auth_value(tok, (const char *)pin->data, pin->len, &auth);
-		if (r < 0)
-			return r;
-	}
-	r = tpm_seal(t, raw, auth, tok);
-	if (r < 0)
-		goto out;
-	r = luks_token_write(cd, id, tok);
-	if (r < 0 || !prove_now)
-		goto out;
-	r = unlock_with_pin(t, tok, pin, &got);
-	if (r < 0) {
-		log_err("The resealed token does not unseal; the old one was put back.");
-		luks_token_write(cd, id, old);
-		r = -EIO;
-	}
-out:
-	secret_free(got);
-	secret_free(auth);
-	return r < 0 ? r : 0;
-}
-
 /* A fresh secret in a new keyslot, authorized by the passphrase; then the old ones go. */
 static int reseal_by_passphrase(struct tpm *t, struct crypt_device *cd, int id,
 				const struct reseal_args *a, struct token *tok,
@@ -483,7 +452,7 @@ int cmd_reseal(int argc, char **argv)
 
 	r = unseal_raw(t, old, pin, &raw);
 	if (r == 0) {
-		r = reseal_in_place(t, cd, id, old, tok, raw, pin, now_approved);
+		r = volume_reseal(t, cd, id, old, tok, raw, pin, now_approved);
 		if (r == 0)
 			printf("Resealed token %d in place (keyslot %d).\n", id, tok->keyslot);
 	} else if ((r == -EPERM || r == -EKEYREJECTED || r == -EINVAL) && a.unattended) {
