@@ -160,7 +160,11 @@ _plugin_dir() {
 	local d=$WORKDIR/.tokendir-plugin
 	if [ ! -e "$d/$PLUGIN_NAME" ]; then
 		mkdir -p "$d"
-		cp -- "$PLUGIN" "$d/$PLUGIN_NAME"
+		# Copied, then renamed into place: parallel callers (tpm/lock) each
+		# see the whole file, and none truncates one another has mapped
+		# (seen: SIGBUS in cryptsetup).
+		cp -- "$PLUGIN" "$d/.$PLUGIN_NAME.$BASHPID"
+		mv -f -- "$d/.$PLUGIN_NAME.$BASHPID" "$d/$PLUGIN_NAME"
 	fi
 	echo "$d"
 }
