@@ -44,8 +44,16 @@ const char *approve_fallback_reason(int r)
 /* Whether a token of the header matches: the same index as tok (parsed), or handle. */
 struct index_match {
 	const struct token *tok; /* a token sharing its index; or, when NULL, */
-	uint32_t handle;	 /* any token naming this handle, or one that does not parse */
+	uint32_t handle;	 /* any token naming this handle, or one that does not parse, */
+	struct tpm *t;		 /* sealed under this TPM's storage key (when not NULL) */
 };
+
+/* A handle-only match: the same number on another TPM is another index. */
+static bool names_handle(const struct index_match *m, const struct token *other)
+{
+	return token_authorized(other) && other->nv_index == m->handle &&
+	       !(m->t && tpm_srk_check(m->t, other) == -EKEYREJECTED);
+}
 
 static int header_names(struct crypt_device *cd, const struct index_match *m)
 {
@@ -57,7 +65,7 @@ static int header_names(struct crypt_device *cd, const struct index_match *m)
 	for (id = luks_token_next(cd, 0, other, &parse_r); id >= 0 && !found;
 	     id = luks_token_next(cd, id + 1, other, &parse_r))
 		found = m->tok ? parse_r == 0 && token_shares_index(m->tok, other)
-			       : parse_r < 0 || (token_authorized(other) && other->nv_index == m->handle);
+			       : parse_r < 0 || names_handle(m, other);
 	free(other);
 	return found;
 }
@@ -122,9 +130,10 @@ static void pending_name(uint32_t handle, char *buf, size_t size)
  * devices) has a token that names handle (one that does not parse may: it
  * counts); -errno when it is not here or cannot be read.
  */
-static int volume_names_handle(struct crypt_device *cd, const char *uuid, uint32_t handle)
+static int volume_names_handle(struct tpm *t, struct crypt_device *cd, const char *uuid,
+			       uint32_t handle)
 {
-	const struct index_match m = { .handle = handle };
+	const struct index_match m = { .handle = handle, .t = t };
 	const char *own = crypt_get_uuid(cd);
 	char *path;
 	int r;
@@ -143,7 +152,8 @@ static int volume_names_handle(struct crypt_device *cd, const char *uuid, uint32
  * Undefines the indexes that an interrupted enrollment left: defined, with
  * a pending record, named by no token of the record's volume (which is
  * here: a volume that cannot be read keeps its index) nor of another
- * volume on this machine's block devices. Best effort: it never fails an
+ * volume on this machine's block devices sealed under this TPM (a disk
+ * enrolled elsewhere names the same number on its own TPM). Best effort: it never fails an
  * enrollment.
  */
 static void reclaim(struct tpm *t, struct crypt_device *cd)
@@ -154,7 +164,7 @@ static void reclaim(struct tpm *t, struct crypt_device *cd)
 	if (tpm_nv_handles(t, handles, &n) < 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		const struct index_match m = { .handle = handles[i] };
+		const struct index_match m = { .handle = handles[i], .t = t };
 		struct secret *rec = NULL;
 		char name[40], uuid[40], where[256];
 		int r;
@@ -164,7 +174,7 @@ static void reclaim(struct tpm *t, struct crypt_device *cd)
 			continue;
 		snprintf(uuid, sizeof(uuid), "%.*s", (int)rec->len, (const char *)rec->data);
 		secret_free(rec);
-		r = volume_names_handle(cd, uuid, handles[i]);
+		r = volume_names_handle(t, cd, uuid, handles[i]);
 		if (r == 0)
 			r = block_devices_name(&m, where, sizeof(where));
 		/* Cannot tell: the index, and its record, stay. */
