@@ -168,8 +168,13 @@ int efisig_parse_auth(const uint8_t *buf, size_t len, const char *what, struct e
 			len - EFI_TIME_SIZE);
 		return -EINVAL;
 	}
-	/* Pad1, Nanosecond, TimeZone, Daylight, Pad2: SetVariable refuses anything but 0. */
-	if (t[7] || get_u32(t + 8) || get_u16(t + 12) || t[14] || t[15] || !t[2] || t[2] > 12) {
+	/*
+	 * Pad1, Nanosecond, TimeZone, Daylight, Pad2: SetVariable refuses anything
+	 * but 0. The date is a month 1-12, or all zeros: efitools' appends
+	 * (sign-efi-sig-list -a) carry no time, and OVMF takes them.
+	 */
+	if (t[7] || get_u32(t + 8) || get_u16(t + 12) || t[14] || t[15] || t[2] > 12 ||
+	    (!t[2] && (get_u16(t) || t[3] || t[4] || t[5] || t[6]))) {
 		log_err("%s: the update's time stamp is not a valid EFI_TIME for an authenticated "
 			"variable; the firmware would refuse it.",
 			what);

@@ -83,6 +83,10 @@ static void test_auth(void)
 	CHECK(efisig_check(auth.esl, auth.esl_len, "AB", &n) == 0 && n == 2, "two certificates");
 	CHECK(efisig_parse_auth(e, e_len, "upd", &auth) == 0 && auth.esl_len == 0,
 	      "an update without lists (a deletion) parses: %s", test_last_error);
+	/* sign-efi-sig-list -a: an append without a time (all zeros), which OVMF takes. */
+	memset(buf, 0, 7);
+	CHECK(efisig_parse_auth(buf, len, "upd", &auth) == 0 && auth.year == 0 && auth.month == 0,
+	      "an undated append parses: %s", test_last_error);
 out:
 	free(buf);
 	free(e);
@@ -218,6 +222,8 @@ static void test_lies(void)
 	lie("db-AB.auth", 24, 0x00, 1, "no EFI_VARIABLE_AUTHENTICATION_2");
 	lie("db-AB.auth", 8, 1, 1, "not a valid EFI_TIME");
 	lie("db-AB.auth", 12, 0x3c, 1, "not a valid EFI_TIME");
+	lie("db-AB.auth", 2, 0, 1, "not a valid EFI_TIME"); /* month 0 of a dated stamp */
+	lie("db-AB.auth", 2, 13, 1, "not a valid EFI_TIME");
 	lie("db-AB.auth", esl + 16, 0xffffffff, 4, "list 1 claims 4294967295 bytes");
 	lie("db-AB.auth", esl + 16, 27, 4, "list 1 has a 0-byte header in a 27-byte list");
 	lie("db-AB.auth", esl + 20, 0xfffffff0, 4, "list 1 has a 4294967280-byte header");
