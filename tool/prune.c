@@ -10,6 +10,7 @@
  * token that fails leaves the others to go on.
  */
 #include <blkid.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +28,7 @@
 #include "cmd.h"
 #include "fence.h"
 #include "list.h"
+#include "log.h"
 #include "luks.h"
 #include "token.h"
 
@@ -326,6 +329,28 @@ static bool repair_fallbacks(bool debug)
 	return ok;
 }
 
+/*
+ * In the initramfs: securityfs, where the firmware's event log is, so that
+ * the prune records this boot's events in the token and oyster status can
+ * later name the event that changed. initramfs-tools and dracut without
+ * systemd do not mount it; it moves to the root with /sys.
+ */
+static void mount_securityfs(void)
+{
+	static const char dir[] = "/sys/kernel/security";
+	struct dirent *e;
+	bool empty = true;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while (empty && (e = readdir(d)))
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	closedir(d);
+	if (empty && mount("securityfs", dir, "securityfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		log_debug("Cannot mount securityfs on %s: %s", dir, strerror(errno));
+}
+
 int cmd_prune(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -373,6 +398,8 @@ int cmd_prune(int argc, char **argv)
 		return OYSTER_EXIT_OK;
 	/* Nothing here asks, and nothing it starts may find a passphrase or PIN. */
 	ask_scrub_environment();
+	if (boot && all)
+		mount_securityfs();
 
 	for (int i = optind; i < argc; i++)
 		volumes_add(argv[i], &v);
