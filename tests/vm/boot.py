@@ -210,6 +210,33 @@ def start_swtpm(statedir, tmp):
                   + open(os.path.join(tmp, "swtpm.log")).read().strip())
 
 
+UKI_STUB = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
+
+
+def make_uki(args, tmp, out):
+    """--kernel, --initrd and --append as one UKI (systemd-stub), signed with --uki's key."""
+    key, cert = args.uki.split(",")
+    cmdline = os.path.join(tmp, "cmdline")
+    osrel = os.path.join(tmp, "os-release")
+    unsigned = os.path.join(tmp, "uki.efi")
+    with open(cmdline, "w") as f:
+        f.write(args.append)
+    with open(osrel, "w") as f:
+        f.write("ID=oyster-vm\n")
+    # The stub's own sections end below 0x20000; the kernel (< 16 MiB) and
+    # the initrd go high, the initrd last, as systemd's ukify lays them out.
+    sections = [(".osrel", osrel, 0x20000), (".cmdline", cmdline, 0x30000),
+                (".linux", args.kernel, 0x2000000), (".initrd", args.initrd, 0x3000000)]
+    cmd = ["objcopy"]
+    for name, path, vma in sections:
+        cmd += ["--add-section", f"{name}={path}", "--change-section-vma", f"{name}={vma:#x}"]
+    for c in (cmd + [UKI_STUB, unsigned],
+              ["sbsign", "--key", key, "--cert", cert, "--output", out, unsigned]):
+        r = subprocess.run(c, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode:
+            raise SetupError(f"{c[0]} failed: {r.stdout.strip()}")
+
+
 def qemu_command(args, tpm_sock, tmp):
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", str(args.memory),
            "-smp", "1", "-display", "none", "-vga", "none", "-monitor", "none",
@@ -218,7 +245,16 @@ def qemu_command(args, tpm_sock, tmp):
         # OVMF's Secure Boot builds keep their variables in SMM.
         cmd += ["-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on"]
     esp = None
-    if args.kernel and args.uefi_shell:
+    if args.kernel and args.uki:
+        # A signed UKI as the removable-media boot loader (EFI/BOOT/BOOTX64.EFI)
+        # of a FAT disk: with Secure Boot on, the firmware verifies it against
+        # db and measures the certificate that did into PCR 7, as it does for
+        # shim. The command line is in the UKI: systemd-stub ignores the
+        # firmware's under Secure Boot.
+        esp = os.path.join(tmp, "esp")
+        os.makedirs(os.path.join(esp, "EFI", "BOOT"))
+        make_uki(args, tmp, os.path.join(esp, "EFI", "BOOT", "BOOTX64.EFI"))
+    elif args.kernel and args.uefi_shell:
         # A FAT disk (qemu's vvfat, read-only) with the kernel, the initrd
         # and the Shell's startup.nsh: the firmware loads and measures the
         # kernel file as it is, where -kernel would hand it a copy whose setup
@@ -392,6 +428,9 @@ def main():
                    help="PCR whose PCR_Extend commands are the kernel's (IMA: 10), not counted")
     p.add_argument("--uefi-shell", action="store_true",
                    help="with --ovmf: OVMF's UEFI Shell starts --kernel from a FAT disk")
+    p.add_argument("--uki", metavar="KEY,CERT",
+                   help="with --ovmf: --kernel, --initrd and --append as a UKI signed with KEY, "
+                        "booted from a FAT disk as its removable-media boot loader")
     p.add_argument("--keep-vars", action="store_true",
                    help="--ovmf's VARS file is the machine's NVRAM: used in place, not copied")
     p.add_argument("--bios")
@@ -410,8 +449,8 @@ def main():
         p.error("--tpm DIR or --no-tpm")
     if args.kernel and (args.initrd is None or args.append is None):
         p.error("--kernel needs --initrd and --append")
-    if args.uefi_shell and not (args.kernel and args.ovmf):
-        p.error("--uefi-shell needs --kernel and --ovmf")
+    if (args.uefi_shell or args.uki) and not (args.kernel and args.ovmf):
+        p.error("--uefi-shell and --uki need --kernel and --ovmf")
     signal.signal(signal.SIGTERM, terminated)
     signal.signal(signal.SIGINT, terminated)
     tmp = tempfile.mkdtemp(prefix="oyster-vm-boot.")

@@ -25,6 +25,11 @@ SEABIOS_OLD=/usr/share/seabios/bios.bin
 SEABIOS_NEW=/usr/share/seabios/bios-256k.bin
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+# Secure Boot with Debian's test key in PK, KEK and db (its password: snakeoil).
+OVMF_SNAKEOIL_CODE=/usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd
+OVMF_SNAKEOIL_VARS=/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd
+SNAKEOIL_KEY=/usr/share/ovmf/PkKek-1-snakeoil.key
+SNAKEOIL_CERT=/usr/share/ovmf/PkKek-1-snakeoil.pem
 # The prompts: the keyscript's askpass, and cryptsetup's own under dracut.
 PROMPT_TOOLS='Please unlock disk [^ ]+: $'
 PROMPT_DRACUT='Enter passphrase for [^ ]+: $'
@@ -104,10 +109,16 @@ vm_rootfs() {
 	for applet in $(busybox --list); do
 		[ -e "$rootfs/usr/bin/$applet" ] || ln -s busybox "$rootfs/usr/bin/$applet"
 	done
+	# The Secure Boot steps write db and dbx through efivarfs (a module of
+	# Debian's kernel), whose files are immutable until chattr -i.
+	cp -- "$(command -v chattr)" "$rootfs/usr/bin/chattr"
+	mkdir -p "$rootfs/usr/lib/modules"
+	cp -- "$KMODULES/kernel/fs/efivarfs/efivarfs.ko" "$rootfs/usr/lib/modules/efivarfs.ko"
 	mkdir -p "$rootfs$(dirname -- "$SBINDIR/oyster")"
 	cp -- "$OYSTER" "$rootfs$SBINDIR/oyster"
 	# The libraries, and the TCTI module that libtss2-tctildr dlopen()s.
-	for lib in $(ldd_closure "$OYSTER" "$(command -v busybox)" "$TSS2_LIBDIR/libtss2-tcti-device.so.0") \
+	for lib in $(ldd_closure "$OYSTER" "$(command -v busybox)" "$(command -v chattr)" \
+		"$TSS2_LIBDIR/libtss2-tcti-device.so.0") \
 		"$TSS2_LIBDIR/libtss2-tcti-device.so.0"; do
 		mkdir -p "$rootfs$(dirname -- "$lib")"
 		cp -L -- "$lib" "$rootfs$lib"

@@ -30,6 +30,11 @@
 #                  passphrase anywhere, the root volume in OYSTER_DEVICES
 #   eventlog       the firmware's event log, base64, between two markers
 #                  (for a person reading the console log)
+#   efi-predict=NAME  oyster reseal /dev/vda --unattended --predict
+#                  --efi-update VAR=/updates/NAME.auth, VAR being NAME up to its
+#                  first '-' (db, dbx); /updates is the second disk (/dev/vdb)
+#   efi-apply=NAME the update applied as a tool applies it: /updates/NAME.var
+#                  (its attributes, then the .auth) written to VAR in efivarfs
 export PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
 # initramfs-tools and dracut move /proc, /sys, /dev and /run over (/run holds
 # the initramfs's records, /run/oyster); mount what is not.
@@ -53,6 +58,18 @@ for arg in $(cat /proc/cmdline); do
 	oyster_vm.steps=*) steps=${arg#oyster_vm.steps=} ;;
 	esac
 done
+
+# efi_ready: the updates disk on /updates and efivarfs mounted, for efi-*.
+efi_ready() {
+	if ! grep -q " /updates " /proc/mounts; then
+		mkdir -p /updates
+		mount -o ro /dev/vdb /updates || echo "OYSTER-VM: no updates disk"
+	fi
+	if ! grep -q " /sys/firmware/efi/efivars " /proc/mounts; then
+		insmod /usr/lib/modules/efivarfs.ko 2>/dev/null
+		mount -t efivarfs efivarfs /sys/firmware/efi/efivars || echo "OYSTER-VM: no efivarfs"
+	fi
+}
 
 step() {
 	name=$1
@@ -90,6 +107,19 @@ for s in "$@"; do
 		step kernel-hook env -u PASSWORD OYSTER_DEVICES=/dev/vda \
 			setsid /etc/kernel/postinst.d/zzz-oyster "$(cat /boot/oyster-vm-next)" \
 			"/boot/vmlinuz-$(cat /boot/oyster-vm-next)" </dev/null
+		;;
+	efi-predict=*)
+		name=${s#efi-predict=}
+		efi_ready
+		step "efi-predict-$name" env -u PASSWORD oyster reseal /dev/vda --unattended --predict \
+			--efi-update "${name%%-*}=/updates/$name.auth" </dev/null
+		;;
+	efi-apply=*)
+		name=${s#efi-apply=}
+		# db and dbx: EFI_IMAGE_SECURITY_DATABASE_GUID. One write, as efivarfs wants.
+		var=/sys/firmware/efi/efivars/${name%%-*}-d719b2cb-3d3a-4596-a3bc-dad00e67656f
+		efi_ready
+		step "efi-apply-$name" sh -c "chattr -i $var && dd if=/updates/$name.var of=$var bs=65536 conv=notrunc"
 		;;
 	eventlog)
 		echo "OYSTER-VM: event log begin"
