@@ -179,6 +179,23 @@ out:
 	return r;
 }
 
+int authenticode_cert_table(const uint8_t *img, size_t len, const uint8_t **table,
+			    size_t *table_len)
+{
+	struct pe *pe = malloc(sizeof(*pe));
+	int r;
+
+	if (!pe)
+		return -ENOMEM;
+	r = parse_pe(img, len, pe);
+	if (r == 0) {
+		*table = pe->cert_len ? img + pe->cert_off : NULL;
+		*table_len = pe->cert_len;
+	}
+	free(pe);
+	return r;
+}
+
 int authenticode_file(const char *path, uint16_t bank, uint8_t *out)
 {
 	void *map;

@@ -18,6 +18,12 @@
  * -EINVAL (reason logged) for a file that is not a well-formed PE image.
  */
 int authenticode_digest(const uint8_t *img, size_t len, uint16_t bank, uint8_t *out);
+/*
+ * The certificate table (WIN_CERTIFICATEs) of a PE/COFF image: *table
+ * points into img, *table_len is 0 for an unsigned image. -EINVAL as above.
+ */
+int authenticode_cert_table(const uint8_t *img, size_t len, const uint8_t **table,
+			    size_t *table_len);
 /* The same for a file; messages name it. */
 int authenticode_file(const char *path, uint16_t bank, uint8_t *out);
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authority.h"
 #include "efisig.h"
 #include "efivar.h"
 #include "file.h"
@@ -303,20 +304,58 @@ out:
 	return r;
 }
 
+/*
+ * The content of variable v after the updates of u that name it, from what
+ * the log measured (found equal to efivarfs): *content malloc'ed.
+ */
+static int content_after(struct eventlog *log, int b, int v, const struct efi_update *u, unsigned n,
+			 const char *efivars, struct eventlog_event **ev, uint8_t **content,
+			 size_t *len)
+{
+	size_t name_len = strlen(variables[v].name);
+	int r;
+
+	*content = NULL;
+	r = find_event(log, b, v, efivars, ev);
+	if (r < 0)
+		return r;
+	*len = (*ev)->data_len - VAR_DATA_HEADER - 2 * name_len;
+	*content = malloc(*len + 1);
+	if (!*content)
+		return -ENOMEM;
+	memcpy(*content, (*ev)->data + VAR_DATA_HEADER + 2 * name_len, *len);
+	r = efisig_check(*content, *len, variables[v].name, NULL);
+	for (unsigned j = 0; j < n && r == 0; j++)
+		if (!strcmp(u[j].var, variables[v].name))
+			r = apply_one(log, &u[j], content, len);
+	if (r < 0) {
+		free(*content);
+		*content = NULL;
+	}
+	return r;
+}
+
+static const char *efivars_dir(const char *efivars)
+{
+	const char *env = getenv("OYSTER_EFIVARS");
+
+	if (efivars)
+		return efivars;
+	return env && *env ? env : OYSTER_EFIVARS_DEFAULT;
+}
+
 int efivar_apply(struct eventlog *log, uint16_t bank, const struct efi_update *u, unsigned n,
 		 const char *efivars, uint32_t *changed)
 {
-	const char *env = getenv("OYSTER_EFIVARS");
 	int b = eventlog_bank(log, bank);
 
-	if (!efivars)
-		efivars = env && *env ? env : OYSTER_EFIVARS_DEFAULT;
+	efivars = efivars_dir(efivars);
 	if (b < 0)
 		return -ENOENT;
 	for (unsigned i = 0; i < n; i++) {
 		struct eventlog_event *ev;
 		uint8_t digest[OYSTER_MAX_DIGEST], *content = NULL, *data = NULL;
-		size_t len, name_len, data_len;
+		size_t len = 0, name_len, data_len;
 		bool seen = false;
 		int v = lookup(u[i].var), r;
 
@@ -326,20 +365,8 @@ int efivar_apply(struct eventlog *log, uint16_t bank, const struct efi_update *u
 			continue;
 		if (v < 0)
 			return -EINVAL;
-		r = find_event(log, b, v, efivars, &ev);
-		if (r < 0)
-			return r;
-		/* Start from what was measured, which find_event found equal to efivarfs. */
+		r = content_after(log, b, v, u + i, n - i, efivars, &ev, &content, &len);
 		name_len = strlen(variables[v].name);
-		len = ev->data_len - VAR_DATA_HEADER - 2 * name_len;
-		content = malloc(len + 1);
-		if (!content)
-			return -ENOMEM;
-		memcpy(content, ev->data + VAR_DATA_HEADER + 2 * name_len, len);
-		r = efisig_check(content, len, u[i].var, NULL);
-		for (unsigned j = i; j < n && r == 0; j++)
-			if (!strcmp(u[j].var, u[i].var))
-				r = apply_one(log, &u[j], &content, &len);
 		if (r == 0) {
 			r = -ENOMEM;
 			data_len = VAR_DATA_HEADER + 2 * name_len + len;
@@ -361,4 +388,41 @@ int efivar_apply(struct eventlog *log, uint16_t bank, const struct efi_update *u
 		}
 	}
 	return 0;
+}
+
+int efivar_check_authority(struct eventlog *log, uint16_t bank, const struct efi_update *u,
+			   unsigned n, const char *efivars, const char *loader, const char *current)
+{
+	const uint8_t *old_e = NULL, *new_e = NULL;
+	uint8_t *before = NULL, *after = NULL;
+	size_t before_len = 0, after_len = 0, old_len = 0, new_len = 0;
+	struct eventlog_event *ev;
+	int b = eventlog_bank(log, bank), v = lookup("db"), authority = authority_event(log);
+	char was[300], will[300];
+	int r;
+
+	if (authority < 0)
+		return 0;
+	if (b < 0)
+		return -ENOENT;
+	efivars = efivars_dir(efivars);
+	r = content_after(log, b, v, NULL, 0, efivars, &ev, &before, &before_len);
+	if (r == 0)
+		r = content_after(log, b, v, u, n, efivars, &ev, &after, &after_len);
+	if (r == 0)
+		r = authority_anchor(current, before, before_len, &old_e, &old_len);
+	if (r == 0)
+		r = authority_anchor(loader, after, after_len, &new_e, &new_len);
+	if (r == 0 && (old_len != new_len || (old_e && memcmp(old_e, new_e, old_len)))) {
+		authority_describe(old_e, old_len, was, sizeof(was));
+		authority_describe(new_e, new_len, will, sizeof(will));
+		log_err("--boot-loader %s: %s verifies it where %s verified %s, so PCR 7's "
+			"authority events (event %d) change in a way oyster does not predict; "
+			"approve the next boot with oyster reseal --next-boot instead.",
+			loader, will, was, current, authority);
+		r = -ENOTSUP;
+	}
+	free(before);
+	free(after);
+	return r;
 }

@@ -46,5 +46,16 @@ int efivar_known(const char *var);
  */
 int efivar_apply(struct eventlog *log, uint16_t bank, const struct efi_update *u, unsigned n,
 		 const char *efivars, uint32_t *changed);
+/*
+ * With Secure Boot's db authority event in log: 0 when the db entry that
+ * verifies the new boot loader (db after the updates u) is the one that
+ * verifies current (db now), so PCR 7's authority events stay as they are;
+ * -ENOTSUP when another entry (or none) does, -EINVAL when either image has
+ * no usable signature, each logged in one line with what to do instead.
+ * 0 without a db authority event.
+ */
+int efivar_check_authority(struct eventlog *log, uint16_t bank, const struct efi_update *u,
+			   unsigned n, const char *efivars, const char *loader,
+			   const char *current);
 
 #endif

@@ -84,6 +84,12 @@ int predict_state(struct tpm *t, uint16_t bank, uint32_t want, const struct pred
 		if (r < 0)
 			goto out;
 	}
+	if (p->o.boot_loader) {
+		r = efivar_check_authority(log, bank, p->efi, p->n_efi, NULL, p->o.boot_loader,
+					   p->o.current_boot_loader);
+		if (r < 0)
+			goto out;
+	}
 	r = efivar_apply(log, bank, p->efi, p->n_efi, NULL, changed);
 	if (r < 0)
 		goto out;

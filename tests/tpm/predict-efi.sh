@@ -13,6 +13,12 @@
 # after an update nobody predicted falls back to the passphrase.
 set -eu
 . "$TESTDIR/lib.sh"
+for t in openssl sbsign cert-to-efi-sig-list sign-efi-sig-list; do
+	command -v "$t" >/dev/null || {
+		[ -z "${CI:-}" ] || setup_error "'$t' is missing: .ci/run installs efitools and sbsigntool"
+		skip "'$t' is not installed (apt-get install efitools sbsigntool)"
+	}
+done
 
 TCGLOG=$TESTDIR/../fixtures/eventlog/tcglog.py
 FIX=$TESTDIR/../fixtures/efi
@@ -154,6 +160,57 @@ boot "$A" "$B" "$A" "$DBX1" "7:EV_EFI_VARIABLE_AUTHORITY:efivar:MokList=$B" "7:E
 expect_status 1 "$OYSTER" predict --event-log "$log" --efi-replace "db=$FIX/db-B.auth"
 grep_err 'EV_EFI_VARIABLE_AUTHORITY event 11'
 expect_ok "$OYSTER" predict --event-log "$log" --efi-update "db=$FIX/db-AB.auth"
+
+say "--boot-loader under a db authority event: the db entry that verifies the new loader decides"
+# CA 1 is in db and signs leaf 1, which signs loaders 1 and 2a (db anchors
+# them through the signer's issuer); CA 2 signs loader 2b itself.
+cert() { # cert NAME [CA]: NAME.key and NAME.pem, self-signed or signed by CA
+	if [ $# -eq 1 ]; then
+		openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORKDIR/$1.key" -subj "/CN=oyster test $1" \
+			-days 3650 -out "$WORKDIR/$1.pem" 2>/dev/null
+	else
+		openssl req -new -newkey rsa:2048 -nodes -keyout "$WORKDIR/$1.key" -subj "/CN=oyster test $1" \
+			-out "$WORKDIR/$1.csr" 2>/dev/null &&
+			openssl x509 -req -in "$WORKDIR/$1.csr" -CA "$WORKDIR/$2.pem" -CAkey "$WORKDIR/$2.key" \
+				-CAcreateserial -days 3650 -out "$WORKDIR/$1.pem" 2>/dev/null
+	fi || setup_error "openssl could not make $1"
+}
+signed() { # signed OUT TEXT KEYNAME: a PE image signed with KEYNAME
+	python3 "$TCGLOG" pe "$WORKDIR/$1.unsigned" "$2" || setup_error "tcglog.py pe"
+	sbsign --key "$WORKDIR/$3.key" --cert "$WORKDIR/$3.pem" --output "$WORKDIR/$1" "$WORKDIR/$1.unsigned" \
+		2>/dev/null || setup_error "sbsign $1"
+}
+cert ca1 && cert leaf1 ca1 && cert ca2
+for c in ca1 ca2; do
+	cert-to-efi-sig-list -g 6f797374-6572-4000-8000-000000000001 "$WORKDIR/$c.pem" "$WORKDIR/$c.esl" >/dev/null ||
+		setup_error "cert-to-efi-sig-list $c"
+done
+# The authority event's data: the EFI_SIGNATURE_DATA (owner, certificate) of the db entry.
+tail -c +29 "$WORKDIR/ca1.esl" >"$WORKDIR/ca1.sigdata"
+sign-efi-sig-list -a -k "$WORKDIR/ca1.key" -c "$WORKDIR/ca1.pem" db "$WORKDIR/ca2.esl" "$WORKDIR/db-ca2.auth" \
+	>/dev/null || setup_error "sign-efi-sig-list"
+signed loader-1 "boot loader one" leaf1
+signed loader-2a "boot loader two" leaf1
+signed loader-2b "boot loader two" ca2
+boot "$A" "$B" "$WORKDIR/ca1.esl" "$DBX1" "7:EV_EFI_VARIABLE_AUTHORITY:efivar:db=$WORKDIR/ca1.sigdata" \
+	"4:EV_EFI_BOOT_SERVICES_APPLICATION:pe:$WORKDIR/loader-1"
+expect_ok "$OYSTER" predict --event-log "$log" --boot-loader "$WORKDIR/loader-2a" --current-boot-loader "$WORKDIR/loader-1"
+grep_out '^4:sha256='
+expect_ok "$OYSTER" predict --event-log "$log" --boot-loader "$WORKDIR/loader-2a" \
+	--current-boot-loader "$WORKDIR/loader-1" --efi-update "db=$WORKDIR/db-ca2.auth"
+grep_out '^4:sha256='
+expect_status 1 "$OYSTER" predict --event-log "$log" --boot-loader "$WORKDIR/loader-2b" \
+	--current-boot-loader "$WORKDIR/loader-1"
+grep_err "^--boot-loader $WORKDIR/loader-2b: no db entry verifies it where db's certificate /CN=oyster test ca1 verified $WORKDIR/loader-1, so PCR 7's authority events \\(event 10\\) change"
+[ "$(wc -l <"$ERR")" -eq 1 ] || { show_last; fail "more than one line of error"; }
+[ ! -s "$OUT" ] || { show_last; fail "printed a prediction although the authority event changes"; }
+expect_status 1 "$OYSTER" predict --event-log "$log" --boot-loader "$WORKDIR/loader-2b" \
+	--current-boot-loader "$WORKDIR/loader-1" --efi-update "db=$WORKDIR/db-ca2.auth"
+grep_err "^--boot-loader $WORKDIR/loader-2b: db's certificate /CN=oyster test ca2 verifies it where db's certificate /CN=oyster test ca1 verified"
+expect_status 1 "$OYSTER" predict --event-log "$log" --boot-loader "$WORKDIR/loader-2b.unsigned" \
+	--current-boot-loader "$WORKDIR/loader-1"
+grep_err "loader-2b.unsigned is not signed, so no db entry verifies it under Secure Boot; approve the next boot with oyster reseal --next-boot instead\\.$"
+[ "$(wc -l <"$ERR")" -eq 1 ] || { show_last; fail "more than one line of error"; }
 
 say "a log without a db event, or that the firmware hashed otherwise, predicts nothing"
 boot "$A" "$B" "$A" "$DBX1"
