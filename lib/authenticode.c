@@ -62,7 +62,11 @@ struct pe {
 	size_t cert_dir; /* offset of the certificate table's directory entry, or 0 */
 	size_t headers;	 /* SizeOfHeaders */
 	size_t cert_off, cert_len;
-	unsigned n_sections;
+	size_t table;	/* offset of the section table */
+	size_t strings; /* offset of the COFF string table, or 0 */
+	size_t strings_len;
+	unsigned n_headers;  /* its entries */
+	unsigned n_sections; /* those with data */
 	struct range sections[OYSTER_PE_MAX_SECTIONS];
 };
 
@@ -111,6 +115,18 @@ static int parse_pe(const uint8_t *img, size_t len, struct pe *pe)
 	table = opt + opt_size;
 	if (!inside(len, table, (size_t)n_sections * SECTION_HEADER_SIZE))
 		return bad("section table truncated");
+	pe->table = table;
+	pe->n_headers = n_sections;
+	/* Long section names ("/26") are offsets into the COFF string table, after the symbols. */
+	pe->strings = pe->strings_len = 0;
+	if (le32(img + pe_off + 12) && le32(img + pe_off + 16) < len / 18) {
+		size_t at = (size_t)le32(img + pe_off + 12) + (size_t)le32(img + pe_off + 16) * 18;
+
+		if (inside(len, at, 4) && le32(img + at) >= 4 && inside(len, at, le32(img + at))) {
+			pe->strings = at;
+			pe->strings_len = le32(img + at);
+		}
+	}
 	if (!inside(len, 0, pe->headers) ||
 	    pe->headers < (pe->cert_dir ? pe->cert_dir + 8 : pe->checksum + 4))
 		return bad("SizeOfHeaders out of range");
@@ -194,6 +210,51 @@ int authenticode_cert_table(const uint8_t *img, size_t len, const uint8_t **tabl
 	}
 	free(pe);
 	return r;
+}
+
+/* Whether the section header s is called name: inline, or "/N" into the string table. */
+static bool section_named(const uint8_t *img, const struct pe *pe, const uint8_t *s,
+			  const char *name)
+{
+	size_t n = strlen(name), off = 0;
+
+	if (s[0] != '/')
+		return n <= 8 && !memcmp(s, name, n) && (n == 8 || !s[n]);
+	for (unsigned i = 1; i < 8 && s[i]; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		off = off * 10 + (size_t)(s[i] - '0');
+	}
+	return pe->strings && off >= 4 && off < pe->strings_len && n < pe->strings_len - off &&
+	       !memcmp(img + pe->strings + off, name, n + 1);
+}
+
+int authenticode_section(const uint8_t *img, size_t len, const char *name, const uint8_t **data,
+			 size_t *size)
+{
+	struct pe *pe = malloc(sizeof(*pe));
+	int r;
+
+	if (!pe)
+		return -ENOMEM;
+	r = parse_pe(img, len, pe);
+	for (unsigned i = 0; r == 0 && i < pe->n_headers; i++) {
+		const uint8_t *s = img + pe->table + (size_t)i * SECTION_HEADER_SIZE;
+		size_t virt = le32(s + 8), raw = le32(s + 16), off = le32(s + 20);
+
+		if (!section_named(img, pe, s, name))
+			continue;
+		/* The loader maps VirtualSize bytes; past the raw data they are zeros. */
+		*size = virt && virt < raw ? virt : raw;
+		/* An empty section's offset is not checked by parse_pe(). */
+		if (!inside(len, off, *size))
+			off = *size = 0;
+		*data = img + off;
+		free(pe);
+		return 0;
+	}
+	free(pe);
+	return r < 0 ? r : -ENOENT;
 }
 
 int authenticode_file(const char *path, uint16_t bank, uint8_t *out)

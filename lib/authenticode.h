@@ -24,6 +24,12 @@ int authenticode_digest(const uint8_t *img, size_t len, uint16_t bank, uint8_t *
  */
 int authenticode_cert_table(const uint8_t *img, size_t len, const uint8_t **table,
 			    size_t *table_len);
+/*
+ * The raw data of the section called name (at most 8 characters): -ENOENT
+ * when the image has none, -EINVAL as above.
+ */
+int authenticode_section(const uint8_t *img, size_t len, const char *name, const uint8_t **data,
+			 size_t *size);
 /* The same for a file; messages name it. */
 int authenticode_file(const char *path, uint16_t bank, uint8_t *out);
 

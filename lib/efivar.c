@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "authority.h"
+#include "sbat.h"
 #include "efisig.h"
 #include "efivar.h"
 #include "file.h"
@@ -46,6 +47,13 @@ static const struct vendor security_database = {
 	"d719b2cb-3d3a-4596-a3bc-dad00e67656f",
 	{ 0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45, 0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65,
 	  0x6f },
+};
+
+static const struct vendor shim_lock = {
+	/* SHIM_LOCK_GUID: shim's own variables (SbatLevel, MokList...) */
+	"605dab50-e046-4300-abb6-3dd810dd8b23",
+	{ 0x50, 0xab, 0x5d, 0x60, 0x46, 0xe0, 0x00, 0x43, 0xab, 0xb6, 0x3d, 0xd8, 0x10, 0xdd, 0x8b,
+	  0x23 },
 };
 
 static const struct {
@@ -148,14 +156,15 @@ static int read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 }
 
 /* The variable's content now: efivarfs's file without its attributes; none is empty. */
-static int read_current(const char *dir, int v, uint8_t **out, size_t *len)
+/* NAME-GUID in efivarfs dir without its attributes; a missing file is an empty variable. */
+static int read_var(const char *dir, const char *name, const char *guid, uint8_t **out, size_t *len)
 {
 	char path[4096];
 	uint8_t *buf;
 	size_t n;
 	int r;
 
-	snprintf(path, sizeof(path), "%s/%s-%s", dir, variables[v].name, variables[v].vendor->text);
+	snprintf(path, sizeof(path), "%s/%s-%s", dir, name, guid);
 	r = read_file(path, OYSTER_EFISIG_MAX_SIZE + ATTRIBUTES_SIZE, &buf, &n);
 	if (r == -ENOENT) {
 		*out = NULL;
@@ -174,6 +183,11 @@ static int read_current(const char *dir, int v, uint8_t **out, size_t *len)
 	*out = buf;
 	*len = n - ATTRIBUTES_SIZE;
 	return 0;
+}
+
+static int read_current(const char *dir, int v, uint8_t **out, size_t *len)
+{
+	return read_var(dir, variables[v].name, variables[v].vendor->text, out, len);
 }
 
 /* The one PCR 7 event measuring v, its content checked against efivarfs and its digest. */
@@ -424,5 +438,113 @@ int efivar_check_authority(struct eventlog *log, uint16_t bank, const struct efi
 	}
 	free(before);
 	free(after);
+	return r;
+}
+
+/* The one PCR 7 event of type measuring variable name of vendor; its content. */
+static struct eventlog_event *measured(struct eventlog *log, uint32_t type, const char *name,
+				       const struct vendor *vendor, const uint8_t **content,
+				       size_t *len)
+{
+	struct eventlog_event *found = NULL;
+	size_t n = strlen(name);
+	char got[32];
+
+	for (unsigned i = 0; i < log->n_events; i++) {
+		struct eventlog_event *ev = &log->events[i];
+
+		if (ev->pcr != SECURE_BOOT_PCR || ev->type != type ||
+		    !efivar_event_name(ev, got, sizeof(got)) || strcmp(got, name) ||
+		    memcmp(ev->data, vendor->guid, 16) ||
+		    get_u64(ev->data + 24) != ev->data_len - VAR_DATA_HEADER - 2 * n)
+			continue;
+		if (found)
+			return NULL;
+		found = ev;
+	}
+	if (found) {
+		*content = found->data + VAR_DATA_HEADER + 2 * n;
+		*len = found->data_len - VAR_DATA_HEADER - 2 * n;
+	}
+	return found;
+}
+
+int efivar_apply_shim(struct eventlog *log, uint16_t bank, const char *shim, const char *efivars,
+		      uint32_t *changed)
+{
+	const uint8_t *cur = NULL, *sb = NULL;
+	uint8_t digest[OYSTER_MAX_DIGEST], *next = NULL, *data = NULL, *policy = NULL,
+					   *insecure = NULL, *rt = NULL;
+	size_t cur_len = 0, sb_len = 0, next_len = 0, policy_len = 0, insecure_len = 0, rt_len = 0;
+	size_t head = VAR_DATA_HEADER + 2 * strlen("SbatLevel");
+	struct eventlog_event *ev;
+	int b = eventlog_bank(log, bank), r;
+
+	efivars = efivars_dir(efivars);
+	if (b < 0)
+		return -ENOENT;
+	ev = measured(log, EV_EFI_VARIABLE_AUTHORITY, "SbatLevel", &shim_lock, &cur, &cur_len);
+	if (!ev) {
+		log_err("--shim %s: this boot's event log has not exactly one SbatLevel event in "
+			"PCR 7 (a shim before 15.3, or no shim), so the new one cannot be placed; "
+			"approve the next boot with oyster reseal --next-boot instead.",
+			shim);
+		return -ENOENT;
+	}
+	r = eventlog_hash(log->banks[b], ev->data, ev->data_len, digest);
+	if (r < 0)
+		return r;
+	if (!ev->digest[b] || memcmp(ev->digest[b], digest, log->sizes[b])) {
+		log_err("--shim %s: shim measured SbatLevel (PCR 7 event %u) as something other "
+			"than the hash of its UEFI_VARIABLE_DATA, so its change cannot be "
+			"predicted.",
+			shim, ev->index);
+		return -EMEDIUMTYPE;
+	}
+	/* shim mirrors SbatLevel (boot services only) as SbatLevelRT for the OS. */
+	r = read_var(efivars, "SbatLevelRT", shim_lock.text, &rt, &rt_len);
+	if (r == 0 && rt && (rt_len != cur_len || memcmp(rt, cur, cur_len))) {
+		log_err("--shim %s: SbatLevelRT in %s differs from the SbatLevel this boot "
+			"measured (PCR 7 event %u); predict after a reboot.",
+			shim, efivars, ev->index);
+		r = -ESTALE;
+	}
+	if (r == 0)
+		r = read_var(efivars, "SbatPolicy", shim_lock.text, &policy, &policy_len);
+	if (r == 0)
+		r = read_var(efivars, "MokSBStateRT", shim_lock.text, &insecure, &insecure_len);
+	if (r == 0) {
+		/* shim's secure_mode(): Secure Boot on, and not turned off through MokSBState. */
+		bool secure = measured(log, EV_EFI_VARIABLE_DRIVER_CONFIG, "SecureBoot",
+				       &global_variable, &sb, &sb_len) &&
+			      sb_len == 1 && sb[0] == 1 && !(insecure_len && insecure[0]);
+
+		r = sbat_next_level(shim, cur, cur_len, policy_len ? policy[0] : 0, secure, &next,
+				    &next_len);
+	}
+	if (r == 0) {
+		r = -ENOMEM;
+		data = malloc(head + next_len);
+	}
+	if (data) {
+		memcpy(data, ev->data, head);
+		put_u64(data + 24, next_len);
+		memcpy(data + head, next, next_len);
+		r = eventlog_hash(bank, data, head + next_len, digest);
+	}
+	if (r == 0 && memcmp(ev->digest[b], digest, log->sizes[b])) {
+		memcpy(ev->digest[b], digest, log->sizes[b]);
+		*changed |= 1u << SECURE_BOOT_PCR;
+	}
+	if (r == 0) {
+		bool same = next_len == cur_len && !memcmp(next, cur, cur_len);
+
+		log_info("--shim %s: SbatLevel %s.", shim, same ? "stays as it is" : "changes");
+	}
+	free(data);
+	free(next);
+	free(policy);
+	free(insecure);
+	free(rt);
 	return r;
 }

@@ -57,5 +57,16 @@ int efivar_apply(struct eventlog *log, uint16_t bank, const struct efi_update *u
 int efivar_check_authority(struct eventlog *log, uint16_t bank, const struct efi_update *u,
 			   unsigned n, const char *efivars, const char *loader,
 			   const char *current);
+/*
+ * Rewrites bank's digest of shim's SbatLevel event (PCR 7,
+ * EV_EFI_VARIABLE_AUTHORITY) in log with what the shim image at path will
+ * measure after it has set SbatLevel (lib/sbat.h), from the content this
+ * boot measured, SbatPolicy and Secure Boot's state. *changed gets PCR 7
+ * when the digest changed. -ENOENT without exactly one such event or
+ * without a .sbatlevel section, -ESTALE when SbatLevelRT differs from the
+ * log, -EMEDIUMTYPE, -EINVAL: each logged in one line.
+ */
+int efivar_apply_shim(struct eventlog *log, uint16_t bank, const char *shim, const char *efivars,
+		      uint32_t *changed);
 
 #endif

@@ -93,6 +93,11 @@ int predict_state(struct tpm *t, uint16_t bank, uint32_t want, const struct pred
 	r = efivar_apply(log, bank, p->efi, p->n_efi, NULL, changed);
 	if (r < 0)
 		goto out;
+	if (p->shim) {
+		r = efivar_apply_shim(log, bank, p->shim, NULL, changed);
+		if (r < 0)
+			goto out;
+	}
 	r = eventlog_replay(log, bank, after, &measured_after);
 	if (r < 0)
 		goto out;

@@ -19,6 +19,7 @@ struct predict_args {
 	const char *event_log;
 	struct efi_update efi[OYSTER_EFI_UPDATES_MAX];
 	unsigned n_efi;
+	const char *shim; /* the shim that sets SbatLevel at the next boot */
 	bool any;
 };
 

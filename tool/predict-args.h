@@ -20,6 +20,7 @@ enum {
 	PREDICT_OPT_EVENT_LOG,
 	PREDICT_OPT_EFI_UPDATE,
 	PREDICT_OPT_EFI_REPLACE,
+	PREDICT_OPT_SHIM,
 };
 
 #define PREDICT_LONG_OPTIONS                                                                       \
@@ -33,6 +34,7 @@ enum {
 		  PREDICT_OPT_CURRENT_BOOT_LOADER },                                               \
 		{ "efi-update", required_argument, NULL, PREDICT_OPT_EFI_UPDATE },                 \
 		{ "efi-replace", required_argument, NULL, PREDICT_OPT_EFI_REPLACE },               \
+		{ "shim", required_argument, NULL, PREDICT_OPT_SHIM },                             \
 	{                                                                                          \
 		"event-log", required_argument, NULL, PREDICT_OPT_EVENT_LOG                        \
 	}
@@ -49,6 +51,8 @@ enum {
 	"                     Secure Boot database VAR (db, dbx or KEK), as the firmware\n"        \
 	"                     appends: signatures VAR already holds are not added again\n"         \
 	"  --efi-replace VAR=FILE  FILE replaces VAR (PK, KEK, db or dbx)\n"                       \
+	"  --shim NEW         the next boot runs the shim NEW, which raises SbatLevel to the\n"    \
+	"                     level in its .sbatlevel section (shim 15.7 and later)\n"             \
 	"  --event-log FILE   the firmware's event log (default $OYSTER_EVENT_LOG, else\n"         \
 	"                     " OYSTER_EVENTLOG_DEFAULT ")\n"
 

@@ -19,7 +19,7 @@ static const char usage[] =
 	"                      [--current-initrd OLD]] [--cmdline STR] [--boot-loader NEW\n"
 	"                      --current-boot-loader OLD] [--pcrs LIST] [--bank BANK]\n"
 	"                      [--efi-update VAR=FILE] [--efi-replace VAR=FILE]\n"
-	"                      [--event-log FILE]\n\n"
+	"                      [--shim NEW] [--event-log FILE]\n\n"
 	"Print the PCR values the next boot will measure after an update, in the syntax of\n"
 	"oyster reseal --add-state (PCR:BANK=HEX,...): this boot's event log replayed with the\n"
 	"new parts' digests in place of the old ones. The log must reproduce the TPM's values\n"
@@ -56,6 +56,9 @@ int predict_option(int c, const char *arg, struct predict_args *p)
 		break;
 	case PREDICT_OPT_EVENT_LOG:
 		p->event_log = arg;
+		break;
+	case PREDICT_OPT_SHIM:
+		p->shim = arg;
 		break;
 	case PREDICT_OPT_EFI_UPDATE:
 	case PREDICT_OPT_EFI_REPLACE:
@@ -115,7 +118,8 @@ int predict_check(const char *cmd, struct predict_args *p)
 		if (r)
 			return r;
 	}
-	p->any = p->o.kernel || p->o.initrd || p->o.cmdline || p->o.boot_loader || p->n_efi;
+	p->any = p->o.kernel || p->o.initrd || p->o.cmdline || p->o.boot_loader || p->n_efi ||
+		 p->shim;
 	if ((p->o.kernel && !p->o.current_kernel) || (p->o.initrd && !p->o.current_initrd)) {
 		if (uname(&u) < 0)
 			return usage_error(cmd,
@@ -176,8 +180,8 @@ int cmd_predict(int argc, char **argv)
 		return r;
 	if (!p.any)
 		return usage_error("predict", "say what the next boot changes: --kernel, --initrd, "
-					      "--cmdline, --boot-loader, --efi-update or "
-					      "--efi-replace");
+					      "--cmdline, --boot-loader, --efi-update, "
+					      "--efi-replace or --shim");
 	r = tpm_open(&t);
 	if (r < 0)
 		return exit_status(r);

@@ -212,6 +212,61 @@ expect_status 1 "$OYSTER" predict --event-log "$log" --boot-loader "$WORKDIR/loa
 grep_err "loader-2b.unsigned is not signed, so no db entry verifies it under Secure Boot; approve the next boot with oyster reseal --next-boot instead\\.$"
 [ "$(wc -l <"$ERR")" -eq 1 ] || { show_last; fail "more than one line of error"; }
 
+say "--shim: the SbatLevel a new shim sets, as its .sbatlevel section and shim's rules decide"
+shim_guid=605dab50-e046-4300-abb6-3dd810dd8b23
+shim_sbat='sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\nshim,4,UEFI shim,shim,1,https://github.com/rhboot/shim\n'
+automatic='sbat,1,2024010900\nshim,4\ngrub,4\n'
+latest='sbat,1,2024040900\nshim,4\ngrub,4\ngrub.proxmox,2\n'
+python3 "$TCGLOG" shim "$WORKDIR/shim-a" "$shim_sbat" "$automatic" "$latest" || setup_error "tcglog.py shim"
+# shim-b is generation 3 of itself: the automatic level (shim,4) would revoke it.
+python3 "$TCGLOG" shim "$WORKDIR/shim-b" "${shim_sbat/shim,4,UEFI/shim,3,UEFI}" "$automatic" "$latest" ||
+	setup_error "tcglog.py shim"
+level() { printf "$1" >"$WORKDIR/$2"; }
+level 'sbat,1,2023012900\nshim,2\ngrub,3\ngrub.debian,4\n' level-old
+level "$automatic" level-auto
+level "$latest" level-latest
+level 'sbat,1,2025010100\nshim,4\ngrub,5\n' level-new
+# sbat_boot LEVEL: a boot whose shim measured SbatLevel LEVEL, mirrored as SbatLevelRT.
+sbat_boot() {
+	boot "$A" "$B" "$A" "$DBX1" "7:EV_EFI_VARIABLE_AUTHORITY:efivar:SbatLevel=$WORKDIR/$1"
+	{ printf '\006\000\000\000'; cat "$WORKDIR/$1"; } >"$OYSTER_EFIVARS/SbatLevelRT-$shim_guid"
+}
+sbat_expected() {
+	expected "$A" "$B" "$A" "$DBX1" "7:EV_EFI_VARIABLE_AUTHORITY:efivar:SbatLevel=$WORKDIR/$1"
+}
+sbat_boot level-old
+expect_ok "$OYSTER" predict --event-log "$log" --shim "$WORKDIR/shim-a"
+want=$(sbat_expected level-auto)
+[ "$(cat "$OUT")" = "$want" ] || { show_last; fail "predicted $(cat "$OUT"), a boot with the automatic level measures $want"; }
+grep_err 'SbatLevel changes\.$'
+say "SbatPolicy 'latest' (mokutil --set-sbat-policy latest) takes the latest level"
+printf '\007\000\000\000\001' >"$OYSTER_EFIVARS/SbatPolicy-$shim_guid"
+expect_ok "$OYSTER" predict --event-log "$log" --shim "$WORKDIR/shim-a"
+want=$(sbat_expected level-latest)
+[ "$(cat "$OUT")" = "$want" ] || { show_last; fail "predicted $(cat "$OUT"), a boot with the latest level measures $want"; }
+rm -f -- "$OYSTER_EFIVARS/SbatPolicy-$shim_guid"
+say "a level newer than the shim's is kept; a level that would revoke the shim is not applied"
+sbat_boot level-new
+expect_ok "$OYSTER" predict --event-log "$log" --shim "$WORKDIR/shim-a"
+grep_err 'SbatLevel stays as it is\.$'
+grep_err 'nothing to approve'
+sbat_boot level-old
+expect_ok "$OYSTER" predict --event-log "$log" --shim "$WORKDIR/shim-b"
+grep_err 'SbatLevel stays as it is\.$'
+say "refused in one line: no SbatLevel event, no .sbatlevel section, a stale SbatLevelRT"
+expect_status 1 "$OYSTER" predict --event-log "$log" --shim "$WORKDIR/loader-1"
+grep_err "^--shim $WORKDIR/loader-1 has no .sbatlevel section \\(a shim before 15.7, or no shim\\)"
+[ "$(wc -l <"$ERR")" -eq 1 ] || { show_last; fail "more than one line of error"; }
+level 'sbat,1,2023012900\nshim,2\n' level-other
+{ printf '\006\000\000\000'; cat "$WORKDIR/level-other"; } >"$OYSTER_EFIVARS/SbatLevelRT-$shim_guid"
+expect_status 1 "$OYSTER" predict --event-log "$log" --shim "$WORKDIR/shim-a"
+grep_err 'SbatLevelRT in .* differs from the SbatLevel this boot measured'
+boot "$A" "$B" "$A" "$DBX1"
+expect_status 1 "$OYSTER" predict --event-log "$log" --shim "$WORKDIR/shim-a"
+grep_err 'has not exactly one SbatLevel event in PCR 7 \(a shim before 15.3, or no shim\)'
+[ "$(wc -l <"$ERR")" -eq 1 ] || { show_last; fail "more than one line of error"; }
+rm -f -- "$OYSTER_EFIVARS/SbatLevelRT-$shim_guid"
+
 say "a log without a db event, or that the firmware hashed otherwise, predicts nothing"
 boot "$A" "$B" "$A" "$DBX1"
 python3 "$TCGLOG" write "$WORKDIR/nodb.bin" --banks sha256 "0:EV_S_CRTM_VERSION:text:test firmware" >/dev/null
