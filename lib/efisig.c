@@ -60,6 +60,13 @@ static void put_u32(uint8_t *p, uint32_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* A reason, unless the caller asked for none (what NULL). */
+#define list_err(what, ...)                                                                        \
+	do {                                                                                       \
+		if (what)                                                                          \
+			log_err(__VA_ARGS__);                                                      \
+	} while (0)
+
 /* The list at buf[off..len); false (reason logged) when it lies about a size. */
 static bool read_list(const uint8_t *buf, size_t len, size_t off, unsigned index, const char *what,
 		      struct efisig_list *l)
@@ -68,8 +75,9 @@ static bool read_list(const uint8_t *buf, size_t len, size_t off, unsigned index
 	uint64_t body;
 
 	if (left < ESL_HEADER) {
-		log_err("%s: signature list %u is truncated: %zu bytes where its header needs %u.",
-			what, index, left, ESL_HEADER);
+		list_err(what,
+			 "%s: signature list %u is truncated: %zu bytes where its header needs %u.",
+			 what, index, left, ESL_HEADER);
 		return false;
 	}
 	l->type = buf + off;
@@ -77,36 +85,39 @@ static bool read_list(const uint8_t *buf, size_t len, size_t off, unsigned index
 	l->header_size = get_u32(buf + off + 20);
 	l->sig_size = get_u32(buf + off + 24);
 	if (l->list_size > left) {
-		log_err("%s: signature list %u claims %u bytes, only %zu remain.", what, index,
-			l->list_size, left);
+		list_err(what, "%s: signature list %u claims %u bytes, only %zu remain.", what,
+			 index, l->list_size, left);
 		return false;
 	}
 	if ((uint64_t)ESL_HEADER + l->header_size > l->list_size) {
-		log_err("%s: signature list %u has a %u-byte header in a %u-byte list.", what,
-			index, l->header_size, l->list_size);
+		list_err(what, "%s: signature list %u has a %u-byte header in a %u-byte list.",
+			 what, index, l->header_size, l->list_size);
 		return false;
 	}
 	if (l->sig_size <= OYSTER_EFISIG_GUID_SIZE) {
-		log_err("%s: signature list %u has a signature size of %u (an owner GUID and data "
-			"need more than 16).",
-			what, index, l->sig_size);
+		list_err(what,
+			 "%s: signature list %u has a signature size of %u (an owner GUID and data "
+			 "need more than 16).",
+			 what, index, l->sig_size);
 		return false;
 	}
 	for (size_t i = 0; i < sizeof(fixed_types) / sizeof(fixed_types[0]); i++)
 		if (!memcmp(l->type, fixed_types[i].guid, 16) &&
 		    l->sig_size != OYSTER_EFISIG_GUID_SIZE + fixed_types[i].data_size) {
-			log_err("%s: signature list %u of %s signatures has a signature size of "
-				"%u, "
-				"not %u.",
-				what, index, fixed_types[i].name, l->sig_size,
-				OYSTER_EFISIG_GUID_SIZE + fixed_types[i].data_size);
+			list_err(what,
+				 "%s: signature list %u of %s signatures has a signature size of "
+				 "%u, "
+				 "not %u.",
+				 what, index, fixed_types[i].name, l->sig_size,
+				 OYSTER_EFISIG_GUID_SIZE + fixed_types[i].data_size);
 			return false;
 		}
 	body = l->list_size - ESL_HEADER - (uint64_t)l->header_size;
 	if (body == 0 || body % l->sig_size) {
-		log_err("%s: signature list %u holds %llu bytes of signatures, not a positive "
-			"multiple of its signature size %u.",
-			what, index, (unsigned long long)body, l->sig_size);
+		list_err(what,
+			 "%s: signature list %u holds %llu bytes of signatures, not a positive "
+			 "multiple of its signature size %u.",
+			 what, index, (unsigned long long)body, l->sig_size);
 		return false;
 	}
 	l->sigs = buf + off + ESL_HEADER + l->header_size;
@@ -120,7 +131,9 @@ int efisig_check(const uint8_t *buf, size_t len, const char *what, unsigned *n_s
 	unsigned index = 0, n = 0;
 
 	if (len > OYSTER_EFISIG_MAX_SIZE) {
-		log_err("%s: %zu bytes of signature lists, more than the %u KiB a database can be.",
+		list_err(
+			what,
+			"%s: %zu bytes of signature lists, more than the %u KiB a database can be.",
 			what, len, OYSTER_EFISIG_MAX_SIZE >> 10);
 		return -EINVAL;
 	}

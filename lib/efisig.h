@@ -38,8 +38,8 @@ struct efisig_auth {
 /*
  * Checks that len bytes are a sequence of well-formed signature lists (none
  * is also one). -EINVAL with a one-line reason logged that starts with what
- * ("db update: signature list 2 claims 900 bytes, 120 remain."). *n_sigs
- * (may be NULL) gets the number of signatures.
+ * ("db update: signature list 2 claims 900 bytes, 120 remain."), or quietly
+ * when what is NULL. *n_sigs (may be NULL) gets the number of signatures.
  */
 int efisig_check(const uint8_t *buf, size_t len, const char *what, unsigned *n_sigs);
 /*

@@ -548,3 +548,40 @@ int efivar_apply_shim(struct eventlog *log, uint16_t bank, const char *shim, con
 	free(rt);
 	return r;
 }
+
+unsigned efivar_appended(const struct eventlog *log, int b, const struct eventlog_event *ev,
+			 const uint8_t *recorded, size_t recorded_len)
+{
+	uint8_t digest[OYSTER_MAX_DIGEST], *data;
+	const uint8_t *content = NULL;
+	size_t len = 0, head, off = 0, at;
+	struct efisig_list l;
+	unsigned added = 0;
+	int v = -1;
+
+	for (int i = 0; i < (int)(sizeof(variables) / sizeof(variables[0])) && v < 0; i++)
+		if (is_variable(ev, i, &content, &len))
+			v = i;
+	/* Quietly: status explains a refusal, it does not judge the firmware's lists. */
+	if (v < 0 || b < 0 || recorded_len > log->sizes[b] ||
+	    efisig_check(content, len, NULL, NULL) < 0)
+		return 0;
+	head = VAR_DATA_HEADER + 2 * strlen(variables[v].name);
+	data = malloc(head + len);
+	if (!data)
+		return 0;
+	memcpy(data, ev->data, head + len);
+	/* EDK2 appends after what is there: the old content ends at a list boundary. */
+	for (at = 0; at < len; at = off) {
+		put_u64(data + 24, at);
+		if (eventlog_hash(log->banks[b], data, head + at, digest) == 0 &&
+		    !memcmp(digest, recorded, recorded_len)) {
+			efisig_check(content + at, len - at, NULL, &added);
+			break;
+		}
+		if (!efisig_next(content, len, &off, &l))
+			break;
+	}
+	free(data);
+	return added;
+}

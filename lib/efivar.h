@@ -68,5 +68,14 @@ int efivar_check_authority(struct eventlog *log, uint16_t bank, const struct efi
  */
 int efivar_apply_shim(struct eventlog *log, uint16_t bank, const char *shim, const char *efivars,
 		      uint32_t *changed);
+/*
+ * How many signatures the Secure Boot database event ev (of log, bank index
+ * b) has beyond a content whose event digest began with recorded: the
+ * signatures an EDK2 append added since that content was measured (it
+ * appends whole lists after what is there). 0 when ev is not such an
+ * event, or no list boundary of its content gives that digest.
+ */
+unsigned efivar_appended(const struct eventlog *log, int b, const struct eventlog_event *ev,
+			 const uint8_t *recorded, size_t recorded_len);
 
 #endif

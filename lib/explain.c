@@ -53,8 +53,7 @@ void explain_record(const struct eventlog *log, const struct pcr_state *now, uin
 	FOREACH_PCR_IN_MASK(pcr, ok) {
 		unsigned n = count_events(log, pcr);
 
-		if (n > OYSTER_EVENTS_PER_PCR ||
-		    tok->n_events + n > OYSTER_EVENTS_MAX)
+		if (n > OYSTER_EVENTS_PER_PCR || tok->n_events + n > OYSTER_EVENTS_MAX)
 			continue;
 		for (unsigned i = 0; i < log->n_events; i++) {
 			const struct eventlog_event *ev = &log->events[i];
@@ -155,8 +154,16 @@ unsigned explain_diff(const struct token *tok, const struct eventlog *log,
 				say(line, data, &lines, &shown,
 				    "PCR %u: event #%u changed from %s to %s", pcr, k + 1, a, c);
 			} else if (memcmp(rec[k].digest, ev->digest[b], OYSTER_EVENT_DIGEST)) {
-				say(line, data, &lines, &shown, "PCR %u: %s #%u%s changed", pcr, c,
-				    k + 1, v);
+				unsigned added = efivar_appended(log, b, ev, rec[k].digest,
+								 OYSTER_EVENT_DIGEST);
+
+				if (added)
+					say(line, data, &lines, &shown,
+					    "PCR %u: %s #%u%s changed: %u signature%s appended",
+					    pcr, c, k + 1, v, added, added == 1 ? "" : "s");
+				else
+					say(line, data, &lines, &shown, "PCR %u: %s #%u%s changed",
+					    pcr, c, k + 1, v);
 			}
 			k++;
 		}

@@ -288,9 +288,9 @@ say "a dbx update nobody predicted falls back to the passphrase"
 boot "$A" "$B" "$WORKDIR/db-new" "$WORKDIR/dbx-new"
 expect_fail token_open "$img"
 expect_ok pass_open "$img" "$pass"
-say "status names the Secure Boot variables whose measurement changed"
+say "status names the Secure Boot variables whose measurement changed, and how many signatures were appended"
 OYSTER_EVENT_LOG=$log run "$OYSTER" status "$img"
-grep_out '^  event: +PCR 7: EV_EFI_VARIABLE_DRIVER_CONFIG #4 \(db\) changed$'
-grep_out '^  event: +PCR 7: EV_EFI_VARIABLE_DRIVER_CONFIG #5 \(dbx\) changed$'
+grep_out '^  event: +PCR 7: EV_EFI_VARIABLE_DRIVER_CONFIG #4 \(db\) changed: 1 signature appended$'
+grep_out '^  event: +PCR 7: EV_EFI_VARIABLE_DRIVER_CONFIG #5 \(dbx\) changed: 1 signature appended$'
 [ "$(grep -c 'event:' "$OUT")" -eq 2 ] || { show_last; fail "status named other events too"; }
 say "PASS"

@@ -17,7 +17,8 @@
 #     same with a dbx append that revokes an unused boot loader's hash.
 #  3. Unattended again. Then a db append that nobody predicted.
 #  4. That boot falls back naming PCR 7, the passphrase opens root, and
-#     oyster status names db as the variable whose measurement changed.
+#     oyster status names db as the variable whose measurement changed, and
+#     says that one signature was appended.
 set -eu
 . "$TESTDIR/lib.sh"
 . "$INITRAMFS_TESTDIR/lib.sh"
@@ -132,6 +133,6 @@ vm_boot sb-unpredicted "$disk" "$INITRD_TOOLS" "$tpm" status "${sb[@]}" --answer
 	--kind "passphrase after the TPM refused"
 console_has 'oyster: oyroot: The TPM refused: PCR 7 \([^)]*\) changed since enrollment.* Asking for the passphrase\.$' \
 	"after an unpredicted db append the console does not say that PCR 7 changed"
-step_output status | grep -qE '^  event: +PCR 7: EV_EFI_VARIABLE_DRIVER_CONFIG #[0-9]+ \(db\) changed$' ||
-	fail "oyster status does not name db as the variable that changed (console log: $LOG)"
+step_output status | grep -qE '^  event: +PCR 7: EV_EFI_VARIABLE_DRIVER_CONFIG #[0-9]+ \(db\) changed: 1 signature appended$' ||
+	fail "oyster status does not name db as the variable that changed, with one signature appended (console log: $LOG)"
 say "PASS"
