@@ -145,6 +145,19 @@ static int parse_pe(const uint8_t *img, size_t len, struct pe *pe)
 	return 0;
 }
 
+/* parse_pe() into a new struct pe (freed by the caller), or NULL with *r set. */
+static struct pe *pe_new(const uint8_t *img, size_t len, int *r)
+{
+	struct pe *pe = calloc(1, sizeof(*pe));
+
+	*r = pe ? parse_pe(img, len, pe) : -ENOMEM;
+	if (*r < 0) {
+		free(pe);
+		return NULL;
+	}
+	return pe;
+}
+
 int authenticode_digest(const uint8_t *img, size_t len, uint16_t bank, uint8_t *out)
 {
 	const char *name = pcr_bank_name(bank);
@@ -159,12 +172,9 @@ int authenticode_digest(const uint8_t *img, size_t len, uint16_t bank, uint8_t *
 		return -ENOTSUP;
 	if (len > OYSTER_PE_MAX_SIZE)
 		return bad("larger than 512 MiB");
-	pe = calloc(1, sizeof(*pe));
+	pe = pe_new(img, len, &r);
 	if (!pe)
-		return -ENOMEM;
-	r = parse_pe(img, len, pe);
-	if (r < 0)
-		goto out;
+		return r;
 	r = -ENOMEM;
 	ctx = EVP_MD_CTX_new();
 	if (!ctx)
@@ -198,18 +208,16 @@ out:
 int authenticode_cert_table(const uint8_t *img, size_t len, const uint8_t **table,
 			    size_t *table_len)
 {
-	struct pe *pe = malloc(sizeof(*pe));
+	struct pe *pe;
 	int r;
 
+	pe = pe_new(img, len, &r);
 	if (!pe)
-		return -ENOMEM;
-	r = parse_pe(img, len, pe);
-	if (r == 0) {
-		*table = pe->cert_len ? img + pe->cert_off : NULL;
-		*table_len = pe->cert_len;
-	}
+		return r;
+	*table = pe->cert_len ? img + pe->cert_off : NULL;
+	*table_len = pe->cert_len;
 	free(pe);
-	return r;
+	return 0;
 }
 
 /* Whether the section header s is called name: inline, or "/N" into the string table. */
@@ -232,13 +240,13 @@ static bool section_named(const uint8_t *img, const struct pe *pe, const uint8_t
 int authenticode_section(const uint8_t *img, size_t len, const char *name, const uint8_t **data,
 			 size_t *size)
 {
-	struct pe *pe = malloc(sizeof(*pe));
+	struct pe *pe;
 	int r;
 
+	pe = pe_new(img, len, &r);
 	if (!pe)
-		return -ENOMEM;
-	r = parse_pe(img, len, pe);
-	for (unsigned i = 0; r == 0 && i < pe->n_headers; i++) {
+		return r;
+	for (unsigned i = 0; i < pe->n_headers; i++) {
 		const uint8_t *s = img + pe->table + (size_t)i * SECTION_HEADER_SIZE;
 		size_t virt = le32(s + 8), raw = le32(s + 16), off = le32(s + 20);
 
@@ -254,7 +262,7 @@ int authenticode_section(const uint8_t *img, size_t len, const char *name, const
 		return 0;
 	}
 	free(pe);
-	return r < 0 ? r : -ENOENT;
+	return -ENOENT;
 }
 
 int authenticode_file(const char *path, uint16_t bank, uint8_t *out)
