@@ -156,14 +156,9 @@ static int volume_names_handle(struct tpm *t, struct crypt_device *cd, const cha
  * enrolled elsewhere names the same number on its own TPM). Best effort: it never fails an
  * enrollment.
  */
-static void reclaim(struct tpm *t, struct crypt_device *cd)
+static void reclaim(struct tpm *t, struct crypt_device *cd, uint32_t *handles, size_t *n)
 {
-	uint32_t handles[OYSTER_NV_COUNT];
-	size_t n;
-
-	if (tpm_nv_handles(t, handles, &n) < 0)
-		return;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < *n; i++) {
 		const struct index_match m = { .handle = handles[i], .t = t };
 		struct secret *rec = NULL;
 		char name[40], uuid[40], where[256];
@@ -189,6 +184,8 @@ static void reclaim(struct tpm *t, struct crypt_device *cd)
 				 handles[i], uuid);
 			approve_credential_name(handles[i], where, sizeof(where));
 			statedir_remove(where);
+			/* Free again: off the list. */
+			handles[i--] = handles[--*n];
 		}
 		statedir_remove(name);
 	}
@@ -204,6 +201,8 @@ void approve_settle(const struct token *tok)
 
 int approve_setup(struct tpm *t, struct crypt_device *cd, struct token *tok)
 {
+	uint32_t used[OYSTER_NV_COUNT];
+	size_t n_used = 0;
 	struct secret *cred = NULL, *rec = NULL;
 	const char *uuid = crypt_get_uuid(cd);
 	char name[32], pending[40];
@@ -212,9 +211,11 @@ int approve_setup(struct tpm *t, struct crypt_device *cd, struct token *tok)
 	int r;
 
 	r = tpm_nv_supported(t);
+	if (r == 0)
+		r = tpm_nv_handles(t, used, &n_used);
 	if (r < 0)
 		return r;
-	reclaim(t, cd);
+	reclaim(t, cd, used, &n_used);
 	tok->version = OYSTER_TOKEN_AUTHORIZED;
 	tok->has_previous = false;
 	r = token_approved(tok, false, tok->approved);
@@ -228,7 +229,7 @@ int approve_setup(struct tpm *t, struct crypt_device *cd, struct token *tok)
 		goto out;
 	}
 	cred->len = APPROVE_CREDENTIAL_SIZE;
-	r = tpm_nv_free_handle(t, &tok->nv_index);
+	r = tpm_nv_free_handle(used, n_used, &tok->nv_index);
 	if (r < 0)
 		goto out;
 	pending_name(tok->nv_index, pending, sizeof(pending));

@@ -120,15 +120,8 @@ int tpm_nv_handles(struct tpm *t, uint32_t handles[OYSTER_NV_COUNT], size_t *n)
 	return 0;
 }
 
-int tpm_nv_free_handle(struct tpm *t, uint32_t *handle)
+int tpm_nv_free_handle(const uint32_t *used, size_t n, uint32_t *handle)
 {
-	uint32_t used[OYSTER_NV_COUNT];
-	size_t n;
-	int r;
-
-	r = tpm_nv_handles(t, used, &n);
-	if (r < 0)
-		return r;
 	for (uint32_t h = OYSTER_NV_FIRST; h <= OYSTER_NV_LAST; h++) {
 		bool taken = false;
 

@@ -79,8 +79,8 @@ int tpm_srk_check(struct tpm *t, const struct token *tok);
  * Authorized tokens (nv.c): the NV index holding the approved policy.
  * tpm_nv_supported: 0, or -EOPNOTSUPP when the TPM lacks PolicyAuthorizeNV.
  * tpm_nv_handles: the handles defined in oyster's range.
- * tpm_nv_free_handle: the first handle of the range that is free; -ENOSPC
- *   when none is.
+ * tpm_nv_free_handle: the first handle of the range not among used (what
+ *   tpm_nv_handles listed); -ENOSPC when none is free.
  * tpm_nv_define: a new index at handle whose authValue is auth; -EACCES
  *   when the owner hierarchy has a password, -ENOSPC when NV is full (each
  *   logged).
@@ -94,7 +94,7 @@ int tpm_srk_check(struct tpm *t, const struct token *tok);
 int tpm_nv_supported(struct tpm *t);
 int tpm_nv_name(uint32_t handle, bool written, uint8_t name[OYSTER_NV_NAME_LEN]);
 int tpm_nv_handles(struct tpm *t, uint32_t handles[OYSTER_NV_COUNT], size_t *n);
-int tpm_nv_free_handle(struct tpm *t, uint32_t *handle);
+int tpm_nv_free_handle(const uint32_t *used, size_t n, uint32_t *handle);
 int tpm_nv_define(struct tpm *t, const struct secret *auth, uint32_t handle);
 int tpm_nv_write(struct tpm *t, uint32_t handle, const uint8_t *want, const struct secret *auth,
 		 const uint8_t digest[OYSTER_POLICY_SIZE], uint8_t name[OYSTER_NV_NAME_LEN]);
