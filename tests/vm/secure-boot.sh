@@ -27,9 +27,12 @@ set -eu
 UKI_STUB=/usr/lib/systemd/boot/efi/linuxx64.efi.stub
 UNUSED_LOADER=/usr/lib/systemd/boot/efi/systemd-bootx64.efi
 
-need mkinitramfs cpio gzip objcopy openssl sbsign cert-to-efi-sig-list sign-efi-sig-list \
-	hash-to-efi-sig-list tpm2_eventlog
+need mkinitramfs cpio gzip
 vm_need
+for t in objcopy openssl sbsign cert-to-efi-sig-list sign-efi-sig-list hash-to-efi-sig-list tpm2_eventlog; do
+	command -v "$t" >/dev/null 2>&1 ||
+		unavailable "'$t' is not installed (apt-get install binutils openssl sbsigntool efitools tpm2-tools)"
+done
 for f in "$OVMF_SNAKEOIL_CODE" "$OVMF_SNAKEOIL_VARS" "$SNAKEOIL_KEY" "$SNAKEOIL_CERT"; do
 	[ -e "$f" ] || unavailable "$f is missing (apt-get install ovmf)"
 done
