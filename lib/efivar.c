@@ -190,12 +190,56 @@ static int read_current(const char *dir, int v, uint8_t **out, size_t *len)
 	return read_var(dir, variables[v].name, variables[v].vendor->text, out, len);
 }
 
+/* The digest in bank b that ev would have with content (len bytes) after its name (head bytes). */
+static int hash_with(const struct eventlog *log, int b, const struct eventlog_event *ev,
+		     size_t head, const uint8_t *content, size_t len, uint8_t *digest)
+{
+	uint8_t *data = malloc(head + len + 1);
+	int r;
+
+	if (!data)
+		return -ENOMEM;
+	memcpy(data, ev->data, head);
+	put_u64(data + 24, len);
+	memcpy(data + head, content, len);
+	r = eventlog_hash(log->banks[b], data, head + len, digest);
+	free(data);
+	return r;
+}
+
+/* 0 when ev's digest in bank b is the hash of its data, as the PFP measures variables. */
+static int hashed_as_data(const struct eventlog *log, int b, const struct eventlog_event *ev)
+{
+	uint8_t digest[OYSTER_MAX_DIGEST];
+	int r;
+
+	r = eventlog_hash(log->banks[b], ev->data, ev->data_len, digest);
+	if (r < 0)
+		return r;
+	return ev->digest[b] && !memcmp(ev->digest[b], digest, log->sizes[b]) ? 0 : -EMEDIUMTYPE;
+}
+
+/* ev re-measured with content: its digest in bank b replaced; PCR 7 in *changed if it moved. */
+static int remeasure(struct eventlog *log, int b, struct eventlog_event *ev, size_t head,
+		     const uint8_t *content, size_t len, uint32_t *changed)
+{
+	uint8_t digest[OYSTER_MAX_DIGEST];
+	int r;
+
+	r = hash_with(log, b, ev, head, content, len, digest);
+	if (r == 0 && memcmp(ev->digest[b], digest, log->sizes[b])) {
+		memcpy(ev->digest[b], digest, log->sizes[b]);
+		*changed |= 1u << SECURE_BOOT_PCR;
+	}
+	return r;
+}
+
 /* The one PCR 7 event measuring v, its content checked against efivarfs and its digest. */
 static int find_event(struct eventlog *log, int b, int v, const char *dir,
 		      struct eventlog_event **out)
 {
 	const char *name = variables[v].name;
-	uint8_t digest[OYSTER_MAX_DIGEST], *cur = NULL;
+	uint8_t *cur = NULL;
 	const uint8_t *content = NULL;
 	size_t content_len = 0, cur_len = 0;
 	struct eventlog_event *found = NULL;
@@ -223,15 +267,13 @@ static int find_event(struct eventlog *log, int b, int v, const char *dir,
 			name, name);
 		return -ENOENT;
 	}
-	r = eventlog_hash(log->banks[b], found->data, found->data_len, digest);
-	if (r < 0)
-		return r;
-	if (!found->digest[b] || memcmp(found->digest[b], digest, log->sizes[b])) {
+	r = hashed_as_data(log, b, found);
+	if (r == -EMEDIUMTYPE)
 		log_err("The firmware measured %s (PCR 7 event %u) as something other than the "
 			"hash of its UEFI_VARIABLE_DATA, so its update cannot be predicted.",
 			name, found->index);
-		return -EMEDIUMTYPE;
-	}
+	if (r < 0)
+		return r;
 	r = read_current(dir, v, &cur, &cur_len);
 	if (r < 0)
 		return r;
@@ -368,8 +410,8 @@ int efivar_apply(struct eventlog *log, uint16_t bank, const struct efi_update *u
 		return -ENOENT;
 	for (unsigned i = 0; i < n; i++) {
 		struct eventlog_event *ev;
-		uint8_t digest[OYSTER_MAX_DIGEST], *content = NULL, *data = NULL;
-		size_t len = 0, name_len, data_len;
+		uint8_t *content = NULL;
+		size_t len = 0;
 		bool seen = false;
 		int v = lookup(u[i].var), r;
 
@@ -380,26 +422,12 @@ int efivar_apply(struct eventlog *log, uint16_t bank, const struct efi_update *u
 		if (v < 0)
 			return -EINVAL;
 		r = content_after(log, b, v, u + i, n - i, efivars, &ev, &content, &len);
-		name_len = strlen(variables[v].name);
-		if (r == 0) {
-			r = -ENOMEM;
-			data_len = VAR_DATA_HEADER + 2 * name_len + len;
-			data = malloc(data_len);
-		}
-		if (data) {
-			memcpy(data, ev->data, VAR_DATA_HEADER + 2 * name_len);
-			put_u64(data + 24, len);
-			memcpy(data + VAR_DATA_HEADER + 2 * name_len, content, len);
-			r = eventlog_hash(bank, data, data_len, digest);
-		}
+		if (r == 0)
+			r = remeasure(log, b, ev, VAR_DATA_HEADER + 2 * strlen(variables[v].name),
+				      content, len, changed);
 		free(content);
-		free(data);
 		if (r < 0)
 			return r;
-		if (memcmp(ev->digest[b], digest, log->sizes[b])) {
-			memcpy(ev->digest[b], digest, log->sizes[b]);
-			*changed |= 1u << SECURE_BOOT_PCR;
-		}
 	}
 	return 0;
 }
@@ -473,8 +501,7 @@ int efivar_apply_shim(struct eventlog *log, uint16_t bank, const char *shim, con
 		      uint32_t *changed)
 {
 	const uint8_t *cur = NULL, *sb = NULL;
-	uint8_t digest[OYSTER_MAX_DIGEST], *next = NULL, *data = NULL, *policy = NULL,
-					   *insecure = NULL, *rt = NULL;
+	uint8_t *next = NULL, *policy = NULL, *insecure = NULL, *rt = NULL;
 	size_t cur_len = 0, sb_len = 0, next_len = 0, policy_len = 0, insecure_len = 0, rt_len = 0;
 	size_t head = VAR_DATA_HEADER + 2 * strlen("SbatLevel");
 	struct eventlog_event *ev;
@@ -491,16 +518,14 @@ int efivar_apply_shim(struct eventlog *log, uint16_t bank, const char *shim, con
 			shim);
 		return -ENOENT;
 	}
-	r = eventlog_hash(log->banks[b], ev->data, ev->data_len, digest);
-	if (r < 0)
-		return r;
-	if (!ev->digest[b] || memcmp(ev->digest[b], digest, log->sizes[b])) {
+	r = hashed_as_data(log, b, ev);
+	if (r == -EMEDIUMTYPE)
 		log_err("--shim %s: shim measured SbatLevel (PCR 7 event %u) as something other "
 			"than the hash of its UEFI_VARIABLE_DATA, so its change cannot be "
 			"predicted.",
 			shim, ev->index);
-		return -EMEDIUMTYPE;
-	}
+	if (r < 0)
+		return r;
 	/* shim mirrors SbatLevel (boot services only) as SbatLevelRT for the OS. */
 	r = read_var(efivars, "SbatLevelRT", shim_lock.text, &rt, &rt_len);
 	if (r == 0 && rt && (rt_len != cur_len || memcmp(rt, cur, cur_len))) {
@@ -522,26 +547,13 @@ int efivar_apply_shim(struct eventlog *log, uint16_t bank, const char *shim, con
 		r = sbat_next_level(shim, cur, cur_len, policy_len ? policy[0] : 0, secure, &next,
 				    &next_len);
 	}
-	if (r == 0) {
-		r = -ENOMEM;
-		data = malloc(head + next_len);
-	}
-	if (data) {
-		memcpy(data, ev->data, head);
-		put_u64(data + 24, next_len);
-		memcpy(data + head, next, next_len);
-		r = eventlog_hash(bank, data, head + next_len, digest);
-	}
-	if (r == 0 && memcmp(ev->digest[b], digest, log->sizes[b])) {
-		memcpy(ev->digest[b], digest, log->sizes[b]);
-		*changed |= 1u << SECURE_BOOT_PCR;
-	}
+	if (r == 0)
+		r = remeasure(log, b, ev, head, next, next_len, changed);
 	if (r == 0) {
 		bool same = next_len == cur_len && !memcmp(next, cur, cur_len);
 
 		log_info("--shim %s: SbatLevel %s.", shim, same ? "stays as it is" : "changes");
 	}
-	free(data);
 	free(next);
 	free(policy);
 	free(insecure);
@@ -552,9 +564,9 @@ int efivar_apply_shim(struct eventlog *log, uint16_t bank, const char *shim, con
 unsigned efivar_appended(const struct eventlog *log, int b, const struct eventlog_event *ev,
 			 const uint8_t *recorded, size_t recorded_len)
 {
-	uint8_t digest[OYSTER_MAX_DIGEST], *data;
+	uint8_t digest[OYSTER_MAX_DIGEST];
 	const uint8_t *content = NULL;
-	size_t len = 0, head, off = 0, at;
+	size_t len = 0, off = 0, at;
 	struct efisig_list l;
 	unsigned added = 0;
 	int v = -1;
@@ -566,15 +578,9 @@ unsigned efivar_appended(const struct eventlog *log, int b, const struct eventlo
 	if (v < 0 || b < 0 || recorded_len > log->sizes[b] ||
 	    efisig_check(content, len, NULL, NULL) < 0)
 		return 0;
-	head = VAR_DATA_HEADER + 2 * strlen(variables[v].name);
-	data = malloc(head + len);
-	if (!data)
-		return 0;
-	memcpy(data, ev->data, head + len);
 	/* EDK2 appends after what is there: the old content ends at a list boundary. */
 	for (at = 0; at < len; at = off) {
-		put_u64(data + 24, at);
-		if (eventlog_hash(log->banks[b], data, head + at, digest) == 0 &&
+		if (hash_with(log, b, ev, (size_t)(content - ev->data), content, at, digest) == 0 &&
 		    !memcmp(digest, recorded, recorded_len)) {
 			efisig_check(content + at, len - at, NULL, &added);
 			break;
@@ -582,6 +588,5 @@ unsigned efivar_appended(const struct eventlog *log, int b, const struct eventlo
 		if (!efisig_next(content, len, &off, &l))
 			break;
 	}
-	free(data);
 	return added;
 }
