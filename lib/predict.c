@@ -58,6 +58,7 @@ int predict_state(struct tpm *t, uint16_t bank, uint32_t want, const struct pred
 	const char *path = log_path(p->event_log);
 	size_t size = pcr_bank_digest_size(bank);
 	struct pcr_state *before = NULL, *after = NULL;
+	struct substitutions o = p->o;
 	struct eventlog *log = NULL;
 	uint32_t measured, measured_after, stale = 0, check;
 	char pcrs[512];
@@ -79,8 +80,10 @@ int predict_state(struct tpm *t, uint16_t bank, uint32_t want, const struct pred
 	r = eventlog_replay(log, bank, before, &measured);
 	if (r < 0)
 		goto out;
-	if (p->o.kernel || p->o.initrd || p->o.cmdline || p->o.boot_loader) {
-		r = substitute_apply(log, bank, &p->o, changed);
+	/* The next boot's GRUB reads its files as they are then: now. */
+	o.grub_files = want & (1u << 9);
+	if (o.kernel || o.initrd || o.cmdline || o.boot_loader || o.grub_files) {
+		r = substitute_apply(log, bank, &o, changed);
 		if (r < 0)
 			goto out;
 	}

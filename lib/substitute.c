@@ -11,10 +11,12 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "authenticode.h"
 #include "file.h"
@@ -71,13 +73,12 @@ static unsigned replace_digest(struct eventlog *log, int b, unsigned pcr, uint32
 	return n;
 }
 
-/* An image measured twice: PCR 4 by the firmware (Authenticode), PCR 9 by GRUB (file hash). */
+/* An image the firmware measured into PCR 4 (its Authenticode digest). */
 static int substitute_image(struct eventlog *log, int b, const char *new_path, const char *old_path,
-			    bool grub_too, unsigned *n_app, unsigned *n_file)
+			    unsigned *n_app)
 {
 	uint16_t bank = log->banks[b];
 	uint8_t old_pe[OYSTER_MAX_DIGEST], new_pe[OYSTER_MAX_DIGEST];
-	uint8_t old_file[OYSTER_MAX_DIGEST], new_file[OYSTER_MAX_DIGEST];
 	int r;
 
 	r = authenticode_file(old_path, bank, old_pe);
@@ -87,16 +88,139 @@ static int substitute_image(struct eventlog *log, int b, const char *new_path, c
 		return r;
 	*n_app = replace_digest(log, b, BOOT_APP_PCR, EV_EFI_BOOT_SERVICES_APPLICATION, old_pe,
 				new_pe);
-	*n_file = 0;
-	if (!grub_too)
-		return 0;
-	r = file_hash(old_path, bank, old_file);
-	if (r == 0)
-		r = file_hash(new_path, bank, new_file);
+	return 0;
+}
+
+/*
+ * The path of a file GRUB read (PCR 9, EV_IPL, the path as GRUB opened it
+ * and its NUL) without its "(hd0,gpt2)" device, in buf; NULL for any other
+ * event.
+ */
+static const char *grub_file_path(const struct eventlog_event *ev, char *buf, size_t size)
+{
+	char *path;
+
+	if (ev->pcr != GRUB_FILE_PCR || ev->type != EV_IPL || ev->data_len < 2 ||
+	    ev->data_len > size)
+		return NULL;
+	memcpy(buf, ev->data, ev->data_len);
+	if (buf[ev->data_len - 1] != '\0' || strlen(buf) != ev->data_len - 1)
+		return NULL;
+	path = buf;
+	if (*path == '(') {
+		path = strchr(path, ')');
+		if (!path)
+			return NULL;
+		path++;
+	}
+	return *path == '/' ? path : NULL;
+}
+
+/*
+ * Where the running system has the file GRUB opened as path: below the
+ * mount point of the file system GRUB read it from, which the event does
+ * not name, so every place a boot file system is mounted is tried. Of two
+ * candidates the one that still holds what GRUB read wins; otherwise the
+ * file is ambiguous. *now gets the file's hash.
+ */
+static int grub_locate(const char *path, uint16_t bank, const uint8_t *old, size_t size,
+		       uint8_t *now)
+{
+	static const char *const mounts[] = { "/boot/efi", "/efi", "/boot", "" };
+	const char *root = getenv("OYSTER_BOOT_ROOT");
+	uint8_t hash[OYSTER_MAX_DIGEST];
+	char file[PATH_MAX];
+	unsigned found = 0;
+	int r;
+
+	for (size_t i = 0; i < sizeof(mounts) / sizeof(mounts[0]); i++) {
+		struct stat st;
+		int n = snprintf(file, sizeof(file), "%s%s%s", root ? root : "", mounts[i], path);
+
+		if (n < 0 || (size_t)n >= sizeof(file) || stat(file, &st) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		r = file_hash(file, bank, hash);
+		if (r < 0)
+			return r;
+		if (!memcmp(hash, old, size)) {
+			memcpy(now, hash, size);
+			return 0;
+		}
+		if (!found++)
+			memcpy(now, hash, size);
+	}
+	if (!found) {
+		log_err("GRUB read %s at boot, and no such file is below /boot/efi, /efi, /boot "
+			"or /: mount the file system it is on, or PCR 9 cannot be predicted.",
+			path);
+		return -ENOENT;
+	}
+	if (found > 1) {
+		log_err("GRUB read %s at boot, and more than one file system mounted here has "
+			"such a file, each changed since: PCR 9 cannot be predicted.",
+			path);
+		return -ENOTUNIQ;
+	}
+	return 0;
+}
+
+/*
+ * GRUB's PCR 9 file events: the next boot reads the same files. The kernel
+ * and the initrd of the substitutions are found by name (the file GRUB
+ * read as /vmlinuz-OLD is NEW next time) or, under another name, by what
+ * GRUB read; with o->grub_files every other file (grub.cfg after
+ * update-grub, an initrd that update-initramfs rebuilt, grubenv) is read
+ * again as it is now.
+ */
+static int substitute_grub_files(struct eventlog *log, int b, const struct substitutions *o,
+				 unsigned *n_kernel, unsigned *n_initrd, uint32_t *changed)
+{
+	uint16_t bank = log->banks[b];
+	size_t size = log->sizes[b];
+	uint8_t old_kernel[OYSTER_MAX_DIGEST], old_initrd[OYSTER_MAX_DIGEST];
+	uint8_t now[OYSTER_MAX_DIGEST];
+	char *buf;
+	int r = 0;
+
+	*n_kernel = *n_initrd = 0;
+	if (o->kernel)
+		r = file_hash(o->current_kernel, bank, old_kernel);
+	if (r == 0 && o->initrd)
+		r = file_hash(o->current_initrd, bank, old_initrd);
 	if (r < 0)
 		return r;
-	*n_file = replace_digest(log, b, GRUB_FILE_PCR, 0, old_file, new_file);
-	return 0;
+	buf = malloc(GRUB_TEXT_MAX);
+	if (!buf)
+		return -ENOMEM;
+	for (unsigned i = 0; i < log->n_events && r == 0; i++) {
+		struct eventlog_event *ev = &log->events[i];
+		const char *path = ev->digest[b] ? grub_file_path(ev, buf, GRUB_TEXT_MAX) : NULL;
+		const char *base;
+
+		if (!path)
+			continue;
+		base = base_name(path);
+		if (o->kernel && (!strcmp(base, base_name(o->current_kernel)) ||
+				  !memcmp(ev->digest[b], old_kernel, size))) {
+			r = file_hash(o->kernel, bank, now);
+			(*n_kernel)++;
+		} else if (o->initrd && (!strcmp(base, base_name(o->current_initrd)) ||
+					 !memcmp(ev->digest[b], old_initrd, size))) {
+			r = file_hash(o->initrd, bank, now);
+			(*n_initrd)++;
+		} else if (o->grub_files) {
+			r = grub_locate(path, bank, ev->digest[b], size, now);
+		} else {
+			continue;
+		}
+		if (r == 0 && memcmp(ev->digest[b], now, size)) {
+			memcpy(ev->digest[b], now, size);
+			*changed |= 1u << GRUB_FILE_PCR;
+		}
+	}
+	free(buf);
+	return r;
 }
 
 /* "linux /boot/vmlinuz-1 root=x ro" with the path's last part and the arguments replaced. */
@@ -267,7 +391,7 @@ int substitute_apply(struct eventlog *log, uint16_t bank, const struct substitut
 		     uint32_t *changed)
 {
 	int b = eventlog_bank(log, bank);
-	unsigned n_app = 0, n_file = 0, n_cmdline = 0;
+	unsigned n_app = 0, n_kernel = 0, n_initrd = 0, n_cmdline = 0;
 	uint8_t old[OYSTER_MAX_DIGEST], new[OYSTER_MAX_DIGEST];
 	int r;
 
@@ -276,19 +400,21 @@ int substitute_apply(struct eventlog *log, uint16_t bank, const struct substitut
 		log_err("The event log has no %s digests.", pcr_bank_name(bank));
 		return -ENOENT;
 	}
+	r = substitute_grub_files(log, b, o, &n_kernel, &n_initrd, changed);
+	if (r < 0)
+		return r;
 	if (o->kernel) {
-		r = substitute_image(log, b, o->kernel, o->current_kernel, true, &n_app, &n_file);
+		r = substitute_image(log, b, o->kernel, o->current_kernel, &n_app);
 		if (r < 0)
 			return r;
-		if (!n_app && !n_file)
+		if (!n_app && !n_kernel)
 			return no_match("--kernel", o->current_kernel,
 					"not in PCR 4 as an EFI application, not in PCR 9 as a "
 					"file GRUB read");
-		*changed |= (n_app ? 1u << BOOT_APP_PCR : 0) | (n_file ? 1u << GRUB_FILE_PCR : 0);
+		*changed |= n_app ? 1u << BOOT_APP_PCR : 0;
 	}
 	if (o->boot_loader) {
-		r = substitute_image(log, b, o->boot_loader, o->current_boot_loader, false, &n_app,
-				     &n_file);
+		r = substitute_image(log, b, o->boot_loader, o->current_boot_loader, &n_app);
 		if (r < 0)
 			return r;
 		if (!n_app)
@@ -296,14 +422,14 @@ int substitute_apply(struct eventlog *log, uint16_t bank, const struct substitut
 					"not in PCR 4 as an EFI application");
 		*changed |= 1u << BOOT_APP_PCR;
 	}
-	if (o->initrd) {
+	if (o->initrd && !n_initrd) {
 		r = file_hash(o->current_initrd, bank, old);
 		if (r == 0)
 			r = file_hash(o->initrd, bank, new);
 		if (r < 0)
 			return r;
-		/* GRUB's file event or the kernel stub's EV_EVENT_TAG: both hash the file. */
-		if (replace_digest(log, b, GRUB_FILE_PCR, 0, old, new))
+		/* The kernel stub's EV_EVENT_TAG hashes the file too. */
+		if (replace_digest(log, b, GRUB_FILE_PCR, EV_EVENT_TAG, old, new))
 			*changed |= 1u << GRUB_FILE_PCR;
 		else if (measures_initrds(log))
 			return no_match("--initrd", o->current_initrd, "not in PCR 9");

@@ -38,6 +38,10 @@ boot_dir=/boot cmdline_image=BOOT_IMAGE=
 initrd_measured=yes
 stub_cmdline_tag=ed223b8f1a000000$(printf 'LOADED_IMAGE::LoadOptions\0' | od -An -tx1 | tr -d ' \n')
 events() {
+	[ "$grub_boot" = no ] || {
+		grub_events "$@"
+		return
+	}
 	printf '%s\n' \
 		"0:EV_S_CRTM_VERSION:text:test firmware" \
 		"7:EV_EFI_VARIABLE_DRIVER_CONFIG:text:SecureBoot=1" \
@@ -47,6 +51,20 @@ events() {
 		"8:EV_IPL:grub:grub_cmd: linux $boot_dir/$(basename -- "$1") $4" \
 		"8:EV_IPL:grub:kernel_cmdline: $cmdline_image$boot_dir/$(basename -- "$1") $4" \
 		"$([ "$initrd_measured" = yes ] && echo "9:EV_EVENT_TAG:file:$2" || echo "9:EV_EVENT_TAG:hex:$stub_cmdline_tag")"
+}
+# GRUB's files, each in PCR 9 under the path GRUB opened (ESP, then a /boot
+# partition), then found below $groot by OYSTER_BOOT_ROOT.
+grub_boot=no
+groot=$WORKDIR/groot
+grub_events() {
+	printf '%s\n' \
+		"0:EV_S_CRTM_VERSION:text:test firmware" "0:EV_SEPARATOR:text:sep" "4:EV_SEPARATOR:text:sep" \
+		"4:EV_EFI_BOOT_SERVICES_APPLICATION:pe:$3" \
+		"9:EV_IPL:grubfile:(hd0,gpt1)/EFI/debian/grub.cfg=$groot/boot/efi/EFI/debian/grub.cfg" \
+		"9:EV_IPL:grubfile:(hd0,gpt2)/grub/grub.cfg=$groot/boot/grub/grub.cfg" \
+		"9:EV_IPL:grubfile:(hd0,gpt2)/grub/grubenv=$groot/boot/grub/grubenv" \
+		"4:EV_EFI_BOOT_SERVICES_APPLICATION:pe:$1" \
+		"9:EV_IPL:grubfile:/$(basename -- "$1")=$1" "9:EV_IPL:grubfile:/$(basename -- "$2")=$2"
 }
 # boot KERNEL INITRD LOADER ARGS: a reboot measuring those parts, with their log in $log.
 boot() {
@@ -181,6 +199,38 @@ grep_err '^This boot measured no initrd .*: --initrd changes no PCR\.$'
 want=$(expected "$WORKDIR/vmlinuz-2" "$WORKDIR/initrd-2" "$WORKDIR/shim-1" "$args" 4,8)
 [ "$(cat "$OUT")" = "$want" ] || { show_last; fail "predicted $(cat "$OUT") for a boot without an initrd event, expected $want"; }
 initrd_measured=yes
+
+say "GRUB's files in PCR 9: update-grub, a new kernel and its initrd, read again as they are now"
+mkdir -p "$groot/boot/efi/EFI/debian" "$groot/boot/grub"
+echo 'configfile (hd0,gpt2)/grub/grub.cfg' >"$groot/boot/efi/EFI/debian/grub.cfg"
+echo 'linux /vmlinuz-1' >"$groot/boot/grub/grub.cfg"
+head -c 1024 /dev/zero >"$groot/boot/grub/grubenv"
+cp "$WORKDIR/vmlinuz-1" "$WORKDIR/initrd-1" "$groot/boot/"
+grub_boot=yes
+gk1=$groot/boot/vmlinuz-1 gi1=$groot/boot/initrd-1
+boot "$gk1" "$gi1" "$WORKDIR/shim-1" "$args"
+cp "$WORKDIR/vmlinuz-2" "$WORKDIR/initrd-2" "$groot/boot/"
+echo 'linux /vmlinuz-2' >"$groot/boot/grub/grub.cfg"
+OYSTER_BOOT_ROOT=$groot expect_ok "$OYSTER" predict --event-log "$log" --pcrs 4+9 \
+	--kernel "$groot/boot/vmlinuz-2" --current-kernel "$gk1" --initrd "$groot/boot/initrd-2" --current-initrd "$gi1"
+want=$(expected "$groot/boot/vmlinuz-2" "$groot/boot/initrd-2" "$WORKDIR/shim-1" "$args" 4,9)
+[ "$(cat "$OUT")" = "$want" ] || { show_last; fail "predicted $(cat "$OUT") after update-grub and a new kernel, the new boot measures $want"; }
+
+say "an initrd rebuilt in place (update-initramfs -u): found by its name"
+echo 'linux /vmlinuz-1' >"$groot/boot/grub/grub.cfg"
+boot "$gk1" "$gi1" "$WORKDIR/shim-1" "$args"
+head -c 50000 /dev/urandom >"$gi1"
+OYSTER_BOOT_ROOT=$groot expect_ok "$OYSTER" predict --event-log "$log" --pcrs 9 --initrd "$gi1" --current-initrd "$gi1"
+want=$(expected "$gk1" "$gi1" "$WORKDIR/shim-1" "$args" 9)
+[ "$(cat "$OUT")" = "$want" ] || { show_last; fail "predicted $(cat "$OUT") for a rebuilt initrd, the new boot measures $want"; }
+
+say "a file GRUB read that is gone: PCR 9 cannot be predicted, one line; without PCR 9 no error"
+rm "$groot/boot/grub/grubenv"
+OYSTER_BOOT_ROOT=$groot expect_status 1 "$OYSTER" predict --event-log "$log" --pcrs 9 --initrd "$gi1" --current-initrd "$gi1"
+grep_err '^GRUB read /grub/grubenv at boot, and no such file is below /boot/efi, /efi, /boot or /: mount the file system it is on, or PCR 9 cannot be predicted\.$'
+[ "$(wc -l <"$ERR")" -eq 1 ] || { show_last; fail "more than one line for a missing GRUB file"; }
+OYSTER_BOOT_ROOT=$groot expect_ok "$OYSTER" predict --event-log "$log" --pcrs 4 --kernel "$WORKDIR/vmlinuz-2" --current-kernel "$gk1"
+grub_boot=no
 
 say "no TPM: exit status 4"
 OYSTER_TCTI="swtpm:host=127.0.0.1,port=$(closed_port)" expect_status 4 "$OYSTER" predict --event-log "$log" \
