@@ -80,9 +80,9 @@ int predict_state(struct tpm *t, uint16_t bank, uint32_t want, const struct pred
 	r = eventlog_replay(log, bank, before, &measured);
 	if (r < 0)
 		goto out;
-	/* The next boot's GRUB reads its files as they are then: now. */
-	o.grub_files = want & (1u << 9);
-	if (o.kernel || o.initrd || o.cmdline || o.boot_loader || o.grub_files) {
+	/* The next boot's GRUB reads its files as they are then: now. No want: all that change. */
+	o.pcr9 = !want || (want & (1u << 9));
+	if (o.kernel || o.initrd || o.cmdline || o.boot_loader || o.pcr9) {
 		r = substitute_apply(log, bank, &o, changed);
 		if (r < 0)
 			goto out;

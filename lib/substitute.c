@@ -169,7 +169,7 @@ static int grub_locate(const char *path, uint16_t bank, const uint8_t *old, size
  * GRUB's PCR 9 file events: the next boot reads the same files. The kernel
  * and the initrd of the substitutions are found by name (the file GRUB
  * read as /vmlinuz-OLD is NEW next time) or, under another name, by what
- * GRUB read; with o->grub_files every other file (grub.cfg after
+ * GRUB read; with o->pcr9 every other file (grub.cfg after
  * update-grub, an initrd that update-initramfs rebuilt, grubenv) is read
  * again as it is now.
  */
@@ -209,7 +209,7 @@ static int substitute_grub_files(struct eventlog *log, int b, const struct subst
 					 !memcmp(ev->digest[b], old_initrd, size))) {
 			r = file_hash(o->initrd, bank, now);
 			(*n_initrd)++;
-		} else if (o->grub_files) {
+		} else if (o->pcr9) {
 			r = grub_locate(path, bank, ev->digest[b], size, now);
 		} else {
 			continue;
@@ -431,8 +431,12 @@ int substitute_apply(struct eventlog *log, uint16_t bank, const struct substitut
 		/* The kernel stub's EV_EVENT_TAG hashes the file too. */
 		if (replace_digest(log, b, GRUB_FILE_PCR, EV_EVENT_TAG, old, new))
 			*changed |= 1u << GRUB_FILE_PCR;
-		else if (measures_initrds(log))
+		else if (measures_initrds(log) && o->pcr9)
 			return no_match("--initrd", o->current_initrd, "not in PCR 9");
+		else if (measures_initrds(log))
+			log_info("--initrd: no event measures %s, and PCR 9 is not predicted here: "
+				 "nothing to change.",
+				 o->current_initrd);
 		else
 			log_info("This boot measured no initrd (PCR 9 holds no file GRUB read and no "
 				 "initrd of the kernel's EFI stub): --initrd changes no PCR.");

@@ -15,7 +15,10 @@
 # boot whose state it does not approve (the passphrase opened the volume):
 # the hook approves nothing, asks for nothing even at a terminal, says why
 # and the command that approves this boot and the kernel together with no
-# passphrase; that command works. Needs `oyster reseal --predict` and
+# passphrase; that command works. Under GRUB, which measures the initrd as
+# a file it read, `update-initramfs -u` runs initramfs-tools' post-update.d
+# hook, which pre-approves the rebuilt initrd (not inside a kernel
+# package's postinst: zzz-oyster follows there). Needs `oyster reseal --predict` and
 # tcglog.py (both from the predict work); without them it skips, saying so.
 set -eu
 . "$TESTDIR/lib.sh"
@@ -50,6 +53,7 @@ for v in "$running" "$new" "$newer" "$newest"; do
 	head -c 50000 /dev/urandom >"$bootdir/initrd.img-$v"
 done
 
+grub=no
 # boot VERSION: a reboot into that kernel and initramfs, its log in $log.
 boot() {
 	local e
@@ -57,6 +61,8 @@ boot() {
 		"4:EV_EFI_BOOT_SERVICES_APPLICATION:pe:$WORKDIR/shim"
 		"4:EV_EFI_BOOT_SERVICES_APPLICATION:pe:$bootdir/vmlinuz-$1"
 		"9:EV_EVENT_TAG:file:$bootdir/initrd.img-$1")
+	# GRUB measures the initrd as a file it read, by the path it opened.
+	[ "$grub" = no ] || e[5]="9:EV_IPL:grubfile:/initrd.img-$1=$bootdir/initrd.img-$1"
 	reboot_tpm
 	python3 "$TCGLOG" extend --banks sha256 "${e[@]}" >"$WORKDIR/extends" || setup_error "tcglog.py extend"
 	while read -r x; do
@@ -175,5 +181,29 @@ run sandbox env -u PASSWORD -u PIN OYSTER_TCTI="$OYSTER_TCTI" OYSTER_EVENT_LOG="
 	--token "$tok" --predict --kernel "/boot/vmlinuz-$newest" --initrd "/boot/initrd.img-$newest" </dev/null
 [ "$RC" -eq 0 ] || { show_last; fail "the command the hook gave failed"; }
 boot "$newest"
+expect_ok token_open "$authorized"
+
+say "update-initramfs -u under GRUB: initramfs-tools' post-update.d hook pre-approves the rebuilt initrd"
+sb_install "$KERNEL_HOOK" /etc/initramfs/post-update.d/oyster 755
+cp -- "$bootdir/vmlinuz-$newest" "$bootdir/vmlinuz-$running"
+cp -- "$bootdir/initrd.img-$newest" "$bootdir/initrd.img-$running"
+grub=yes
+boot "$running"
+expect_ok token_open "$authorized"
+extend_pcr 15 "the initramfs's fence"
+head -c 60000 /dev/urandom >"$bootdir/initrd.img-$running"
+post_update() {
+	run sandbox env -u PASSWORD -u PIN "$@" OYSTER_TCTI="$OYSTER_TCTI" OYSTER_EVENT_LOG="$log" \
+		run-parts --report --arg="$running" --arg="/boot/initrd.img-$running" /etc/initramfs/post-update.d </dev/null
+	[ "$RC" -eq 0 ] || { show_last; fail "the post-update.d hook failed (exit status $RC)"; }
+}
+before=$(luks_json "$authorized")
+post_update DPKG_MAINTSCRIPT_PACKAGE="linux-image-$running"
+[ ! -s "$OUT" ] && [ ! -s "$ERR" ] && [ "$(luks_json "$authorized")" = "$before" ] ||
+	{ show_last; fail "inside a kernel package's postinst the post-update.d hook did something (zzz-oyster follows)"; }
+post_update
+grep -qF "oyster: pre-approved the rebuilt initramfs of kernel $running for $authorized (token $tok)." "$ERR" ||
+	{ show_last; fail "the post-update.d hook did not pre-approve the rebuilt initrd"; }
+boot "$running"
 expect_ok token_open "$authorized"
 say "PASS"
