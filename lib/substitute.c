@@ -438,8 +438,8 @@ int substitute_apply(struct eventlog *log, uint16_t bank, const struct substitut
 				 "nothing to change.",
 				 o->current_initrd);
 		else
-			log_info("This boot measured no initrd (PCR 9 holds no file GRUB read and no "
-				 "initrd of the kernel's EFI stub): --initrd changes no PCR.");
+			log_info("This boot measured no initrd (PCR 9 holds no file GRUB read and "
+				 "no initrd of the kernel's EFI stub): --initrd changes no PCR.");
 	}
 	r = substitute_grub_strings(log, b, o, &n_cmdline, changed);
 	if (r < 0)
