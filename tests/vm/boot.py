@@ -267,9 +267,13 @@ def qemu_command(args, tpm_sock, tmp):
             f.write(f"fs0:\\vmlinuz initrd=\\initrd.img {args.append}\r\n")
     elif args.kernel:
         cmd += ["-kernel", args.kernel, "-initrd", args.initrd, "-append", args.append]
-    cmd += ["-drive", f"file={args.disk},if=virtio,format={args.disk_format}"]
+    # cache=unsafe: the disks are the test's own copies, thrown away or
+    # rebuilt after a failure, and the guest's fsyncs (dpkg, update-initramfs)
+    # cost minutes under TCG otherwise. qemu still writes everything back
+    # when the guest powers off.
+    cmd += ["-drive", f"file={args.disk},if=virtio,format={args.disk_format},cache=unsafe"]
     for extra in args.extra_disk:
-        cmd += ["-drive", f"file={extra},if=virtio,format=raw"]
+        cmd += ["-drive", f"file={extra},if=virtio,format=raw,cache=unsafe"]
     if esp:
         # Last, so that the guest's disks keep their names (vda, vdb...).
         cmd += ["-drive", f"file=fat:{esp},if=virtio,format=raw,readonly=on"]

@@ -320,6 +320,14 @@ step_exit() {
 	sed -n "s/^ *[0-9.]* OYSTER-VM: step $1 exit \([0-9]*\)\$/\1/p" "$LOG" | tail -n 1
 }
 
+# step_seconds STEP: how long STEP ran, from its two markers' arrival times.
+step_seconds() {
+	awk -v s="OYSTER-VM: step $1" '
+		index($0, s ": ") { t0 = $1 }
+		index($0, s " exit ") { t1 = $1 }
+		END { if (t0 != "" && t1 != "") printf "%.0f\n", t1 - t0; else print "?" }' "$LOG"
+}
+
 # step_output STEP: what the root system printed for STEP (the console lines
 # between its two markers, without their arrival times).
 step_output() {
