@@ -35,6 +35,26 @@ grub_reboot_kernel() {
 	grub-reboot "$sub>$ent" && grub-editenv list
 }
 
+# grub_attack_entry KVER ARG: what anyone who can write /boot can do: an
+# entry in custom.cfg (Debian's 41_custom makes grub.cfg read it last) that
+# boots kernel KVER with ARG added to this boot's command line, and makes
+# itself the default there, so that grubenv stays as it is.
+grub_attack_entry() {
+	uuid=$(grub-probe --target=fs_uuid /boot) || return 1
+	args=$(sed 's/^BOOT_IMAGE=[^ ]* //' /proc/cmdline)
+	cat >/boot/grub/custom.cfg <<EOF
+menuentry 'Debian GNU/Linux, with a root shell' --id attack {
+	insmod part_gpt
+	insmod ext2
+	search --no-floppy --fs-uuid --set=root $uuid
+	linux /vmlinuz-$1 $args $2
+	initrd /initrd.img-$1
+}
+set default=attack
+EOF
+	cat /boot/grub/custom.cfg
+}
+
 d=/run/oyster-vm
 mkdir -p "$d"
 i=0

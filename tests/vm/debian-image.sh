@@ -22,7 +22,9 @@
 #                 Debian's installer does. KEY2: KEY1, the .debs, the guest
 #                 script and this file.
 #   linux-image-KVER_NEW_*.deb   the newest kernel package (apt-get download)
-# Sets DEB_IMG, DEB_VARS, KVER_OLD, KVER_NEW, NEW_KERNEL_DEB, LUKS_UUID.
+#   ovmf-VERSION/  the other ovmf package's files (debian_other_firmware)
+# Sets DEB_IMG, DEB_VARS, KVER_OLD, KVER_NEW, NEW_KERNEL_DEB, LUKS_UUID,
+# DEB_OVMF_CODE_OTHER.
 
 DEB_SUITE=bookworm
 DEB_MIRROR=${OYSTER_PKGTEST_MIRROR:-http://deb.debian.org/debian}
@@ -88,6 +90,7 @@ debian_prepare() {
 			{ cat "$cache/download.log" >&2; setup_error "apt-get download linux-image-$KVER_NEW failed"; }
 		NEW_KERNEL_DEB=$(ls "$cache"/linux-image-"$KVER_NEW"_*.deb | head -n 1)
 	fi
+	debian_other_firmware
 	key2=$(cat "$DEB_ROOT/.oyster-key" "$VM_TESTDIR/debian-guest.sh" "$VM_TESTDIR/debian-image.sh" \
 		"$DEB_OVMF_CODE" "$DEB_OVMF_VARS" "${DEB_PKGS[@]}" | sha256sum | cut -c1-16)
 	DEB_IMAGE=$cache/image-$key2
@@ -104,6 +107,26 @@ debian_prepare() {
 	exec 7>&-
 	DEB_IMG=$DEB_IMAGE/disk.img
 	read -r LUKS_UUID <"$DEB_IMAGE/uuid"
+}
+
+# The firmware update of debian.sh: OVMF's 4 MiB Secure Boot build from the
+# other version of the ovmf package that Debian's mirror has (bookworm and
+# bookworm-security each carry one), fetched once with apt-get download.
+# Sets DEB_OVMF_CODE_OTHER and DEB_OVMF_OTHER_VERSION.
+debian_other_firmware() {
+	local cache=$VM_CACHE/debian ver installed
+	installed=$(dpkg-query -W -f '${Version}' ovmf)
+	ver=$(apt-cache madison ovmf 2>/dev/null | awk '{ print $3 }' | grep -vxF "$installed" | head -n 1)
+	[ -n "$ver" ] ||
+		setup_error "apt knows no version of ovmf but the installed $installed: no other firmware to update to (apt-get update?)"
+	DEB_OVMF_OTHER_VERSION=$ver
+	DEB_OVMF_CODE_OTHER=$cache/ovmf-$ver/usr/share/OVMF/OVMF_CODE_4M.secboot.fd
+	[ ! -e "$DEB_OVMF_CODE_OTHER" ] || return 0
+	rm -rf -- "$cache"/ovmf-* "$cache"/ovmf_*.deb
+	(cd -- "$cache" && apt-get download -q "ovmf=$ver" >"$cache/download.log" 2>&1) ||
+		{ cat "$cache/download.log" >&2; setup_error "apt-get download ovmf=$ver failed"; }
+	dpkg-deb -x "$cache"/ovmf_*.deb "$cache/ovmf-$ver" && [ -e "$DEB_OVMF_CODE_OTHER" ] ||
+		setup_error "the ovmf $ver package has no OVMF_CODE_4M.secboot.fd"
 }
 
 debian_root() {
@@ -201,6 +224,15 @@ EOF
 	for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service \
 		fstrim.timer dpkg-db-backup.timer; do
 		ln -sf /dev/null "$root/etc/systemd/system/$u"
+	done
+	# dpkg's fsyncs cost minutes of apt under TCG; the disk is a throwaway.
+	echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/oyster-vm-unsafe-io"
+	# Generators this guest has no use for: each costs seconds of every
+	# boot under TCG (systemd-debug-generator stays: the attacker's boot of
+	# debian.sh uses systemd.debug_shell).
+	mkdir -p "$root/etc/systemd/system-generators"
+	for g in gpt-auto hibernate-resume integritysetup veritysetup rc-local run system-update sysv; do
+		ln -sf /dev/null "$root/etc/systemd/system-generators/systemd-$g-generator"
 	done
 	# No login prompt on the console the harness reads.
 	ln -sf /dev/null "$root/etc/systemd/system/serial-getty@ttyS0.service"
@@ -318,7 +350,8 @@ debian_out() {
 }
 
 # debian_boot NAME DISK TPMSTATE [boot.py options...]: one boot of the guest
-# through OVMF (Secure Boot on, the NVRAM in DEB_VARS), shim, GRUB and the
+# through OVMF (DEB_CODE, else the 4 MiB build; Secure Boot on, the NVRAM in
+# DEB_VARS), shim, GRUB and the
 # kernel from /boot, with the steps disk STEPS_DISK; as vm_boot otherwise.
 debian_boot() {
 	local name=$1 disk=$2 tpm=$3 rc=0
@@ -327,7 +360,7 @@ debian_boot() {
 	mkdir -p -- "$BOOT_LOGS"
 	say "boot $name"
 	python3 "$BOOT_PY" --name "$TEST_NAME-$name" --log "$LOG" --disk "$disk" \
-		--extra-disk "$STEPS_DISK" --secure-boot --ovmf "$DEB_OVMF_CODE,$DEB_VARS" --keep-vars \
+		--extra-disk "$STEPS_DISK" --secure-boot --ovmf "${DEB_CODE:-$DEB_OVMF_CODE},$DEB_VARS" --keep-vars \
 		--memory 1024 --timeout "${VM_BOOT_TIMEOUT:-900}" --tpm "$tpm" \
 		--prompt "$DEB_PROMPT" --unlock-start "$UNLOCK_START_TOOLS" \
 		--unlock-path "initramfs-tools keyscript" "$@" >"$WORKDIR/figures" || rc=$?
