@@ -11,28 +11,27 @@
 #  1. First boot: Secure Boot is on (mokutil --sb-state); the passphrase
 #     opens root; `oyster enroll --configure-boot` adds keyscript=oyster to
 #     crypttab and rebuilds the initramfs, whose post-update.d hook approves
-#     the rebuilt initrd (PCR 9).
-#  2. Unattended. A packaged kernel upgrade: `apt install
-#     ./linux-image-NEW.deb` (fetched on the host); its postinst runs
-#     update-initramfs, update-grub and zzz-oyster, which pre-approves the
-#     new kernel (PCRs 4 and 9: the kernel, grub.cfg, the initrd) without
-#     the secret (the token is fenced).
-#  3. The new kernel: unattended, its PCRs exactly as predicted. An
+#     the rebuilt initrd (PCR 9). Then a packaged kernel upgrade: `apt
+#     install ./linux-image-NEW.deb` (fetched on the host); its postinst
+#     runs update-initramfs, update-grub and zzz-oyster, which pre-approves
+#     the new kernel (PCRs 4 and 9: the kernel, grub.cfg, the initrd)
+#     without the secret (the token is fenced).
+#  2. The new kernel: unattended, its PCRs exactly as predicted. An
 #     initramfs-only update (a config change, `update-initramfs -u`: the
 #     post-update.d hook) and a GRUB reinstall (`grub-install`; the boot
 #     loader predicted the same).
-#  4. Unattended after both. `oyster reseal --next-boot` before a firmware
+#  3. Unattended after both. `oyster reseal --next-boot` before a firmware
 #     change.
-#  5. A firmware update: OVMF of the other version of Debian's ovmf package
+#  4. A firmware update: OVMF of the other version of Debian's ovmf package
 #     on the mirror, the guest's NVRAM kept. PCR 0 changes; unattended, and
 #     the prune binds the token to it.
-#  6. That firmware again: unattended. An attacker's entry in GRUB's
+#  5. That firmware again: unattended. An attacker's entry in GRUB's
 #     custom.cfg: the new kernel with a root shell on tty9
 #     (systemd.debug_shell), made the default there (grubenv untouched).
-#  7. That entry: the TPM refuses naming PCR 9 alone (GRUB read custom.cfg),
+#  6. That entry: the TPM refuses naming PCR 9 alone (GRUB read custom.cfg),
 #     the passphrase opens root. The entry removed, grub-reboot picks the
 #     old kernel.
-#  8. The old kernel: its approval was pruned, the TPM refuses naming PCR 4,
+#  7. The old kernel: its approval was pruned, the TPM refuses naming PCR 4,
 #     the passphrase opens root.
 # Each boot's PCRs (oyster pcrs) and event log are kept; the closing figures
 # say which PCRs changed between boots and whether the predictions held.
@@ -109,47 +108,35 @@ unattended() {
 	initrd_lacks 'oyster: oyroot:' "the keyscript said something although the TPM unlocked"
 }
 
-say "1. first boot: Secure Boot on, the passphrase, oyster enroll --pcrs $pcrs --configure-boot"
-debian_steps_disk enroll <<EOF
+new_deb=/run/oyster-vm/$(basename -- "$NEW_KERNEL_DEB")
+say "1. first boot: Secure Boot on, the passphrase, oyster enroll --pcrs $pcrs --configure-boot; apt install ./$(basename -- "$NEW_KERNEL_DEB")"
+DEB_FILES=$NEW_KERNEL_DEB debian_steps_disk enroll <<EOF
 step sb mokutil --sb-state
 cp $ev "\$d/out/eventlog"
 step pcrs oyster pcrs
 step enroll oyster enroll $root --pcrs $pcrs --configure-boot --key-file /etc/oyster-vm/passphrase
 step crypttab cat /etc/crypttab
+step apt sh -c 'cp $new_deb /var/tmp/ && apt-get install -y --no-install-recommends /var/tmp/$(basename -- "$NEW_KERNEL_DEB") </dev/null 2>&1; rc=\$?; rm -f /var/tmp/*.deb; exit \$rc'
+step predict oyster predict --kernel /boot/vmlinuz-$KVER_NEW --initrd /boot/initrd.img-$KVER_NEW --pcrs $pcrs
 step status oyster status $root
 EOF
-debian_boot enroll "$disk" "$tpm" --ignore-extend 10 --answer "$VM_PASS" --kind "passphrase, no token yet"
+VM_BOOT_TIMEOUT=1500 debian_boot enroll "$disk" "$tpm" --ignore-extend 10 --answer "$VM_PASS" --kind "passphrase, no token yet"
 console_has 'SecureBoot enabled' "mokutil --sb-state does not say that Secure Boot is enabled"
 [ "$(step_exit enroll)" = 0 ] || fail "oyster enroll failed in the guest (console log: $LOG)"
 console_has "^ *[0-9.]+ $DEB_NAME UUID=$LUKS_UUID none .*keyscript=oyster" \
 	"--configure-boot did not add keyscript=oyster to the guest's crypttab"
 console_has "oyster: pre-approved the rebuilt initramfs of kernel $KVER_OLD for $root" \
 	"the post-update.d hook did not approve the initramfs that --configure-boot rebuilt"
-debian_out eventlog "$BOOT_LOGS/$TEST_NAME-enroll.eventlog" || fail "no event log from the guest"
-keep_pcrs enroll
-timed enroll
-
-new_deb=/run/oyster-vm/$(basename -- "$NEW_KERNEL_DEB")
-say "2. unattended; in it: apt install ./$(basename -- "$NEW_KERNEL_DEB") (postinst: initramfs, GRUB, zzz-oyster)"
-DEB_FILES=$NEW_KERNEL_DEB debian_steps_disk upgrade <<EOF
-step pcrs oyster pcrs
-step status oyster status $root
-step apt sh -c 'cp $new_deb /var/tmp/ && apt-get install -y --no-install-recommends /var/tmp/$(basename -- "$NEW_KERNEL_DEB") </dev/null 2>&1; rc=\$?; rm -f /var/tmp/*.deb; exit \$rc'
-step predict oyster predict --kernel /boot/vmlinuz-$KVER_NEW --initrd /boot/initrd.img-$KVER_NEW --pcrs $pcrs
-step status-after oyster status $root
-EOF
-VM_BOOT_TIMEOUT=1500 debian_boot upgrade "$disk" "$tpm" --ignore-extend 10 --kind tpm
-unattended
-keep_pcrs unattended
-say "PCRs that changed from the enrollment's boot to the first unattended one: $(changed enroll unattended)"
 [ "$(step_exit apt)" = 0 ] || fail "apt-get install of the new kernel failed in the guest (console log: $LOG)"
 console_has "oyster: pre-approved kernel $KVER_NEW for $root" "zzz-oyster did not pre-approve the new kernel"
 console_lacks "oyster: .*rebuilt initramfs of kernel $KVER_NEW" \
 	"the post-update.d hook acted inside the kernel package's postinst (zzz-oyster follows there)"
+debian_out eventlog "$BOOT_LOGS/$TEST_NAME-enroll.eventlog" || fail "no event log from the guest"
+keep_pcrs enroll
 upgrade_log=$LOG
-timed apt
+timed enroll apt
 
-say "3. the new kernel: unattended, as predicted; update-initramfs -u after a config change; grub-install"
+say "2. the new kernel: unattended, as predicted; update-initramfs -u after a config change; grub-install"
 debian_steps_disk new-kernel <<EOF
 step uname uname -r
 cp $ev "\$d/out/eventlog"
@@ -168,7 +155,7 @@ unattended
 console_has "OYSTER-VM: kernel $KVER_NEW," "the upgraded guest did not boot kernel $KVER_NEW"
 debian_out eventlog "$BOOT_LOGS/$TEST_NAME-new-kernel.eventlog" || fail "no event log from the guest"
 keep_pcrs new-kernel
-say "PCRs that changed with the kernel upgrade: $(changed unattended new-kernel)"
+say "PCRs that changed with the kernel upgrade: $(changed enroll new-kernel)"
 new_kernel_log=$LOG
 LOG=$upgrade_log predicted predict new-kernel || fail "the new kernel's PCRs are not those zzz-oyster predicted"
 say "the new kernel's PCRs $pcrs are those predicted before its boot"
@@ -179,7 +166,7 @@ console_has "oyster: pre-approved the rebuilt initramfs of kernel $KVER_NEW for 
 [ "$(step_exit predict-loader)" = 0 ] || fail "oyster predict --boot-loader failed (console log: $LOG)"
 timed initramfs grub-install
 
-say "4. after the initramfs update and the GRUB reinstall: unattended; oyster reseal --next-boot"
+say "3. after the initramfs update and the GRUB reinstall: unattended; oyster reseal --next-boot"
 debian_steps_disk updated <<EOF
 cp $ev "\$d/out/eventlog"
 step pcrs oyster pcrs
@@ -194,12 +181,13 @@ say "PCRs that changed with the initramfs update and the GRUB reinstall: $(chang
 LOG=$new_kernel_log predicted predict updated || fail "PCR 9 after update-initramfs -u is not what was predicted"
 [ "$(step_exit next-boot)" = 0 ] || fail "oyster reseal --next-boot failed (console log: $LOG)"
 
-say "5. a firmware update (OVMF of ovmf $DEB_OVMF_OTHER_VERSION): unattended through --next-boot; the prune binds it"
+say "4. a firmware update (OVMF of ovmf $DEB_OVMF_OTHER_VERSION): unattended through --next-boot; the prune binds it"
 debian_steps_disk firmware <<EOF
 step pcrs oyster pcrs
 step status oyster status $root
 EOF
-DEB_CODE=$DEB_OVMF_CODE_OTHER debian_boot firmware "$disk" "$tpm" --ignore-extend 10 --kind tpm
+DEB_CODE=$DEB_OVMF_CODE_OTHER debian_boot firmware "$disk" "$tpm" --ignore-extend 10 --next-boot \
+	--kind "tpm, next-boot approval"
 unattended
 keep_pcrs firmware
 fw_changed=$(changed updated firmware)
@@ -209,7 +197,7 @@ case " $fw_changed " in
 *) fail "the other firmware did not change PCR 0 ($fw_changed): the scenario proves nothing" ;;
 esac
 
-say "6. that firmware again: unattended; an attacker's GRUB entry in custom.cfg"
+say "5. that firmware again: unattended; an attacker's GRUB entry in custom.cfg"
 debian_steps_disk firmware-again <<EOF
 step status oyster status $root
 step attack grub_attack_entry $KVER_NEW systemd.debug_shell
@@ -218,7 +206,7 @@ DEB_CODE=$DEB_OVMF_CODE_OTHER debian_boot firmware-again "$disk" "$tpm" --ignore
 unattended
 [ "$(step_exit attack)" = 0 ] || fail "the attacker's GRUB entry could not be written (console log: $LOG)"
 
-say "7. the attacker's entry (a root shell on tty9): the TPM refuses naming PCR 9 alone, the passphrase opens root; grub-reboot picks the old kernel"
+say "6. the attacker's entry (a root shell on tty9): the TPM refuses naming PCR 9 alone, the passphrase opens root; grub-reboot picks the old kernel"
 debian_steps_disk attack <<EOF
 step status oyster status $root
 rm /boot/grub/custom.cfg
@@ -231,7 +219,7 @@ console_has 'oyster: oyroot: The TPM refused: .*PCR 9 \(' "the console does not 
 [ "$(refused_pcrs)" = 9 ] || fail "the attacker's boot was refused naming $(refused_pcrs), expected PCR 9 alone"
 [ "$(step_exit grub-reboot)" = 0 ] || fail "grub-reboot failed in the guest (console log: $LOG)"
 
-say "8. the old kernel: its approval was pruned, the TPM refuses naming PCR 4, the passphrase opens root"
+say "7. the old kernel: its approval was pruned, the TPM refuses naming PCR 4, the passphrase opens root"
 debian_steps_disk old-kernel <<EOF
 step uname uname -r
 step status oyster status $root
