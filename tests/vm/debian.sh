@@ -133,6 +133,8 @@ console_lacks "oyster: .*rebuilt initramfs of kernel $KVER_NEW" \
 	"the post-update.d hook acted inside the kernel package's postinst (zzz-oyster follows there)"
 debian_out eventlog "$BOOT_LOGS/$TEST_NAME-enroll.eventlog" || fail "no event log from the guest"
 keep_pcrs enroll
+[ "$(awk '$1 == 7 { print $2 }' "$WORKDIR/pcrs-enroll")" != "$(printf '0%.0s' $(seq 64))" ] ||
+	fail "PCR 7 is zero: nothing measured Secure Boot"
 upgrade_log=$LOG
 timed enroll apt
 
