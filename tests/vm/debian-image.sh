@@ -351,8 +351,8 @@ debian_out() {
 
 # debian_boot NAME DISK TPMSTATE [boot.py options...]: one boot of the guest
 # through OVMF (DEB_CODE, else the 4 MiB build; Secure Boot on, the NVRAM in
-# DEB_VARS), shim, GRUB and the
-# kernel from /boot, with the steps disk STEPS_DISK; as vm_boot otherwise.
+# DEB_VARS), shim, GRUB and the kernel from /boot, with the steps disk
+# STEPS_DISK; as vm_boot otherwise.
 debian_boot() {
 	local name=$1 disk=$2 tpm=$3 rc=0
 	shift 3
